@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+#
+# Run every test suite of omnichannel on this machine, as root:
+#   1. install missing packages (apt-get), build with warnings as errors, install;
+#   2. pg_regress suites (sql/) and isolation specs (test/isolation) in a
+#      throwaway cluster made by pg_virtualenv;
+#   3. TAP tests (test/t) as the unprivileged user "postgres" from a copy of
+#      the tree that user owns (initdb refuses root).
+# Ends with one line "N passed, N failed"; the exit status is non-zero when
+# anything failed, and the diffs or logs of the failures are printed.
+#
+#   bash test/check.sh [--no-tap]
+set -u
+cd "$(dirname "$0")/.." || exit 2
+top=$(pwd)
+. test/lib.sh
+
+run_tap=1
+for arg in "$@"; do
+    case "$arg" in
+        --no-tap) run_tap=0 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        *) echo "error: unknown option \"$arg\" (known: --no-tap)" >&2; exit 2 ;;
+    esac
+done
+if [ "$(id -u)" -ne 0 ]; then
+    echo "error: test/check.sh runs as root (it installs packages and the extension)" >&2
+    exit 2
+fi
+
+omni_require_packages || exit 1
+echo "== build (warnings are errors) and install"
+omni_build_install strict || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+
+# pg_regress and pg_isolation_regress print "test <name> ... ok|FAILED".
+count_regress() {
+    local log=$1 ok bad
+    ok=$(grep -cE '^(test| ) *[^ ]+ +\.\.\. ok' "$log")
+    bad=$(grep -cE '^(test| ) *[^ ]+ +\.\.\. (FAILED|failed)' "$log")
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+    echo "$ok $bad"
+}
+
+echo "== pg_regress and isolation suites"
+rm -rf results output_iso regression.diffs regression.out
+pg_virtualenv -o fsync=off -o max_prepared_transactions=10 \
+    make -s installcheck TAP_TESTS= >"$logs/installcheck.log" 2>&1
+rc=$?
+grep -E '\.\.\. |^\+\+\+|tests? (passed|failed)|^ERROR|could not' "$logs/installcheck.log"
+read -r ok bad < <(count_regress "$logs/installcheck.log")
+if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+    echo "error: the installcheck run failed before its tests finished:" >&2
+    tail -40 "$logs/installcheck.log"
+    failed=$((failed + 1))
+fi
+for d in regression.diffs output_iso/regression.diffs; do
+    [ -s "$d" ] && { echo "== $d"; cat "$d"; }
+done
+
+if [ "$run_tap" -eq 1 ] && compgen -G "test/t/*.pl" >/dev/null; then
+    echo "== TAP tests (as postgres)"
+    tap=$(mktemp -d)
+    cp -a "$top" "$tap/omnichannel"
+    chown -R postgres: "$tap"
+    for t in test/t/*.pl; do
+        if runuser -u postgres -- make -s -C "$tap/omnichannel" installcheck REGRESS= ISOLATION= \
+                PROVE_TESTS="$t" >"$logs/tap.log" 2>&1; then
+            echo "$t ... ok"
+            passed=$((passed + 1))
+        else
+            echo "$t ... FAILED"
+            failed=$((failed + 1))
+            tail -30 "$logs/tap.log"
+            for l in "$tap"/omnichannel/tmp_check/log/regress_log_*; do
+                [ -f "$l" ] && { echo "== $(basename "$l") (last 60 lines)"; tail -60 "$l"; }
+            done
+        fi
+    done
+    rm -rf "$tap"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
