@@ -42,8 +42,6 @@ count_regress() {
     local log=$1 ok bad
     ok=$(grep -cE '^(test| ) *[^ ]+ +\.\.\. ok' "$log")
     bad=$(grep -cE '^(test| ) *[^ ]+ +\.\.\. (FAILED|failed)' "$log")
-    passed=$((passed + ok))
-    failed=$((failed + bad))
     echo "$ok $bad"
 }
 
@@ -54,6 +52,8 @@ pg_virtualenv -o fsync=off -o max_prepared_transactions=10 \
 rc=$?
 grep -E '\.\.\. |^\+\+\+|tests? (passed|failed)|^ERROR|could not' "$logs/installcheck.log"
 read -r ok bad < <(count_regress "$logs/installcheck.log")
+passed=$((passed + ok))
+failed=$((failed + bad))
 if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
     echo "error: the installcheck run failed before its tests finished:" >&2
     tail -40 "$logs/installcheck.log"
