@@ -691,10 +691,12 @@ markov_solve(double *A, double *b, double *x, int n)
 /*
  * The probability of reaching "conversion" from "start", with channel
  * "removed" (a chain state, or -1 for none) sending everything to null.
- * Unknowns: start and the channels (0 = start, 1 + c = channel c).
+ * Unknowns: start and the channels in name order (0 = start, 1 + i =
+ * channel order[i]), so that the arithmetic, and thus the last bits of the
+ * result, do not depend on the order journeys were added in.
  */
 static double
-markov_conversion_probability(const MarkovState *state, int removed)
+markov_conversion_probability(const MarkovState *state, const int *order, int removed)
 {
 	int			n = 1 + state->nchannels;
 	double	   *A = palloc0(sizeof(double) * n * n);
@@ -704,7 +706,7 @@ markov_conversion_probability(const MarkovState *state, int removed)
 
 	for (int u = 0; u < n; u++)
 	{
-		int			s = u == 0 ? MARKOV_START : MARKOV_FIRST_CHANNEL + u - 1;
+		int			s = u == 0 ? MARKOV_START : MARKOV_FIRST_CHANNEL + order[u - 1];
 		const int64 *row = state->counts + (Size) s * state->dim;
 		double		out = 0.0;
 
@@ -718,7 +720,7 @@ markov_conversion_probability(const MarkovState *state, int removed)
 		b[u] = (double) row[MARKOV_CONVERSION] / out;
 		for (int v = 0; v < n; v++)
 		{
-			int			t = v == 0 ? MARKOV_START : MARKOV_FIRST_CHANNEL + v - 1;
+			int			t = v == 0 ? MARKOV_START : MARKOV_FIRST_CHANNEL + order[v - 1];
 
 			if (t == removed)
 				continue;
@@ -775,23 +777,25 @@ markov_attribution_final(PG_FUNCTION_ARGS)
 		markov_add_flat(state, DatumGetByteaPP(d));
 	}
 
-	effect = palloc0(sizeof(double) * Max(state->nchannels, 1));
-	p = markov_conversion_probability(state, -1);
-	for (int c = 0; c < state->nchannels; c++)
-	{
-		if (p > 0.0)
-		{
-			effect[c] = 1.0 - markov_conversion_probability(state, MARKOV_FIRST_CHANNEL + c) / p;
-			if (effect[c] < 0.0)
-				effect[c] = 0.0;
-		}
-		total += effect[c];
-	}
-
 	order = palloc(sizeof(int) * Max(state->nchannels, 1));
 	for (int c = 0; c < state->nchannels; c++)
 		order[c] = c;
 	qsort_arg(order, state->nchannels, sizeof(int), markov_name_cmp, state->channels);
+
+	effect = palloc0(sizeof(double) * Max(state->nchannels, 1));
+	p = markov_conversion_probability(state, order, -1);
+	for (int c = 0; c < state->nchannels; c++)
+	{
+		if (p > 0.0)
+		{
+			effect[c] = 1.0 - markov_conversion_probability(state, order, MARKOV_FIRST_CHANNEL + c) / p;
+			if (effect[c] < 0.0)
+				effect[c] = 0.0;
+		}
+	}
+	/* sum in name order too */
+	for (int i = 0; i < state->nchannels; i++)
+		total += effect[order[i]];
 
 	elems = palloc(sizeof(Datum) * Max(state->nchannels, 1));
 	for (int i = 0; i < state->nchannels; i++)

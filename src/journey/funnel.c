@@ -15,15 +15,18 @@
  *
  * Modes, as in ClickHouse (several may be combined):
  *	strict_deduplication	a repeat of an already reached step (other than
- *							the first) ends the search
+ *							the first) ends the search at the deepest step
+ *							reached (as fixed in ClickHouse PR 99003)
  *	strict_order			no other event may come between the steps: a
- *							journey step matching no pattern, or a pattern
- *							out of order, ends the search
+ *							journey step matching no pattern, a step ahead
+ *							of the next one, or the first step again once
+ *							the funnel went past it, ends the search
  *	strict_increase			steps must have strictly increasing times
  *	strict_once				one journey step counts for at most one funnel
  *							step in a chain, even if it matches several
- *	allow_reentry			with strict_order, a pattern out of order is
- *							skipped instead of ending the search
+ *	allow_reentry			with strict_order, the first step may happen
+ *							again (it restarts the chain) without ending
+ *							the search
  *
  * The usual walk keeps, per funnel step, the latest chain start that reached
  * it (the later the start, the more room the window leaves), which is O(n).
@@ -187,6 +190,9 @@ funnel_walk_entry(FunnelWalk *w, const FunnelModes *modes, int64 window,
 		return w->first_event ? -2 : -1;
 	if (idx == 0)
 	{
+		/* strict_order: re-entering the funnel interrupts it */
+		if (modes->strict_order && !modes->allow_reentry && w->n > 1 && w->has[1])
+			return funnel_walk_level(w);
 		w->has[0] = true;
 		w->first[0] = w->last[0] = e->ts;
 		w->first_event = true;
@@ -195,8 +201,6 @@ funnel_walk_entry(FunnelWalk *w, const FunnelModes *modes, int64 window,
 		return funnel_walk_level(w);
 	else if (modes->strict_order && w->first_event && !w->has[idx - 1])
 	{
-		if (modes->allow_reentry)
-			return -1;
 		for (int l = 0; l < w->n; l++)
 			if (!w->has[l])
 				return l;
@@ -328,6 +332,9 @@ funnel_once_entry(FunnelOnce *o, const FunnelModes *modes, int64 window,
 		return o->has_first ? -2 : -1;
 	if (idx == 0)
 	{
+		/* strict_order: re-entering the funnel interrupts it */
+		if (modes->strict_order && !modes->allow_reentry && o->n > 1 && o->levels[1].n > 0)
+			return funnel_once_level(o);
 		funnel_once_push(o, 0, e->ts, e->ts, NULL, 0, e->row);
 		o->has_first = true;
 	}
@@ -340,8 +347,6 @@ funnel_once_entry(FunnelOnce *o, const FunnelModes *modes, int64 window,
 	}
 	else if (modes->strict_order && o->has_first && o->levels[idx - 1].n == 0)
 	{
-		if (modes->allow_reentry)
-			return -1;
 		for (int l = 0; l < o->n; l++)
 			if (o->levels[l].n == 0)
 				return l;

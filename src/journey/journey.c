@@ -162,6 +162,7 @@ journey_append_ts(StringInfo buf, TimestampTz ts)
 	{
 		char		tmp[MAXDATELEN + 1];
 
+		tm.tm_isdst = 0;		/* print the zone (+00) */
 		EncodeDateTime(&tm, fsec, true, 0, NULL, USE_ISO_DATES, tmp);
 		appendStringInfoString(buf, tmp);
 	}
@@ -239,8 +240,10 @@ journey_parse_array_start(void *arg)
 {
 	JourneyParse *p = arg;
 
-	if (p->depth != 0)
+	if (p->depth == 1)
 		journey_syntax_error(p, "A step must be a JSON object.");
+	if (p->depth > 1)
+		journey_syntax_error(p, "Step fields must be strings (\"event\" may be null).");
 	p->depth++;
 }
 
@@ -258,7 +261,7 @@ journey_parse_object_start(void *arg)
 	if (p->depth == 0)
 		journey_syntax_error(p, "A journey must be a JSON array.");
 	if (p->depth != 1)
-		journey_syntax_error(p, "Step fields must be strings.");
+		journey_syntax_error(p, "Step fields must be strings (\"event\" may be null).");
 	p->depth++;
 	p->has_ts = p->has_channel = p->has_event = false;
 	p->channel = p->event = NULL;

@@ -67,10 +67,14 @@ typedef struct SeqPattern
 static void
 seq_syntax_error(const char *pattern, const char *pos, const char *msg)
 {
+	/* quote long patterns by their start */
+	char	   *shown = strlen(pattern) > 60 ?
+		psprintf("%.50s...", pattern) : pstrdup(pattern);
+
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid sequence pattern \"%s\": %s at position %d",
-					pattern, msg, (int) (pos - pattern) + 1),
+					shown, msg, (int) (pos - pattern) + 1),
 			 errhint("A pattern is made of (?N), ., .* and (?t<=seconds), as in \"(?1).*(?2)(?t<=3600)(?3)\".")));
 }
 
@@ -121,12 +125,14 @@ seq_parse(const char *pattern)
 			if (strncmp(p, "<=", 2) == 0)
 			{
 				p += 2;
-				hi = Min(hi, seq_read_seconds(pattern, &p));
+				v = seq_read_seconds(pattern, &p);
+				hi = Min(hi, v);
 			}
 			else if (strncmp(p, ">=", 2) == 0)
 			{
 				p += 2;
-				lo = Max(lo, seq_read_seconds(pattern, &p));
+				v = seq_read_seconds(pattern, &p);
+				lo = Max(lo, v);
 			}
 			else if (strncmp(p, "==", 2) == 0)
 			{
