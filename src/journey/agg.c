@@ -46,14 +46,17 @@ static const ExpandedObjectMethods journey_state_methods =
 	journey_state_flatten_into
 };
 
-/* Canonical step order: time, then the rank of the (channel, event) pair. */
+/*
+ * Canonical step order: time, then the order of the (channel, event) pair
+ * in the journey (held in "pad" while flattening).
+ */
 static inline int
 journey_step_cmp(const JourneyStep *a, const JourneyStep *b)
 {
 	if (a->ts != b->ts)
 		return a->ts < b->ts ? -1 : 1;
-	if (a->kind != b->kind)
-		return a->kind < b->kind ? -1 : 1;
+	if (a->pad != b->pad)
+		return a->pad < b->pad ? -1 : 1;
 	return 0;
 }
 
@@ -65,12 +68,43 @@ journey_step_cmp(const JourneyStep *a, const JourneyStep *b)
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
+/* A new, empty dictionary in "cxt". */
+static JourneyDict *
+journey_dict_new(MemoryContext cxt)
+{
+	JourneyDict *dict = MemoryContextAllocZero(cxt, sizeof(JourneyDict));
+
+	dict->cxt = cxt;
+	dict->maxkinds = 16;
+	dict->kinds = MemoryContextAlloc(cxt, sizeof(JourneyKind) * dict->maxkinds);
+	dict->hsize = 64;
+	dict->htab = MemoryContextAllocZero(cxt, sizeof(uint32) * dict->hsize);
+	dict->maxscratch = 16;
+	dict->scratch = MemoryContextAlloc(cxt, sizeof(uint32) * dict->maxscratch);
+	return dict;
+}
+
+/*
+ * The dictionary shared by every state a call site of the aggregate
+ * builds, kept in the function's per-query memory (fn_extra), so that it
+ * outlives all of them.  Each backend, parallel workers included, has its
+ * own.
+ */
+JourneyDict *
+journey_dict_for(FunctionCallInfo fcinfo)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = journey_dict_new(fcinfo->flinfo->fn_mcxt);
+	return (JourneyDict *) fcinfo->flinfo->fn_extra;
+}
+
 /*
  * Create an empty builder whose memory is a child context of "parent", so
- * that deleting the parent (the aggregate's context) frees it.
+ * that deleting the parent (the aggregate's context) frees it.  With a NULL
+ * dictionary, the builder gets its own.
  */
 JourneyState *
-journey_state_new(MemoryContext parent)
+journey_state_new(MemoryContext parent, JourneyDict *dict)
 {
 	MemoryContext cxt;
 	JourneyState *state;
@@ -81,13 +115,9 @@ journey_state_new(MemoryContext parent)
 	EOH_init_header(&state->hdr, &journey_state_methods, cxt);
 	state->magic = JOURNEY_STATE_MAGIC;
 	state->cxt = cxt;
-	state->maxsteps = 16;
+	state->dict = dict ? dict : journey_dict_new(cxt);
+	state->maxsteps = 8;
 	state->steps = MemoryContextAlloc(cxt, sizeof(JourneyStep) * state->maxsteps);
-	state->maxkinds = 8;
-	state->kinds = MemoryContextAlloc(cxt, sizeof(JourneyKind) * state->maxkinds);
-	state->hsize = 16;
-	state->htab = MemoryContextAllocZero(cxt, sizeof(uint32) * state->hsize);
-	state->canonical = true;
 	return state;
 }
 
@@ -105,7 +135,7 @@ journey_pair_hash(const char *channel, int channel_len,
 	return h;
 }
 
-/* Insert kind number k (already in state->kinds) into a hash table. */
+/* Insert pair number k into a hash table. */
 static void
 journey_htab_insert(uint32 *htab, uint32 hsize, uint32 hash, uint32 k)
 {
@@ -116,41 +146,41 @@ journey_htab_insert(uint32 *htab, uint32 hsize, uint32 hash, uint32 k)
 	htab[pos] = k + 1;
 }
 
-/* Rebuild the hash table, at twice the size when "grow". */
+/* Double the dictionary's hash table. */
 static void
-journey_htab_rebuild(JourneyState *state, bool grow)
+journey_dict_grow_htab(JourneyDict *dict)
 {
-	uint32		newsize = grow ? state->hsize * 2 : state->hsize;
+	uint32		newsize = dict->hsize * 2;
 	uint32	   *newtab;
 
-	newtab = MemoryContextAllocZero(state->cxt, sizeof(uint32) * newsize);
-	for (uint32 k = 0; k < state->nkinds; k++)
-		journey_htab_insert(newtab, newsize, state->kinds[k].hash, k);
-	pfree(state->htab);
-	state->htab = newtab;
-	state->hsize = newsize;
+	newtab = MemoryContextAllocZero(dict->cxt, sizeof(uint32) * newsize);
+	for (uint32 k = 0; k < dict->nkinds; k++)
+		journey_htab_insert(newtab, newsize, dict->kinds[k].hash, k);
+	pfree(dict->htab);
+	dict->htab = newtab;
+	dict->hsize = newsize;
 }
 
 /*
- * The kind number of a (channel, event) pair, added to the dictionary when
- * new.  The strings are copied into the builder's memory.
+ * The number of a (channel, event) pair in the dictionary, added when new;
+ * the strings are copied into the dictionary's memory.
  */
 static uint32
-journey_state_kind(JourneyState *state, const char *channel, int channel_len,
-				   const char *event, int event_len)
+journey_dict_kind(JourneyDict *dict, const char *channel, int channel_len,
+				  const char *event, int event_len)
 {
 	uint32		hash = journey_pair_hash(channel, channel_len, event, event_len);
-	uint32		pos = hash & (state->hsize - 1);
+	uint32		pos = hash & (dict->hsize - 1);
 	JourneyKind *kind;
 	uint32		k;
 
 	for (;;)
 	{
-		uint32		slot = state->htab[pos];
+		uint32		slot = dict->htab[pos];
 
 		if (slot == 0)
 			break;
-		kind = &state->kinds[slot - 1];
+		kind = &dict->kinds[slot - 1];
 		if (kind->hash == hash &&
 			kind->channel_len == channel_len &&
 			memcmp(kind->channel, channel, channel_len) == 0 &&
@@ -158,29 +188,28 @@ journey_state_kind(JourneyState *state, const char *channel, int channel_len,
 			 (kind->event != NULL && kind->event_len == event_len &&
 			  memcmp(kind->event, event, event_len) == 0)))
 			return slot - 1;
-		pos = (pos + 1) & (state->hsize - 1);
+		pos = (pos + 1) & (dict->hsize - 1);
 	}
 
 	/* a new pair */
-	if (state->nkinds >= (uint32) JOURNEY_MAX_STEPS)
+	if (dict->nkinds >= PG_INT32_MAX / 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("journey exceeds the limit of %d distinct (channel, event) pairs",
-						JOURNEY_MAX_STEPS)));
-	if (state->nkinds >= state->maxkinds)
+				 errmsg("too many distinct (channel, event) pairs in one query")));
+	if (dict->nkinds >= dict->maxkinds)
 	{
-		state->maxkinds *= 2;
-		state->kinds = repalloc(state->kinds, sizeof(JourneyKind) * state->maxkinds);
+		dict->maxkinds *= 2;
+		dict->kinds = repalloc_huge(dict->kinds, sizeof(JourneyKind) * dict->maxkinds);
 	}
-	k = state->nkinds++;
-	kind = &state->kinds[k];
-	kind->channel = MemoryContextAlloc(state->cxt, channel_len + 1);
+	k = dict->nkinds++;
+	kind = &dict->kinds[k];
+	kind->channel = MemoryContextAlloc(dict->cxt, channel_len + 1);
 	memcpy(kind->channel, channel, channel_len);
 	kind->channel[channel_len] = '\0';
 	kind->channel_len = channel_len;
 	if (event != NULL)
 	{
-		kind->event = MemoryContextAlloc(state->cxt, event_len + 1);
+		kind->event = MemoryContextAlloc(dict->cxt, event_len + 1);
 		memcpy(kind->event, event, event_len);
 		kind->event[event_len] = '\0';
 	}
@@ -188,36 +217,31 @@ journey_state_kind(JourneyState *state, const char *channel, int channel_len,
 		kind->event = NULL;
 	kind->event_len = event_len;
 	kind->hash = hash;
-	kind->rank = k;
-	state->htab[pos] = k + 1;
-	if (state->nkinds * 2 > state->hsize)
-		journey_htab_rebuild(state, true);
+	kind->stamp = 0;
+	kind->local = 0;
+	dict->htab[pos] = k + 1;
+	if (dict->nkinds * 2 > dict->hsize)
+		journey_dict_grow_htab(dict);
 	return k;
 }
 
-/* Append one step of kind k. */
-static inline void
-journey_state_append(JourneyState *state, TimestampTz ts, uint32 k)
+/* Make room for "more" steps. */
+static void
+journey_state_reserve(JourneyState *state, uint32 more)
 {
-	JourneyStep *step;
+	uint64		need = (uint64) state->nsteps + more;
 
-	if (state->nsteps >= state->maxsteps)
-	{
-		if (state->nsteps >= JOURNEY_MAX_STEPS)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("journey exceeds the limit of %d steps",
-							JOURNEY_MAX_STEPS),
-					 errhint("Split the journey, for example by time range.")));
-		state->maxsteps = Min((uint32) JOURNEY_MAX_STEPS, state->maxsteps * 2);
-		state->steps = repalloc(state->steps, sizeof(JourneyStep) * state->maxsteps);
-	}
-	step = &state->steps[state->nsteps++];
-	step->ts = ts;
-	step->kind = k;
-	step->pad = 0;
-	state->canonical = false;
-	state->flat_size = 0;
+	if (need <= state->maxsteps)
+		return;
+	if (need > JOURNEY_MAX_STEPS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("journey exceeds the limit of %d steps",
+						JOURNEY_MAX_STEPS),
+				 errhint("Split the journey, for example by time range.")));
+	state->maxsteps = (uint32) Min((uint64) JOURNEY_MAX_STEPS,
+								   Max(need, (uint64) state->maxsteps * 2));
+	state->steps = repalloc_huge(state->steps, sizeof(JourneyStep) * state->maxsteps);
 }
 
 /*
@@ -229,6 +253,8 @@ journey_state_add(JourneyState *state, TimestampTz ts,
 				  const char *channel, int channel_len,
 				  const char *event, int event_len)
 {
+	JourneyStep *step;
+
 	if (TIMESTAMP_NOT_FINITE(ts))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
@@ -242,9 +268,13 @@ journey_state_add(JourneyState *state, TimestampTz ts,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("journey step event must not be empty"),
 				 errhint("Pass NULL for a step without an event.")));
-	journey_state_append(state, ts,
-						 journey_state_kind(state, channel, channel_len,
-											event, event_len));
+	if (state->nsteps >= state->maxsteps)
+		journey_state_reserve(state, 1);
+	step = &state->steps[state->nsteps++];
+	step->ts = ts;
+	step->kind = journey_dict_kind(state->dict, channel, channel_len, event, event_len);
+	step->pad = 0;
+	state->flat_size = 0;
 }
 
 /* Add every step of a flat journey. */
@@ -252,7 +282,6 @@ void
 journey_state_add_journey(JourneyState *state, const Journey *j)
 {
 	uint32	   *map;
-	bool		was_empty = (state->nsteps == 0 && state->nkinds == 0);
 
 	if (j->nsteps == 0)
 		return;
@@ -262,20 +291,10 @@ journey_state_add_journey(JourneyState *state, const Journey *j)
 		const char *channel = journey_kind_channel(j, k);
 		const char *event = journey_kind_event(j, k);
 
-		map[k] = journey_state_kind(state, channel, strlen(channel),
-									event, event ? strlen(event) : 0);
+		map[k] = journey_dict_kind(state->dict, channel, strlen(channel),
+								   event, event ? strlen(event) : 0);
 	}
-	if ((uint64) state->nsteps + j->nsteps > JOURNEY_MAX_STEPS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("journey exceeds the limit of %d steps",
-						JOURNEY_MAX_STEPS),
-				 errhint("Split the journey, for example by time range.")));
-	if (state->nsteps + j->nsteps > state->maxsteps)
-	{
-		state->maxsteps = state->nsteps + j->nsteps;
-		state->steps = repalloc(state->steps, sizeof(JourneyStep) * state->maxsteps);
-	}
+	journey_state_reserve(state, j->nsteps);
 	for (uint32 i = 0; i < j->nsteps; i++)
 	{
 		JourneyStep *step = &state->steps[state->nsteps++];
@@ -285,8 +304,6 @@ journey_state_add_journey(JourneyState *state, const Journey *j)
 		step->pad = 0;
 	}
 	pfree(map);
-	/* a flat journey is canonical: copied into an empty builder, still so */
-	state->canonical = was_empty;
 	state->flat_size = 0;
 }
 
@@ -319,137 +336,24 @@ journey_cstring_cmp(const void *a, const void *b)
 }
 
 /*
- * Put the builder in canonical form: kinds numbered in (channel, event)
- * order and steps sorted by (ts, kind).  The set of steps is unchanged.
+ * What flattening needs, computed from the builder and its dictionary: the
+ * journey's distinct pairs in (channel, event) order, its distinct channel
+ * and event names, sorted, and each pair's indexes into them.  The steps
+ * are left sorted by (ts, pair order), which does not change the set.
  */
-static void
-journey_state_canonicalize(JourneyState *state)
+typedef struct JourneyLayout
 {
-	uint32	   *order;
-	JourneyKind *kinds;
-	bool		sorted = true;
-
-	if (state->canonical)
-		return;
-
-	/* rank the pairs */
-	order = palloc(sizeof(uint32) * Max(state->nkinds, 1));
-	for (uint32 k = 0; k < state->nkinds; k++)
-		order[k] = k;
-	qsort_arg(order, state->nkinds, sizeof(uint32), journey_kind_cmp, state->kinds);
-	for (uint32 r = 0; r < state->nkinds; r++)
-		state->kinds[order[r]].rank = r;
-
-	/* renumber the steps and check whether they are already in order */
-	for (uint32 i = 0; i < state->nsteps; i++)
-	{
-		JourneyStep *step = &state->steps[i];
-
-		step->kind = state->kinds[step->kind].rank;
-		if (sorted && i > 0 && journey_step_cmp(step - 1, step) > 0)
-			sorted = false;
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-	}
-	if (!sorted)
-		journey_sort_steps(state->steps, state->nsteps);
-
-	/* reorder the dictionary by rank and rebuild its hash table */
-	kinds = MemoryContextAlloc(state->cxt, sizeof(JourneyKind) * state->maxkinds);
-	for (uint32 k = 0; k < state->nkinds; k++)
-		kinds[state->kinds[k].rank] = state->kinds[k];
-	pfree(state->kinds);
-	state->kinds = kinds;
-	for (uint32 k = 0; k < state->nkinds; k++)
-		state->kinds[k].rank = k;
-	journey_htab_rebuild(state, false);
-	pfree(order);
-	state->canonical = true;
-	state->flat_size = 0;
-}
-
-/*
- * The distinct channel and event names of a canonical builder, sorted, and
- * each pair's indexes into them.  Allocated in the current context.
- */
-typedef struct JourneyDict
-{
+	uint32		nkinds;
+	uint32	   *kinds;			/* dictionary pair numbers, in order */
 	uint32		nchannels;
 	uint32		nevents;
-	char	  **channels;
-	char	  **events;
+	const char **channels;
+	const char **events;
 	uint32	   *kind_channel;
 	uint32	   *kind_event;
 	Size		names_size;
-} JourneyDict;
-
-static void
-journey_state_dict(JourneyState *state, JourneyDict *dict)
-{
-	uint32		n = Max(state->nkinds, 1);
-	uint32		nev = 0;
-	char	  **evs;
-
-	dict->channels = palloc(sizeof(char *) * n);
-	dict->events = palloc(sizeof(char *) * n);
-	dict->kind_channel = palloc(sizeof(uint32) * n);
-	dict->kind_event = palloc(sizeof(uint32) * n);
-	dict->nchannels = 0;
-	dict->names_size = 0;
-
-	/* pairs are sorted by channel: distinct channels come in order */
-	for (uint32 k = 0; k < state->nkinds; k++)
-	{
-		JourneyKind *kind = &state->kinds[k];
-
-		if (dict->nchannels == 0 ||
-			strcmp(dict->channels[dict->nchannels - 1], kind->channel) != 0)
-		{
-			dict->channels[dict->nchannels++] = kind->channel;
-			dict->names_size += kind->channel_len + 1;
-		}
-		dict->kind_channel[k] = dict->nchannels - 1;
-	}
-
-	/* events: sort and deduplicate */
-	evs = palloc(sizeof(char *) * n);
-	for (uint32 k = 0; k < state->nkinds; k++)
-		if (state->kinds[k].event != NULL)
-			evs[nev++] = state->kinds[k].event;
-	qsort(evs, nev, sizeof(char *), journey_cstring_cmp);
-	dict->nevents = 0;
-	for (uint32 e = 0; e < nev; e++)
-	{
-		if (dict->nevents == 0 || strcmp(dict->events[dict->nevents - 1], evs[e]) != 0)
-		{
-			dict->events[dict->nevents++] = evs[e];
-			dict->names_size += strlen(evs[e]) + 1;
-		}
-	}
-	pfree(evs);
-	for (uint32 k = 0; k < state->nkinds; k++)
-	{
-		const char *ev = state->kinds[k].event;
-		uint32		lo = 0,
-					hi = dict->nevents;
-
-		if (ev == NULL)
-		{
-			dict->kind_event[k] = JOURNEY_NO_EVENT;
-			continue;
-		}
-		while (lo < hi)
-		{
-			uint32		mid = (lo + hi) / 2;
-
-			if (strcmp(dict->events[mid], ev) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		dict->kind_event[k] = lo;
-	}
-}
+	Size		size;			/* of the flat journey */
+} JourneyLayout;
 
 static inline int
 journey_kind_width(uint32 nkinds)
@@ -478,37 +382,162 @@ journey_flat_size(uint32 nsteps, uint32 nkinds, uint32 nchannels,
 	return size;
 }
 
+static void
+journey_state_layout(JourneyState *state, JourneyLayout *lay)
+{
+	JourneyDict *dict = state->dict;
+	JourneyKind *kinds = dict->kinds;
+	uint32		stamp;
+	uint32		n = 0;
+	uint32		nev = 0;
+	const char **evs;
+	bool		sorted = true;
+
+	/* the distinct pairs of this journey */
+	if (++dict->stamp == 0)
+	{
+		/* the pass counter wrapped: forget every old mark */
+		for (uint32 k = 0; k < dict->nkinds; k++)
+			kinds[k].stamp = 0;
+		dict->stamp = 1;
+	}
+	stamp = dict->stamp;
+	for (uint32 i = 0; i < state->nsteps; i++)
+	{
+		uint32		k = state->steps[i].kind;
+
+		if (kinds[k].stamp == stamp)
+			continue;
+		kinds[k].stamp = stamp;
+		if (n >= dict->maxscratch)
+		{
+			dict->maxscratch *= 2;
+			dict->scratch = repalloc_huge(dict->scratch, sizeof(uint32) * dict->maxscratch);
+		}
+		dict->scratch[n++] = k;
+	}
+	lay->nkinds = n;
+	lay->kinds = palloc(sizeof(uint32) * Max(n, 1));
+	memcpy(lay->kinds, dict->scratch, sizeof(uint32) * n);
+	if (n > 1)
+		qsort_arg(lay->kinds, n, sizeof(uint32), journey_kind_cmp, kinds);
+	for (uint32 r = 0; r < n; r++)
+		kinds[lay->kinds[r]].local = r;
+
+	/* steps in (ts, pair order) */
+	for (uint32 i = 0; i < state->nsteps; i++)
+	{
+		JourneyStep *step = &state->steps[i];
+
+		step->pad = kinds[step->kind].local;
+		if (sorted && i > 0 &&
+			(step[-1].ts > step->ts ||
+			 (step[-1].ts == step->ts && step[-1].pad > step->pad)))
+			sorted = false;
+	}
+	if (!sorted)
+		journey_sort_steps(state->steps, state->nsteps);
+
+	/* channel names: pairs are in channel order, so they come sorted */
+	lay->channels = palloc(sizeof(char *) * Max(n, 1));
+	lay->events = palloc(sizeof(char *) * Max(n, 1));
+	lay->kind_channel = palloc(sizeof(uint32) * Max(n, 1));
+	lay->kind_event = palloc(sizeof(uint32) * Max(n, 1));
+	lay->nchannels = 0;
+	lay->names_size = 0;
+	for (uint32 r = 0; r < n; r++)
+	{
+		JourneyKind *kind = &kinds[lay->kinds[r]];
+
+		if (lay->nchannels == 0 ||
+			strcmp(lay->channels[lay->nchannels - 1], kind->channel) != 0)
+		{
+			lay->channels[lay->nchannels++] = kind->channel;
+			lay->names_size += kind->channel_len + 1;
+		}
+		lay->kind_channel[r] = lay->nchannels - 1;
+	}
+
+	/* event names: sort and deduplicate */
+	evs = palloc(sizeof(char *) * Max(n, 1));
+	for (uint32 r = 0; r < n; r++)
+		if (kinds[lay->kinds[r]].event != NULL)
+			evs[nev++] = kinds[lay->kinds[r]].event;
+	if (nev > 1)
+		qsort(evs, nev, sizeof(char *), journey_cstring_cmp);
+	lay->nevents = 0;
+	for (uint32 e = 0; e < nev; e++)
+	{
+		if (lay->nevents == 0 || strcmp(lay->events[lay->nevents - 1], evs[e]) != 0)
+		{
+			lay->events[lay->nevents++] = evs[e];
+			lay->names_size += strlen(evs[e]) + 1;
+		}
+	}
+	pfree(evs);
+	for (uint32 r = 0; r < n; r++)
+	{
+		const char *ev = kinds[lay->kinds[r]].event;
+		uint32		lo = 0,
+					hi = lay->nevents;
+
+		if (ev == NULL)
+		{
+			lay->kind_event[r] = JOURNEY_NO_EVENT;
+			continue;
+		}
+		while (lo < hi)
+		{
+			uint32		mid = (lo + hi) / 2;
+
+			if (strcmp(lay->events[mid], ev) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		lay->kind_event[r] = lo;
+	}
+	lay->size = journey_flat_size(state->nsteps, n, lay->nchannels,
+								  lay->nevents, lay->names_size);
+	if (lay->size > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("journey would take %zu bytes, more than the %zu bytes a value may take",
+						lay->size, (Size) MaxAllocSize)));
+}
+
+static void
+journey_layout_free(JourneyLayout *lay)
+{
+	pfree(lay->kinds);
+	pfree(lay->channels);
+	pfree(lay->events);
+	pfree(lay->kind_channel);
+	pfree(lay->kind_event);
+}
+
 static Size
 journey_state_get_flat_size(ExpandedObjectHeader *eohptr)
 {
 	JourneyState *state = (JourneyState *) eohptr;
-	JourneyDict dict;
-	Size		size;
+	JourneyLayout lay;
 
 	Assert(state->magic == JOURNEY_STATE_MAGIC);
-	journey_state_canonicalize(state);
 	if (state->flat_size != 0)
 		return state->flat_size;
-	journey_state_dict(state, &dict);
-	size = journey_flat_size(state->nsteps, state->nkinds, dict.nchannels,
-							 dict.nevents, dict.names_size);
-	if (size > MaxAllocSize)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("journey would take %zu bytes, more than the %zu bytes a value may take",
-						size, (Size) MaxAllocSize)));
-	state->flat_size = size;
-	return size;
+	journey_state_layout(state, &lay);
+	journey_layout_free(&lay);
+	state->flat_size = lay.size;
+	return lay.size;
 }
 
-/* Write the canonical flat journey into "result" (allocated_size bytes). */
+/* Write the flat journey of a laid-out builder into "result". */
 static void
-journey_state_flatten_into(ExpandedObjectHeader *eohptr,
-						   void *result, Size allocated_size)
+journey_state_write(JourneyState *state, JourneyLayout *layout, void *result)
 {
-	JourneyState *state = (JourneyState *) eohptr;
+	JourneyLayout lay = *layout;
 	JourneyData *data = (JourneyData *) result;
-	JourneyDict dict;
+	Size		allocated_size = lay.size;
 	char	   *p;
 	int			width;
 	uint32	   *kch,
@@ -518,21 +547,14 @@ journey_state_flatten_into(ExpandedObjectHeader *eohptr,
 	char	   *names;
 	uint32		off;
 
-	Assert(state->magic == JOURNEY_STATE_MAGIC);
-	journey_state_canonicalize(state);
-	journey_state_dict(state, &dict);
-	Assert(allocated_size == journey_flat_size(state->nsteps, state->nkinds,
-											   dict.nchannels, dict.nevents,
-											   dict.names_size));
-
 	memset(result, 0, allocated_size);
 	SET_VARSIZE(data, allocated_size);
 	data->nsteps = state->nsteps;
-	data->nkinds = state->nkinds;
-	data->nchannels = dict.nchannels;
-	data->nevents = dict.nevents;
+	data->nkinds = lay.nkinds;
+	data->nchannels = lay.nchannels;
+	data->nevents = lay.nevents;
 	data->version = JOURNEY_VERSION;
-	width = journey_kind_width(state->nkinds);
+	width = journey_kind_width(lay.nkinds);
 	data->kind_width = width;
 
 	p = (char *) data + sizeof(JourneyData);
@@ -541,7 +563,7 @@ journey_state_flatten_into(ExpandedObjectHeader *eohptr,
 	p += sizeof(int64) * (Size) state->nsteps;
 	for (uint32 i = 0; i < state->nsteps; i++)
 	{
-		uint32		k = state->steps[i].kind;
+		uint32		k = state->steps[i].pad;
 
 		if (width == 1)
 			((uint8 *) p)[i] = (uint8) k;
@@ -553,42 +575,62 @@ journey_state_flatten_into(ExpandedObjectHeader *eohptr,
 	p += (Size) width * state->nsteps;
 	p = (char *) TYPEALIGN(4, p);
 	kch = (uint32 *) p;
-	kev = kch + state->nkinds;
-	choff = kev + state->nkinds;
-	evoff = choff + dict.nchannels + 1;
-	names = (char *) (evoff + dict.nevents + 1);
-	memcpy(kch, dict.kind_channel, sizeof(uint32) * state->nkinds);
-	memcpy(kev, dict.kind_event, sizeof(uint32) * state->nkinds);
+	kev = kch + lay.nkinds;
+	choff = kev + lay.nkinds;
+	evoff = choff + lay.nchannels + 1;
+	names = (char *) (evoff + lay.nevents + 1);
+	memcpy(kch, lay.kind_channel, sizeof(uint32) * lay.nkinds);
+	memcpy(kev, lay.kind_event, sizeof(uint32) * lay.nkinds);
 	off = 0;
-	for (uint32 c = 0; c < dict.nchannels; c++)
+	for (uint32 c = 0; c < lay.nchannels; c++)
 	{
-		Size		len = strlen(dict.channels[c]) + 1;
+		Size		len = strlen(lay.channels[c]) + 1;
 
 		choff[c] = off;
-		memcpy(names + off, dict.channels[c], len);
+		memcpy(names + off, lay.channels[c], len);
 		off += len;
 	}
-	choff[dict.nchannels] = off;
-	for (uint32 e = 0; e < dict.nevents; e++)
+	choff[lay.nchannels] = off;
+	for (uint32 e = 0; e < lay.nevents; e++)
 	{
-		Size		len = strlen(dict.events[e]) + 1;
+		Size		len = strlen(lay.events[e]) + 1;
 
 		evoff[e] = off;
-		memcpy(names + off, dict.events[e], len);
+		memcpy(names + off, lay.events[e], len);
 		off += len;
 	}
-	evoff[dict.nevents] = off;
+	evoff[lay.nevents] = off;
 	Assert(names + off == (char *) result + allocated_size);
+}
+
+/* Write the canonical flat journey into "result" (allocated_size bytes). */
+static void
+journey_state_flatten_into(ExpandedObjectHeader *eohptr,
+						   void *result, Size allocated_size)
+{
+	JourneyState *state = (JourneyState *) eohptr;
+	JourneyLayout lay;
+
+	Assert(state->magic == JOURNEY_STATE_MAGIC);
+	journey_state_layout(state, &lay);
+	if (allocated_size != lay.size)
+		elog(ERROR, "journey flat size changed from %zu to %zu", allocated_size, lay.size);
+	journey_state_write(state, &lay, result);
+	journey_layout_free(&lay);
 }
 
 /* A flat, canonical copy of the builder, palloc'd in the current context. */
 JourneyData *
 journey_state_flatten(JourneyState *state)
 {
-	Size		size = journey_state_get_flat_size(&state->hdr);
-	void	   *result = palloc(size);
+	JourneyLayout lay;
+	void	   *result;
 
-	journey_state_flatten_into(&state->hdr, result, size);
+	journey_state_layout(state, &lay);
+	state->flat_size = lay.size;
+	result = palloc(lay.size);
+	journey_state_write(state, &lay, result);
+	journey_layout_free(&lay);
 	return (JourneyData *) result;
 }
 
@@ -597,7 +639,7 @@ journey_state_flatten(JourneyState *state)
  * read-write expanded object, else a new builder (in "cxt") holding a copy.
  */
 static JourneyState *
-journey_state_get(Datum d, MemoryContext cxt)
+journey_state_get(Datum d, MemoryContext cxt, JourneyDict *dict)
 {
 	JourneyState *state;
 
@@ -607,7 +649,7 @@ journey_state_get(Datum d, MemoryContext cxt)
 		if (state->magic == JOURNEY_STATE_MAGIC)
 			return state;
 	}
-	state = journey_state_new(cxt);
+	state = journey_state_new(cxt, dict);
 	journey_state_add_journey(state, journey_from_datum(d));
 	return state;
 }
@@ -630,7 +672,8 @@ journey_agg_transfn(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("omni.journey_agg_transfn can only be called by the omni.journey aggregate")));
 
-	state = PG_ARGISNULL(0) ? NULL : journey_state_get(PG_GETARG_DATUM(0), aggcxt);
+	state = PG_ARGISNULL(0) ? NULL :
+		journey_state_get(PG_GETARG_DATUM(0), aggcxt, journey_dict_for(fcinfo));
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 	{
 		if (state == NULL)
@@ -638,7 +681,7 @@ journey_agg_transfn(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(EOHPGetRWDatum(&state->hdr));
 	}
 	if (state == NULL)
-		state = journey_state_new(aggcxt);
+		state = journey_state_new(aggcxt, journey_dict_for(fcinfo));
 
 	channel = PG_GETARG_TEXT_PP(2);
 	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
@@ -678,7 +721,7 @@ journey_agg_combine(PG_FUNCTION_ARGS)
 
 		if (PG_ARGISNULL(0))
 			PG_RETURN_POINTER(PG_DETOAST_DATUM(PG_GETARG_DATUM(1)));
-		state = journey_state_new(CurrentMemoryContext);
+		state = journey_state_new(CurrentMemoryContext, NULL);
 		journey_state_add_journey(state, journey_from_datum(PG_GETARG_DATUM(0)));
 		journey_state_add_journey(state, journey_from_datum(PG_GETARG_DATUM(1)));
 		result = journey_state_flatten(state);
@@ -687,9 +730,9 @@ journey_agg_combine(PG_FUNCTION_ARGS)
 	}
 
 	if (PG_ARGISNULL(0))
-		state = journey_state_new(aggcxt);
+		state = journey_state_new(aggcxt, journey_dict_for(fcinfo));
 	else
-		state = journey_state_get(PG_GETARG_DATUM(0), aggcxt);
+		state = journey_state_get(PG_GETARG_DATUM(0), aggcxt, journey_dict_for(fcinfo));
 	journey_state_add_journey(state, journey_from_datum(PG_GETARG_DATUM(1)));
 	PG_RETURN_DATUM(EOHPGetRWDatum(&state->hdr));
 }

@@ -83,7 +83,7 @@ typedef struct JourneyStep
 	uint32		pad;
 } JourneyStep;
 
-/* A distinct (channel, event) pair of the builder. */
+/* A distinct (channel, event) pair of a builder's dictionary. */
 typedef struct JourneyKind
 {
 	char	   *channel;
@@ -91,30 +91,46 @@ typedef struct JourneyKind
 	int			channel_len;
 	int			event_len;
 	uint32		hash;
-	uint32		rank;			/* position in canonical order */
+	uint32		stamp;			/* flattening pass that last saw the pair */
+	uint32		local;			/* its number in the journey being flattened */
 } JourneyKind;
 
 /*
- * The builder: an expanded object holding an unsorted set of steps and a
- * hash table of their (channel, event) pairs.  It is the aggregate's
- * transition state (flattened, it is an ordinary omni.journey) and also
- * builds the journeys read by the input and receive functions.
+ * The dictionary of (channel, event) pairs of one or many builders.  The
+ * aggregate shares one dictionary between all the groups of a call site
+ * (it lives in the function's per-query memory), so a group's state holds
+ * only (time, pair) steps and each string is copied once per query, not
+ * once per customer.  Standalone builders (input, receive) own theirs.
+ */
+typedef struct JourneyDict
+{
+	MemoryContext cxt;
+	JourneyKind *kinds;
+	uint32		nkinds;
+	uint32		maxkinds;
+	uint32	   *htab;			/* open addressing, kind + 1, 0 = empty */
+	uint32		hsize;			/* power of two */
+	uint32		stamp;			/* current flattening pass */
+	uint32	   *scratch;		/* flattening: the pairs of one journey */
+	uint32		maxscratch;
+} JourneyDict;
+
+/*
+ * The builder: an expanded object holding an unsorted set of steps, each a
+ * time and a pair of the dictionary.  It is the aggregate's transition
+ * state (flattened, it is an ordinary omni.journey) and also builds the
+ * journeys read by the input and receive functions.
  */
 typedef struct JourneyState
 {
 	ExpandedObjectHeader hdr;
 	int			magic;
 	MemoryContext cxt;
-	JourneyStep *steps;
+	JourneyDict *dict;
+	JourneyStep *steps;			/* kind: dictionary pair; pad: scratch */
 	uint32		nsteps;
 	uint32		maxsteps;
-	JourneyKind *kinds;
-	uint32		nkinds;
-	uint32		maxkinds;
-	uint32	   *htab;			/* open addressing, kind + 1, 0 = empty */
-	uint32		hsize;			/* power of two */
-	bool		canonical;		/* steps sorted, kinds numbered by rank */
-	Size		flat_size;		/* valid when canonical and nonzero */
+	Size		flat_size;		/* cached, 0 when unknown */
 } JourneyState;
 
 #define JOURNEY_STATE_MAGIC		0x4a524e59	/* "JRNY" */
@@ -171,7 +187,8 @@ journey_step_channel(const Journey *j, uint32 i)
 }
 
 /* agg.c: the builder */
-extern JourneyState *journey_state_new(MemoryContext parent);
+extern JourneyState *journey_state_new(MemoryContext parent, JourneyDict *dict);
+extern JourneyDict *journey_dict_for(FunctionCallInfo fcinfo);
 extern void journey_state_add(JourneyState *state, TimestampTz ts,
 							  const char *channel, int channel_len,
 							  const char *event, int event_len);
