@@ -85,32 +85,116 @@ journey_dict_new(MemoryContext cxt)
 }
 
 /*
+ * What a call site of the aggregate keeps for the whole query (fn_extra):
+ * the dictionary shared by all its states, and the memory context its
+ * states live in, one per aggregate context.
+ *
+ * States of one call site share a memory context instead of having one
+ * each: hash aggregation checks its memory use on every new group by
+ * walking all child contexts of the aggregate context, which with a context
+ * per group costs O(groups^2).  Sharing is safe because PostgreSQL frees a
+ * read-write expanded state (DeleteExpandedObject) only when a transition
+ * or combine function returns a different pointer than the state it was
+ * given, and these functions always return the state they were given; the
+ * shared context goes away with the aggregate context, and a reset callback
+ * forgets it then.
+ */
+#define JOURNEY_AGG_CONTEXTS 8
+
+typedef struct JourneyAggSlot
+{
+	MemoryContext parent;		/* the aggregate context */
+	MemoryContext states;		/* its child holding the states */
+	MemoryContextCallback callback;
+} JourneyAggSlot;
+
+typedef struct JourneyAggCache
+{
+	JourneyDict *dict;
+	int			next;
+	JourneyAggSlot slots[JOURNEY_AGG_CONTEXTS];
+} JourneyAggCache;
+
+static JourneyDict *journey_dict_new(MemoryContext cxt);
+
+static JourneyAggCache *
+journey_agg_cache(FunctionCallInfo fcinfo)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+	{
+		JourneyAggCache *cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+														 sizeof(JourneyAggCache));
+
+		cache->dict = journey_dict_new(fcinfo->flinfo->fn_mcxt);
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	return (JourneyAggCache *) fcinfo->flinfo->fn_extra;
+}
+
+/*
  * The dictionary shared by every state a call site of the aggregate
- * builds, kept in the function's per-query memory (fn_extra), so that it
- * outlives all of them.  Each backend, parallel workers included, has its
- * own.
+ * builds, kept in the function's per-query memory, so that it outlives all
+ * of them.  Each backend, parallel workers included, has its own.
  */
 JourneyDict *
 journey_dict_for(FunctionCallInfo fcinfo)
 {
-	if (fcinfo->flinfo->fn_extra == NULL)
-		fcinfo->flinfo->fn_extra = journey_dict_new(fcinfo->flinfo->fn_mcxt);
-	return (JourneyDict *) fcinfo->flinfo->fn_extra;
+	return journey_agg_cache(fcinfo)->dict;
+}
+
+/* Reset callback of a shared states context: forget it. */
+static void
+journey_agg_slot_reset(void *arg)
+{
+	JourneyAggSlot *slot = (JourneyAggSlot *) arg;
+
+	slot->parent = NULL;
+	slot->states = NULL;
+}
+
+/* The context the states of this call site live in under "aggcxt". */
+static MemoryContext
+journey_agg_states_context(FunctionCallInfo fcinfo, MemoryContext aggcxt)
+{
+	JourneyAggCache *cache = journey_agg_cache(fcinfo);
+	JourneyAggSlot *slot;
+
+	for (int i = 0; i < JOURNEY_AGG_CONTEXTS; i++)
+		if (cache->slots[i].states != NULL && cache->slots[i].parent == aggcxt)
+			return cache->slots[i].states;
+
+	/* a new one, in a free slot or replacing the oldest */
+	slot = NULL;
+	for (int i = 0; i < JOURNEY_AGG_CONTEXTS && slot == NULL; i++)
+		if (cache->slots[i].states == NULL)
+			slot = &cache->slots[i];
+	if (slot == NULL)
+	{
+		slot = &cache->slots[cache->next];
+		cache->next = (cache->next + 1) % JOURNEY_AGG_CONTEXTS;
+	}
+	slot->parent = aggcxt;
+	slot->states = AllocSetContextCreate(aggcxt, "omni journey states",
+										 ALLOCSET_DEFAULT_SIZES);
+	slot->callback.func = journey_agg_slot_reset;
+	slot->callback.arg = slot;
+	MemoryContextRegisterResetCallback(slot->states, &slot->callback);
+	return slot->states;
 }
 
 /*
- * Create an empty builder whose memory is a child context of "parent", so
- * that deleting the parent (the aggregate's context) frees it.  With a NULL
- * dictionary, the builder gets its own.
+ * Create an empty builder.  With own_context, its memory is a new child
+ * context of "cxt" (deleted with the object); otherwise it lives in "cxt",
+ * shared with other states.  With a NULL dictionary, the builder gets its
+ * own.
  */
 JourneyState *
-journey_state_new(MemoryContext parent, JourneyDict *dict)
+journey_state_new(MemoryContext cxt, bool own_context, JourneyDict *dict)
 {
-	MemoryContext cxt;
 	JourneyState *state;
 
-	cxt = AllocSetContextCreate(parent, "omni journey",
-								ALLOCSET_SMALL_SIZES);
+	if (own_context)
+		cxt = AllocSetContextCreate(cxt, "omni journey", ALLOCSET_SMALL_SIZES);
 	state = MemoryContextAllocZero(cxt, sizeof(JourneyState));
 	EOH_init_header(&state->hdr, &journey_state_methods, cxt);
 	state->magic = JOURNEY_STATE_MAGIC;
@@ -639,7 +723,7 @@ journey_state_flatten(JourneyState *state)
  * read-write expanded object, else a new builder (in "cxt") holding a copy.
  */
 static JourneyState *
-journey_state_get(Datum d, MemoryContext cxt, JourneyDict *dict)
+journey_state_get(Datum d, FunctionCallInfo fcinfo, MemoryContext aggcxt)
 {
 	JourneyState *state;
 
@@ -649,7 +733,8 @@ journey_state_get(Datum d, MemoryContext cxt, JourneyDict *dict)
 		if (state->magic == JOURNEY_STATE_MAGIC)
 			return state;
 	}
-	state = journey_state_new(cxt, dict);
+	state = journey_state_new(journey_agg_states_context(fcinfo, aggcxt), false,
+							  journey_dict_for(fcinfo));
 	journey_state_add_journey(state, journey_from_datum(d));
 	return state;
 }
@@ -673,7 +758,7 @@ journey_agg_transfn(PG_FUNCTION_ARGS)
 				 errmsg("omni.journey_agg_transfn can only be called by the omni.journey aggregate")));
 
 	state = PG_ARGISNULL(0) ? NULL :
-		journey_state_get(PG_GETARG_DATUM(0), aggcxt, journey_dict_for(fcinfo));
+		journey_state_get(PG_GETARG_DATUM(0), fcinfo, aggcxt);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 	{
 		if (state == NULL)
@@ -681,7 +766,8 @@ journey_agg_transfn(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(EOHPGetRWDatum(&state->hdr));
 	}
 	if (state == NULL)
-		state = journey_state_new(aggcxt, journey_dict_for(fcinfo));
+		state = journey_state_new(journey_agg_states_context(fcinfo, aggcxt), false,
+								  journey_dict_for(fcinfo));
 
 	channel = PG_GETARG_TEXT_PP(2);
 	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
@@ -721,7 +807,7 @@ journey_agg_combine(PG_FUNCTION_ARGS)
 
 		if (PG_ARGISNULL(0))
 			PG_RETURN_POINTER(PG_DETOAST_DATUM(PG_GETARG_DATUM(1)));
-		state = journey_state_new(CurrentMemoryContext, NULL);
+		state = journey_state_new(CurrentMemoryContext, true, NULL);
 		journey_state_add_journey(state, journey_from_datum(PG_GETARG_DATUM(0)));
 		journey_state_add_journey(state, journey_from_datum(PG_GETARG_DATUM(1)));
 		result = journey_state_flatten(state);
@@ -730,9 +816,10 @@ journey_agg_combine(PG_FUNCTION_ARGS)
 	}
 
 	if (PG_ARGISNULL(0))
-		state = journey_state_new(aggcxt, journey_dict_for(fcinfo));
+		state = journey_state_new(journey_agg_states_context(fcinfo, aggcxt), false,
+								  journey_dict_for(fcinfo));
 	else
-		state = journey_state_get(PG_GETARG_DATUM(0), aggcxt, journey_dict_for(fcinfo));
+		state = journey_state_get(PG_GETARG_DATUM(0), fcinfo, aggcxt);
 	journey_state_add_journey(state, journey_from_datum(PG_GETARG_DATUM(1)));
 	PG_RETURN_DATUM(EOHPGetRWDatum(&state->hdr));
 }

@@ -366,7 +366,7 @@ journey_in(PG_FUNCTION_ARGS)
 
 	memset(&parse, 0, sizeof(parse));
 	parse.input = str;
-	parse.state = journey_state_new(CurrentMemoryContext, NULL);
+	parse.state = journey_state_new(CurrentMemoryContext, true, NULL);
 	memset(&sem, 0, sizeof(sem));
 	sem.semstate = &parse;
 	sem.array_start = journey_parse_array_start;
@@ -509,7 +509,7 @@ journey_recv(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("journey exceeds the limit of %d steps", JOURNEY_MAX_STEPS)));
 
-	state = journey_state_new(CurrentMemoryContext, NULL);
+	state = journey_state_new(CurrentMemoryContext, true, NULL);
 	for (uint32 i = 0; i < nsteps; i++)
 	{
 		int64		ts = pq_getmsgint64(buf);

@@ -187,7 +187,8 @@ journey_step_channel(const Journey *j, uint32 i)
 }
 
 /* agg.c: the builder */
-extern JourneyState *journey_state_new(MemoryContext parent, JourneyDict *dict);
+extern JourneyState *journey_state_new(MemoryContext cxt, bool own_context,
+									   JourneyDict *dict);
 extern JourneyDict *journey_dict_for(FunctionCallInfo fcinfo);
 extern void journey_state_add(JourneyState *state, TimestampTz ts,
 							  const char *channel, int channel_len,
