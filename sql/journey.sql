@@ -157,6 +157,10 @@ SELECT omni.length(j) AS steps, (SELECT count(DISTINCT event) FROM omni.steps(j)
   FROM (SELECT omni.journey('2026-01-01'::timestamptz + g * interval '1 second', 'web', 'e' || g) AS j
           FROM generate_series(1, 70000) g) s;
 
+-- The step limit (10,000,000 per journey) is a clear error, not a crash.
+SELECT omni.length(omni.journey('2026-01-01'::timestamptz + g * interval '1 second', 'web'))
+  FROM generate_series(1, 10000001) g;
+
 -- Stored in a table, compressed and toasted like any varlena.
 CREATE TEMP TABLE stored (customer int, j omni.journey);
 INSERT INTO stored
