@@ -59,7 +59,7 @@ SELECT level, count(*) AS customers,
           FROM demo_journey) f
  GROUP BY level ORDER BY level;
 
-\echo '== Customers who bought within an hour of opening an e-mail (sequence_match)'
+\echo '== E-mail opened, clicked, then a purchase within an hour of the click (sequence_match); repeat buyers (sequence_count)'
 SELECT count(*) FILTER (WHERE omni.sequence_match(j, '(?1).*(?2)(?t<=3600)(?3)',
                                                   ARRAY['email:email_open', 'email:email_click', 'purchase'])) AS email_then_purchase,
        count(*) FILTER (WHERE omni.sequence_count(j, '(?1)', ARRAY['purchase']) >= 2) AS repeat_buyers
