@@ -94,6 +94,11 @@ SELECT count(DISTINCT omni.journey_send(j)) AS distinct_journeys
   FROM (SELECT (SELECT omni.journey(ts, channel, event)
                   FROM (SELECT * FROM tp WHERE customer = 1 ORDER BY md5(seed::text || channel || coalesce(event, '') || ts::text)) o) AS j
           FROM generate_series(1, 20) seed) s;
+-- grouping sets: one state per set, each set's journeys as if computed alone
+SELECT customer, omni.length(omni.journey(ts, channel, event)) AS steps, omni.path(omni.journey(ts, channel, event)) AS path
+  FROM tp GROUP BY GROUPING SETS ((customer), ()) ORDER BY customer NULLS LAST;
+SELECT customer, channel, omni.length(omni.journey(ts, channel, event)) AS steps
+  FROM tp WHERE customer = 1 GROUP BY ROLLUP (customer, channel) ORDER BY customer NULLS LAST, channel NULLS LAST;
 -- an aggregate ORDER BY is not needed and does not change the result
 SELECT (SELECT omni.journey(ts, channel, event ORDER BY ts DESC) FROM tp WHERE customer = 1)::text
      = (SELECT omni.journey(ts, channel, event) FROM tp WHERE customer = 1)::text AS order_by_irrelevant;

@@ -69,6 +69,10 @@ SELECT m.channel, round(m.removal_effect::numeric, 6) AS removal_effect, round(m
 -- NULL journeys are skipped
 SELECT m.channel, round(m.credit::numeric, 6) AS credit
   FROM unnest((SELECT omni.markov_attribution(j, 'purchase') FROM (SELECT j FROM mj UNION ALL SELECT NULL) s)) m;
+-- one result per group
+SELECT customer % 2 AS odd, (SELECT array_agg(m.channel || '=' || round(m.credit::numeric, 3) ORDER BY m.channel)
+                              FROM unnest(omni.markov_attribution(j, 'purchase')) m) AS credits
+  FROM mj GROUP BY customer % 2 ORDER BY 1;
 -- no conversions: no credit; no journeys: NULL
 SELECT m.* FROM unnest((SELECT omni.markov_attribution(j, 'refund') FROM mj)) m;
 SELECT omni.markov_attribution(j, 'purchase') IS NULL AS no_rows FROM mj WHERE false;

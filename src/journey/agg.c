@@ -105,8 +105,15 @@ typedef struct JourneyAggSlot
 {
 	MemoryContext parent;		/* the aggregate context */
 	MemoryContext states;		/* its child holding the states */
-	MemoryContextCallback callback;
 } JourneyAggSlot;
+
+/* Reset callback data, allocated in the states context it watches. */
+typedef struct JourneyAggReset
+{
+	MemoryContextCallback callback;
+	JourneyAggSlot *slot;
+	MemoryContext states;
+} JourneyAggReset;
 
 typedef struct JourneyAggCache
 {
@@ -121,13 +128,8 @@ static JourneyAggCache *
 journey_agg_cache(FunctionCallInfo fcinfo)
 {
 	if (fcinfo->flinfo->fn_extra == NULL)
-	{
-		JourneyAggCache *cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
-														 sizeof(JourneyAggCache));
-
-		cache->dict = journey_dict_new(fcinfo->flinfo->fn_mcxt);
-		fcinfo->flinfo->fn_extra = cache;
-	}
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+														  sizeof(JourneyAggCache));
 	return (JourneyAggCache *) fcinfo->flinfo->fn_extra;
 }
 
@@ -139,23 +141,37 @@ journey_agg_cache(FunctionCallInfo fcinfo)
 JourneyDict *
 journey_dict_for(FunctionCallInfo fcinfo)
 {
-	return journey_agg_cache(fcinfo)->dict;
+	JourneyAggCache *cache = journey_agg_cache(fcinfo);
+
+	if (cache->dict == NULL)
+		cache->dict = journey_dict_new(fcinfo->flinfo->fn_mcxt);
+	return cache->dict;
 }
 
-/* Reset callback of a shared states context: forget it. */
+/*
+ * Reset callback of a shared states context: forget it, unless its slot
+ * was given to another context since.
+ */
 static void
 journey_agg_slot_reset(void *arg)
 {
-	JourneyAggSlot *slot = (JourneyAggSlot *) arg;
+	JourneyAggReset *reset = (JourneyAggReset *) arg;
 
-	slot->parent = NULL;
-	slot->states = NULL;
+	if (reset->slot->states == reset->states)
+	{
+		reset->slot->parent = NULL;
+		reset->slot->states = NULL;
+	}
 }
 
-/* The context the states of this call site live in under "aggcxt". */
-static MemoryContext
+/*
+ * The context the states of this call site live in under "aggcxt" (there
+ * is one aggregate context per grouping set).
+ */
+MemoryContext
 journey_agg_states_context(FunctionCallInfo fcinfo, MemoryContext aggcxt)
 {
+	JourneyAggReset *reset;
 	JourneyAggCache *cache = journey_agg_cache(fcinfo);
 	JourneyAggSlot *slot;
 
@@ -174,11 +190,14 @@ journey_agg_states_context(FunctionCallInfo fcinfo, MemoryContext aggcxt)
 		cache->next = (cache->next + 1) % JOURNEY_AGG_CONTEXTS;
 	}
 	slot->parent = aggcxt;
-	slot->states = AllocSetContextCreate(aggcxt, "omni journey states",
+	slot->states = AllocSetContextCreate(aggcxt, "omni aggregate states",
 										 ALLOCSET_DEFAULT_SIZES);
-	slot->callback.func = journey_agg_slot_reset;
-	slot->callback.arg = slot;
-	MemoryContextRegisterResetCallback(slot->states, &slot->callback);
+	reset = MemoryContextAlloc(slot->states, sizeof(JourneyAggReset));
+	reset->callback.func = journey_agg_slot_reset;
+	reset->callback.arg = reset;
+	reset->slot = slot;
+	reset->states = slot->states;
+	MemoryContextRegisterResetCallback(slot->states, &reset->callback);
 	return slot->states;
 }
 

@@ -271,12 +271,19 @@ static const ExpandedObjectMethods markov_methods =
 	markov_flatten_into
 };
 
+/*
+ * A new, empty state.  With own_context, its memory is a new child context
+ * of "cxt"; otherwise it lives in "cxt", shared with the other states of
+ * the call site (see journey_agg_states_context).
+ */
 static MarkovState *
-markov_new(MemoryContext parent)
+markov_new(MemoryContext cxt, bool own_context)
 {
-	MemoryContext cxt = AllocSetContextCreate(parent, "omni markov",
-											  ALLOCSET_SMALL_SIZES);
-	MarkovState *state = MemoryContextAllocZero(cxt, sizeof(MarkovState));
+	MarkovState *state;
+
+	if (own_context)
+		cxt = AllocSetContextCreate(cxt, "omni markov", ALLOCSET_SMALL_SIZES);
+	state = MemoryContextAllocZero(cxt, sizeof(MarkovState));
 
 	EOH_init_header(&state->hdr, &markov_methods, cxt);
 	state->magic = MARKOV_MAGIC;
@@ -559,7 +566,7 @@ markov_add_flat(MarkovState *state, bytea *flat)
 
 /* The state behind a transition value (see journey_state_get). */
 static MarkovState *
-markov_get(Datum d, MemoryContext cxt)
+markov_get(Datum d, FunctionCallInfo fcinfo, MemoryContext aggcxt)
 {
 	MarkovState *state;
 
@@ -569,7 +576,7 @@ markov_get(Datum d, MemoryContext cxt)
 		if (state->magic == MARKOV_MAGIC)
 			return state;
 	}
-	state = markov_new(cxt);
+	state = markov_new(journey_agg_states_context(fcinfo, aggcxt), false);
 	markov_add_flat(state, DatumGetByteaPP(d));
 	return state;
 }
@@ -585,7 +592,9 @@ markov_attribution_transfn(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("omni.markov_attribution_transfn can only be called by the omni.markov_attribution aggregate")));
-	state = PG_ARGISNULL(0) ? markov_new(aggcxt) : markov_get(PG_GETARG_DATUM(0), aggcxt);
+	state = PG_ARGISNULL(0) ?
+		markov_new(journey_agg_states_context(fcinfo, aggcxt), false) :
+		markov_get(PG_GETARG_DATUM(0), fcinfo, aggcxt);
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -613,7 +622,9 @@ markov_attribution_combine(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
-	state = PG_ARGISNULL(0) ? markov_new(aggcxt) : markov_get(PG_GETARG_DATUM(0), aggcxt);
+	state = PG_ARGISNULL(0) ?
+		markov_new(journey_agg_states_context(fcinfo, aggcxt), false) :
+		markov_get(PG_GETARG_DATUM(0), fcinfo, aggcxt);
 	if (VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(PG_GETARG_DATUM(1))))
 	{
 		MarkovState *other = (MarkovState *) DatumGetEOHP(PG_GETARG_DATUM(1));
@@ -773,7 +784,7 @@ markov_attribution_final(PG_FUNCTION_ARGS)
 		state = (MarkovState *) DatumGetEOHP(d);
 	else
 	{
-		state = markov_new(CurrentMemoryContext);
+		state = markov_new(CurrentMemoryContext, true);
 		markov_add_flat(state, DatumGetByteaPP(d));
 	}
 

@@ -190,6 +190,8 @@ journey_step_channel(const Journey *j, uint32 i)
 extern JourneyState *journey_state_new(MemoryContext cxt, bool own_context,
 									   JourneyDict *dict);
 extern JourneyDict *journey_dict_for(FunctionCallInfo fcinfo);
+extern MemoryContext journey_agg_states_context(FunctionCallInfo fcinfo,
+												MemoryContext aggcxt);
 extern void journey_state_add(JourneyState *state, TimestampTz ts,
 							  const char *channel, int channel_len,
 							  const char *event, int event_len);
