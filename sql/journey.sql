@@ -129,6 +129,10 @@ SELECT * FROM omni.steps((SELECT j FROM j WHERE customer = 1));
 SELECT * FROM omni.steps((SELECT j FROM j WHERE customer = 2));
 SELECT * FROM omni.transitions((SELECT j FROM j WHERE customer = 1));
 SELECT * FROM omni.transitions('[{"ts": "2026-03-01T09:00:00Z", "channel": "web"}]');
+-- many channels: memory follows the steps, not channels squared
+SELECT count(*) AS moves, sum(n) AS total
+  FROM omni.transitions((SELECT omni.journey('2026-01-01'::timestamptz + g * interval '1 second', 'c' || g % 50000)
+                           FROM generate_series(1, 100000) g));
 -- an empty journey
 SELECT omni.path('[]'), omni.length('[]'), omni.channels('[]'), omni.first_touch('[]'),
        omni.last_touch('[]'), omni.duration('[]'), omni.sessions('[]');

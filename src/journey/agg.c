@@ -6,8 +6,9 @@
  *
  * The transition state is an omni.journey held as an expanded object
  * (utils/expandeddatum.h), as arrays do: while the aggregate runs, the state
- * is an unsorted, growable set of steps plus a hash table of the distinct
- * (channel, event) pairs, updated in place; whenever PostgreSQL needs the
+ * is an unsorted, growable array of (time, pair) steps, updated in place,
+ * whose pairs are numbers in a (channel, event) dictionary shared by all
+ * the groups of the call site; whenever PostgreSQL needs the
  * state as bytes (to send a partial aggregate from a parallel worker, to
  * copy it, or when another system such as Citus ships it between nodes) it
  * is flattened into an ordinary, canonical omni.journey.  The state type is

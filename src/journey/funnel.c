@@ -434,7 +434,7 @@ journey_funnel(PG_FUNCTION_ARGS)
 		walk.last = palloc0(sizeof(int64) * ncond);
 	}
 
-	for (uint32 start = 0; start < j->nsteps && result == -1;)
+	for (uint32 start = 0, groups = 0; start < j->nsteps && result == -1; groups++)
 	{
 		uint32		end = start + 1;
 		int			nentries;
@@ -456,7 +456,7 @@ journey_funnel(PG_FUNCTION_ARGS)
 				funnel_once_entry(&once, &modes, window, &entries[e]) :
 				funnel_walk_entry(&walk, &modes, window, &entries[e]);
 		start = end;
-		if ((start & 0xFFF) == 0)
+		if ((groups & 0xFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
 	if (result < 0)

@@ -111,51 +111,57 @@ journey_steps(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+static int
+journey_uint64_cmp(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a;
+	uint64		y = *(const uint64 *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
 /*
  * omni.transitions(j): how often the journey moved from one channel to
  * another, between consecutive steps on different channels, ordered by
- * (from_channel, to_channel).
+ * (from_channel, to_channel).  The moves are sorted and counted, so memory
+ * follows the number of steps, not the square of the number of channels.
  */
 Datum
 journey_transitions(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Journey    *j = journey_from_datum(PG_GETARG_DATUM(0));
-	uint32		n = j->nchannels;
-	int32	   *counts;
+	uint64	   *moves;
+	uint32		n = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
-	if (n < 2)
+	if (j->nsteps < 2)
 		return (Datum) 0;
-	if ((Size) n * n > MaxAllocSize / sizeof(int32))
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("journey has too many channels (%u) for omni.transitions", n)));
-	counts = palloc0(sizeof(int32) * (Size) n * n);
+	moves = palloc(sizeof(uint64) * (j->nsteps - 1));
 	for (uint32 i = 1; i < j->nsteps; i++)
 	{
 		uint32		from = journey_step_channel(j, i - 1);
 		uint32		to = journey_step_channel(j, i);
 
 		if (from != to)
-			counts[(Size) from * n + to]++;
+			moves[n++] = ((uint64) from << 32) | to;
 	}
 	/* channels are numbered in name order, so this is the output order */
-	for (uint32 from = 0; from < n; from++)
+	qsort(moves, n, sizeof(uint64), journey_uint64_cmp);
+	for (uint32 i = 0; i < n;)
 	{
-		CHECK_FOR_INTERRUPTS();
-		for (uint32 to = 0; to < n; to++)
-		{
-			Datum		values[3];
-			bool		nulls[3] = {false, false, false};
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+		uint32		next = i + 1;
 
-			if (counts[(Size) from * n + to] == 0)
-				continue;
-			values[0] = CStringGetTextDatum(journey_channel_name(j, from));
-			values[1] = CStringGetTextDatum(journey_channel_name(j, to));
-			values[2] = Int32GetDatum(counts[(Size) from * n + to]);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		}
+		while (next < n && moves[next] == moves[i])
+			next++;
+		values[0] = CStringGetTextDatum(journey_channel_name(j, (uint32) (moves[i] >> 32)));
+		values[1] = CStringGetTextDatum(journey_channel_name(j, (uint32) moves[i]));
+		values[2] = Int32GetDatum((int32) (next - i));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		i = next;
+		CHECK_FOR_INTERRUPTS();
 	}
 	return (Datum) 0;
 }
