@@ -106,6 +106,9 @@ SELECT (SELECT omni.journey(ts, channel, event ORDER BY ts DESC) FROM tp WHERE c
 SELECT ts, omni.length(omni.journey(ts, channel, event) OVER (ORDER BY ts, channel ROWS UNBOUNDED PRECEDING)) AS steps_so_far,
        omni.path(omni.journey(ts, channel, event) OVER (ORDER BY ts, channel ROWS UNBOUNDED PRECEDING)) AS path_so_far
   FROM tp WHERE customer = 1 ORDER BY ts, channel;
+-- a moving frame restarts the aggregate for every row
+SELECT ts, omni.path(omni.journey(ts, channel, event) OVER (ORDER BY ts, channel ROWS BETWEEN 2 PRECEDING AND CURRENT ROW), false) AS last_three
+  FROM tp WHERE customer = 1 ORDER BY ts, channel;
 -- bad rows are errors, not silently dropped
 SELECT omni.journey(ts, channel, event) FROM (VALUES ('infinity'::timestamptz, 'web', 'x')) v(ts, channel, event);
 SELECT omni.journey(ts, channel, event) FROM (VALUES (now(), '', 'x')) v(ts, channel, event);
