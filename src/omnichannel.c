@@ -15,6 +15,7 @@
 #include <unicode/uversion.h>
 
 #include "omnichannel.h"
+#include "journey/journey.h"
 
 PG_MODULE_MAGIC;
 
@@ -28,6 +29,7 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	journey_define_settings();
 	MarkGUCPrefixReserved(OMNI_GUC_PREFIX);
 }
 

@@ -1,0 +1,210 @@
+-- omni.funnel: ClickHouse windowFunnel semantics and modes.
+-- Cases come from ClickHouse's documentation and its test
+-- tests/queries/0_stateless/00632_aggregation_window_funnel.sql; the
+-- "clickhouse" column is ClickHouse's answer, "same" compares.
+SET TimeZone = 'UTC';
+
+-- Events as ClickHouse's tests write them: (user, seconds, event).
+CREATE TEMP TABLE ev (uid int, t int, event text);
+CREATE FUNCTION pg_temp.j(u int) RETURNS omni.journey LANGUAGE sql STABLE
+AS $$ SELECT omni.journey(to_timestamp(t), 'web', event) FROM ev WHERE uid = u $$;
+
+-- funnel_test: events 1000..1008 at seconds 0..8
+INSERT INTO ev SELECT 1, g, (1000 + g)::text FROM generate_series(0, 8) g;
+SELECT f.window_s, f.steps, omni.funnel(pg_temp.j(1), make_interval(secs => f.window_s), f.steps) AS level,
+       f.clickhouse, omni.funnel(pg_temp.j(1), make_interval(secs => f.window_s), f.steps) = f.clickhouse AS same
+  FROM (VALUES (10000, '{1000}'::text[], 1),
+               (10000, '{1000,1001}', 2),
+               (10000, '{1000,1001,1002}', 3),
+               (10000, '{1000,1001,1002,1008}', 4),
+               (1, '{1000}', 1),
+               (2, '{1003,1004,1005,1006,1007}', 3),
+               (3, '{1003,1004,1005,1006,1007}', 4),
+               (4, '{1003,1004,1005,1006,1007}', 5),
+               (10000, '{1001,1008}', 2),
+               (10000, '{1008,1001}', 1)) f(window_s, steps, clickhouse);
+
+-- funnel_test_strict: 1005 happens twice; strict_deduplication stops there
+INSERT INTO ev VALUES (2, 0, '1000'), (2, 10, '1001'), (2, 20, '1002'), (2, 30, '1003'), (2, 40, '1004'),
+                      (2, 50, '1005'), (2, 51, '1005'), (2, 60, '1006'), (2, 70, '1007'), (2, 80, '1008');
+SELECT omni.funnel(pg_temp.j(2), '10000 s', '{1000,1001,1002,1003,1004,1005,1006}', '{strict_deduplication}') AS dedup,
+       6 AS clickhouse_dedup,
+       omni.funnel(pg_temp.j(2), '10000 s', '{1000,1001,1002,1003,1004,1005,1006}') AS plain,
+       7 AS clickhouse_plain;
+
+-- funnel_test_strict_order: users 11..17
+INSERT INTO ev VALUES
+    (11, 1, 'a'), (11, 2, 'b'), (11, 3, 'c'),
+    (12, 1, 'a'), (12, 2, 'd'), (12, 3, 'b'), (12, 4, 'c'),
+    (13, 1, 'a'), (13, 2, 'a'), (13, 3, 'b'), (13, 4, 'b'), (13, 5, 'c'), (13, 6, 'c'),
+    (14, 1, 'a'), (14, 2, 'a'), (14, 3, 'a'), (14, 4, 'a'), (14, 5, 'b'), (14, 6, 'b'), (14, 7, 'c'), (14, 8, 'c'),
+    (15, 1, 'a'), (15, 2, 'a'), (15, 3, 'b'), (15, 4, 'b'), (15, 5, 'd'), (15, 6, 'c'), (15, 7, 'c'),
+    (16, 1, 'c'), (16, 2, 'c'), (16, 3, 'b'), (16, 4, 'b'), (16, 5, 'a'), (16, 6, 'a'),
+    (17, 1, 'a'), (17, 2, 'c'), (17, 3, 'b');
+SELECT u.uid,
+       omni.funnel(pg_temp.j(u.uid), '1 day', '{a,b,c}') AS plain, u.ch_plain,
+       omni.funnel(pg_temp.j(u.uid), '1 day', '{a,b,c}', '{strict_order}') AS strict_order, u.ch_order,
+       omni.funnel(pg_temp.j(u.uid), '1 day', '{a,b,c}', '{strict_deduplication,strict_order}') AS dedup_order, u.ch_dedup_order
+  FROM (VALUES (11, 3, 3, 3), (12, 3, 1, 1), (13, 3, 3, 2), (14, 3, 3, 2), (15, 3, 2, 2), (16, 1, 1, 1))
+       u(uid, ch_plain, ch_order, ch_dedup_order)
+ ORDER BY u.uid;
+SELECT omni.funnel(pg_temp.j(17), '10 s', '{a,b,c}', '{strict_order}') AS user_7_strict_order, 1 AS clickhouse;
+
+-- ClickHouse issue 27469: a repeated b after c ends at c with strict_deduplication
+INSERT INTO ev VALUES (20, 1, 'a'), (20, 2, 'b'), (20, 3, 'c'), (20, 4, 'b'), (20, 5, 'd');
+SELECT omni.funnel(pg_temp.j(20), '1 day', '{a,b,c,d}', '{strict_deduplication}') AS level, 3 AS clickhouse,
+       omni.funnel(pg_temp.j(20), '1 day', '{a,b,c,d}') AS plain;
+
+-- funnel_test_strict_increase: 1001, 1002, 1003 at one second
+INSERT INTO ev VALUES (30, 0, '1000'), (30, 1, '1001'), (30, 1, '1002'), (30, 1, '1003'), (30, 2, '1004');
+SELECT omni.funnel(pg_temp.j(30), '10000 s', '{1000,1001,1002,1003,1004}') AS plain, 5 AS clickhouse_plain,
+       omni.funnel(pg_temp.j(30), '10000 s', '{1000,1001,1002,1003,1004}', '{strict_increase}') AS strict_increase,
+       2 AS clickhouse_strict_increase;
+-- one event matching several steps: it may fill all of them, unless strict_once or strict_increase
+SELECT omni.funnel(pg_temp.j(30), '10000 s', '{1004,1004,1004}') AS plain, 3 AS clickhouse_plain,
+       omni.funnel(pg_temp.j(30), '10000 s', '{1004,1004,1004}', '{strict_once}') AS strict_once, 1 AS clickhouse_strict_once,
+       omni.funnel(pg_temp.j(30), '10000 s', '{1004,1004,1004}', '{strict_increase}') AS strict_increase, 1 AS clickhouse_strict_increase;
+
+-- strict_once with repeated failures (funnel_test2 of the ClickHouse test)
+INSERT INTO ev VALUES (234, 100, 'failure'), (345, 200, 'success'), (345, 210, 'failure'), (345, 230, 'success'),
+                      (234, 250, 'failure'), (123, 180, 'failure'), (123, 220, 'failure'), (123, 250, 'success');
+SELECT u.uid,
+       omni.funnel(pg_temp.j(u.uid), '200 s', '{failure,failure,success}', '{strict_once,strict_increase}') AS once_increase,
+       omni.funnel(pg_temp.j(u.uid), '200 s', '{failure,failure,success}', '{strict_once}') AS once,
+       omni.funnel(pg_temp.j(u.uid), '200 s', '{failure,failure,success}', '{strict_once,strict_deduplication}') AS once_dedup,
+       u.clickhouse
+  FROM (VALUES (123, 3), (234, 2), (345, 1)) u(uid, clickhouse)
+ ORDER BY u.uid;
+
+-- strict_order: the first step again, once the funnel went past it, is an
+-- intervention; allow_reentry lets the customer re-enter.  (ClickHouse's
+-- reference gives 1 for user 42 "combined", from before its PR 99003 made
+-- strict_deduplication report the deepest step reached, 2.)
+INSERT INTO ev VALUES
+    (41, 1, 'a'), (41, 2, 'b'), (41, 3, 'a'), (41, 4, 'c'),
+    (42, 1, 'a'), (42, 2, 'b'), (42, 3, 'a'), (42, 4, 'b'), (42, 5, 'c'),
+    (43, 1, 'a'), (43, 2, 'b'), (43, 3, 'c'), (43, 4, 'b'), (43, 5, 'd'),
+    (44, 1, 'a'), (44, 2, 'c'), (44, 3, 'b'),
+    (45, 1, 'a'), (45, 2, 'b'), (45, 3, 'c'), (45, 4, 'a'), (45, 5, 'b'), (45, 6, 'c'), (45, 7, 'd');
+SELECT u.uid,
+       omni.funnel(pg_temp.j(u.uid), '1 day', '{a,b,c}', '{strict_order}') AS strict_order, u.c1,
+       omni.funnel(pg_temp.j(u.uid), '1 day', '{a,b,c}', '{strict_order,allow_reentry}') AS reentry, u.c2,
+       omni.funnel(pg_temp.j(u.uid), '1 day', '{a,b,c,d}', '{strict_order}') AS strict_order_4, u.c3,
+       omni.funnel(pg_temp.j(u.uid), '1 day', '{a,b,c,d}', '{strict_order,allow_reentry}') AS reentry_4, u.c4,
+       omni.funnel(pg_temp.j(u.uid), '1 day', '{a,b,c}', '{strict_order,allow_reentry,strict_deduplication}') AS combined, u.c5
+  FROM (VALUES (41, 2, 3, 2, 3, 3), (42, 2, 3, 2, 3, 2), (43, 3, 3, 4, 4, 3), (44, 1, 1, 1, 1, 1), (45, 3, 3, 3, 4, 3))
+       u(uid, c1, c2, c3, c4, c5)
+ ORDER BY u.uid;
+
+-- an e-commerce funnel with re-entry; a step pattern used twice in one funnel
+INSERT INTO ev VALUES
+    (51, 100, 'begin_checkout'), (51, 200, 'view_product_detail'), (51, 300, 'begin_checkout'), (51, 400, 'complete_payment'),
+    (52, 100, 'begin_checkout'), (52, 200, 'view_product_detail'), (52, 250, 'view_product_detail'),
+    (52, 300, 'begin_checkout'), (52, 400, 'complete_payment'),
+    (53, 100, 'begin_checkout'), (53, 200, 'view_product_detail'), (53, 300, 'complete_payment');
+SELECT u.uid,
+       omni.funnel(pg_temp.j(u.uid), '600 s', '{begin_checkout,view_product_detail,complete_payment}', '{strict_order}') AS normal, u.c1,
+       omni.funnel(pg_temp.j(u.uid), '600 s', '{begin_checkout,view_product_detail,complete_payment}', '{strict_order,allow_reentry}') AS reentry, u.c2,
+       omni.funnel(pg_temp.j(u.uid), '600 s', '{begin_checkout,view_product_detail,begin_checkout,complete_payment}', '{strict_order}') AS normal_4, u.c3,
+       omni.funnel(pg_temp.j(u.uid), '600 s', '{begin_checkout,view_product_detail,begin_checkout,complete_payment}', '{strict_order,allow_reentry}') AS reentry_4, u.c4
+  FROM (VALUES (51, 2, 3, 1, 1), (52, 2, 3, 1, 1), (53, 3, 3, 1, 1)) u(uid, c1, c2, c3, c4)
+ ORDER BY u.uid;
+
+-- ClickHouse test 01646 (fix_window_funnel_inconsistency): two events at one
+-- second in either insertion order give the same level.
+INSERT INTO ev VALUES (61, 86400, '1004'), (61, 86400, '1003'), (61, 0, '1002'),
+                      (62, 86400, '1003'), (62, 86400, '1004'), (62, 0, '1002');
+SELECT u.uid, omni.funnel(pg_temp.j(u.uid), '70000 days', '{1004,1003,1002}') AS level, 2 AS clickhouse
+  FROM (VALUES (61), (62)) u(uid) ORDER BY u.uid;
+
+-- ClickHouse issue 34986: the same condition twice; one event matches both
+-- (plain), unless strict_once counts each event once.
+INSERT INTO ev VALUES (71, 100, 'e1'), (72, 200, 'e1');
+SELECT u.uid, omni.funnel(pg_temp.j(u.uid), '50 s', '{e1,e1}') AS plain,
+       omni.funnel(pg_temp.j(u.uid), '50 s', '{e1,e1}', '{strict_once}') AS strict_once
+  FROM (VALUES (71), (72)) u(uid) ORDER BY u.uid;
+
+-- ClickHouse issue 37177 (fixed by PR 99003): strict_deduplication reports
+-- the deepest step reached when a repeat ends the search.
+INSERT INTO ev VALUES (81, 0, 'install'), (81, 5, 'start'), (81, 10, 'login'), (81, 15, 'install'),
+                      (81, 20, 'start'), (81, 25, 'install'), (81, 30, 'start'), (81, 35, 'login'), (81, 40, 'end');
+SELECT omni.funnel(pg_temp.j(81), '60 s', '{install,start,login,end}', '{strict_deduplication}') AS dedup,
+       omni.funnel(pg_temp.j(81), '60 s', '{install,start,login,end}') AS plain;
+
+-- The documented example: log in, order, search, order again, in January-February 2019.
+CREATE TEMP TABLE trend (user_id int, ts timestamptz, event_id int);
+INSERT INTO trend VALUES (1, '2019-01-29 10:00:00', 1003), (1, '2019-01-31 09:00:00', 1007),
+                         (1, '2019-01-30 08:00:00', 1009), (1, '2019-02-01 08:00:00', 1010);
+SELECT level, count(*) AS c
+  FROM (SELECT user_id,
+               omni.funnel(omni.journey(ts, 'web', event_id::text), '70000 days', '{1003,1009,1007,1010}') AS level
+          FROM trend GROUP BY user_id) s
+ GROUP BY level ORDER BY level;
+
+-- Ties at one timestamp: the order the rows arrive in does not matter; at
+-- one time, entries go in funnel-step order.
+SELECT omni.funnel(omni.journey(ts, channel, event), '1 hour', '{view,cart,buy}') AS level
+  FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, 'web', 'buy'), ('2026-03-01 10:00+00', 'web', 'cart'),
+               ('2026-03-01 10:00+00', 'web', 'view')) v(ts, channel, event);
+SELECT omni.funnel(omni.journey(ts, channel, event), '1 hour', '{view,cart,buy}') AS level
+  FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, 'web', 'view'), ('2026-03-01 10:00+00', 'web', 'cart'),
+               ('2026-03-01 10:00+00', 'web', 'buy')) v(ts, channel, event);
+SELECT omni.funnel(omni.journey(ts, channel, event), '1 hour', '{view,cart,buy}', '{strict_increase}') AS strict_increase
+  FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, 'web', 'view'), ('2026-03-01 10:00+00', 'web', 'cart'),
+               ('2026-03-01 10:00+00', 'web', 'buy')) v(ts, channel, event);
+-- strict_order: a step matching nothing at the same time as a funnel step comes first, so it does not break the chain
+SELECT omni.funnel(omni.journey(ts, channel, event), '1 hour', '{view,cart}', '{strict_order}') AS strict_order_tie
+  FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, 'web', 'view'), ('2026-03-01 10:05+00', 'web', 'cart'),
+               ('2026-03-01 10:05+00', 'web', 'scroll')) v(ts, channel, event);
+
+-- Channels in step patterns, and the window bound (inclusive).
+CREATE TEMP TABLE cj AS
+SELECT omni.journey(ts, channel, event) AS j
+  FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, 'email', 'email_click'),
+               ('2026-03-01 10:01+00', 'web', 'product_view'),
+               ('2026-03-01 11:00+00', 'app', 'product_view'),
+               ('2026-03-01 12:00+00', 'store', 'purchase')) v(ts, channel, event);
+SELECT omni.funnel(j, '2 hours', '{email:*,product_view,store:purchase}') AS in_window,
+       omni.funnel(j, '1 hour 59 minutes', '{email:*,product_view,store:purchase}') AS outside_window,
+       omni.funnel(j, '2 hours', '{email:*,app:product_view,*:purchase}') AS app_path,
+       omni.funnel(j, '2 hours', '{sms:*,product_view}') AS never_started,
+       omni.funnel(j, '0', '{product_view}') AS one_step,
+       omni.funnel(j, '2 hours', '{web:*,email:*}') AS wrong_order
+  FROM cj;
+
+-- Up to 64 steps.
+SELECT omni.funnel(j, '1 day', array_fill('*'::text, ARRAY[64])) AS sixty_four_any_steps
+  FROM (SELECT omni.journey('2026-03-01'::timestamptz + g * interval '1 minute', 'web', 'e') AS j
+          FROM generate_series(1, 100) g) s;
+SELECT omni.funnel(j, '1 day', array_fill('*'::text, ARRAY[65])) FROM cj;
+
+-- A long journey: strict_once stays linear with distinct timestamps.
+SELECT omni.funnel(j, '1 day', '{e0,e1,e2,e3}', '{strict_once}') AS once,
+       omni.funnel(j, '1 day', '{e0,e1,e2,e3}', '{strict_order}') AS strict_order
+  FROM (SELECT omni.journey('2026-03-01'::timestamptz + g * interval '1 second', 'web', 'e' || (g % 4)) AS j
+          FROM generate_series(1, 100000) g) s;
+-- many steps at one timestamp each matching every funnel step: strict_once refuses instead of exploding
+SELECT omni.funnel(j, '1 day', '{e,e,e,e,e,e,e,e}', '{strict_once}')
+  FROM (SELECT omni.journey('2026-03-01'::timestamptz, 'web' || g, 'e') AS j FROM generate_series(1, 200) g) s;
+
+-- Bad arguments.
+SELECT omni.funnel(j, '-1 hour', '{email:*}') FROM cj;
+SELECT omni.funnel(j, '1 hour', '{}') FROM cj;
+SELECT omni.funnel(j, '1 hour', '{a,NULL}') FROM cj;
+SELECT omni.funnel(j, '1 hour', '{{a},{b}}') FROM cj;
+SELECT omni.funnel(j, '1 hour', '{web:}') FROM cj;
+SELECT omni.funnel(j, '1 hour', '{:purchase}') FROM cj;
+SELECT omni.funnel(j, '1 hour', ARRAY['web\']) FROM cj;
+SELECT omni.funnel(j, '1 hour', '{a}', '{strict}') FROM cj;
+SELECT omni.funnel(j, '1 hour', '{a}', '{fast}') FROM cj;
+SELECT omni.funnel(j, '1 hour', '{a}', '{allow_reentry}') FROM cj;
+SELECT omni.funnel(j, '1 hour', '{a}', '{NULL}') FROM cj;
+SELECT omni.funnel(j, '1 hour', NULL) FROM cj;
+-- escaped colons and stars are literal
+SELECT omni.funnel(omni.journey(now(), 'web', 'a:b'), '1 hour', ARRAY['a\:b']) AS escaped_colon,
+       omni.funnel(omni.journey(now(), 'web', '*'), '1 hour', ARRAY['\*']) AS literal_star,
+       omni.funnel(omni.journey(now(), 'web', 'x'), '1 hour', ARRAY['\*']) AS literal_star_no_match;
+
+DROP TABLE ev, trend, cj;
+DROP FUNCTION pg_temp.j(int);
+RESET TimeZone;

@@ -1,0 +1,73 @@
+-- Parallel aggregation gives the same journeys as a serial plan: partial
+-- states from the workers are merged by the combine function, and the
+-- journey is canonical whatever the order rows arrive in.
+SET TimeZone = 'UTC';
+
+-- 40k touchpoints of 300 customers, stored in an order unrelated to time.
+CREATE TABLE jp_touch (customer int, ts timestamptz, channel text, event text);
+INSERT INTO jp_touch
+SELECT g % 300,
+       '2026-01-01'::timestamptz + ((hashint4(g) & 65535) * interval '1 minute'),
+       (ARRAY['web', 'app', 'email', 'sms', 'store', 'direct'])[1 + (hashint4(g * 7) & 65535) % 6],
+       (ARRAY['page_view', 'product_view', 'add_to_cart', 'purchase'])[1 + (hashint4(g * 13) & 65535) % 4]
+  FROM generate_series(1, 40000) g
+ ORDER BY hashint4(g * 31);
+ANALYZE jp_touch;
+
+-- Serial.
+SET max_parallel_workers_per_gather = 0;
+CREATE TEMP TABLE serial AS
+SELECT customer, omni.journey(ts, channel, event) AS j FROM jp_touch GROUP BY customer;
+CREATE TEMP TABLE serial_total AS
+SELECT omni.journey(ts, channel, event) AS j FROM jp_touch;
+SELECT omni.markov_attribution(j, 'purchase')::text AS markov FROM serial \gset serial_
+SELECT count(*) AS customers, sum(omni.length(j)) AS steps FROM serial;
+
+-- Parallel: forced, with partial aggregation in two workers.
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET enable_hashagg = off;
+EXPLAIN (COSTS OFF)
+SELECT customer, omni.journey(ts, channel, event) AS j FROM jp_touch GROUP BY customer;
+EXPLAIN (COSTS OFF)
+SELECT omni.journey(ts, channel, event) AS j FROM jp_touch;
+CREATE TEMP TABLE par AS
+SELECT customer, omni.journey(ts, channel, event) AS j FROM jp_touch GROUP BY customer;
+RESET enable_hashagg;
+SET enable_sort = off;
+EXPLAIN (COSTS OFF)
+SELECT customer, omni.journey(ts, channel, event) AS j FROM jp_touch GROUP BY customer;
+CREATE TEMP TABLE par_hash AS
+SELECT customer, omni.journey(ts, channel, event) AS j FROM jp_touch GROUP BY customer;
+RESET enable_sort;
+CREATE TEMP TABLE par_total AS
+SELECT omni.journey(ts, channel, event) AS j FROM jp_touch;
+
+-- The same journeys, byte for byte.
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE omni.journey_send(s.j) = omni.journey_send(p.j)) AS same_sorted_plan,
+       count(*) FILTER (WHERE omni.journey_send(s.j) = omni.journey_send(h.j)) AS same_hashed_plan
+  FROM serial s JOIN par p USING (customer) JOIN par_hash h USING (customer);
+SELECT omni.journey_send(s.j) = omni.journey_send(p.j) AS whole_table_same, omni.length(p.j) AS steps
+  FROM serial_total s, par_total p;
+
+-- Markov attribution in parallel equals the serial result.
+CREATE TABLE jp_journeys AS SELECT * FROM serial;
+ANALYZE jp_journeys;
+EXPLAIN (COSTS OFF)
+SELECT omni.markov_attribution(j, 'purchase') FROM jp_journeys;
+SELECT omni.markov_attribution(j, 'purchase')::text = :'serial_markov' AS markov_same FROM jp_journeys;
+
+-- Funnels over parallel-built journeys equal those over serial ones.
+SELECT count(*) FILTER (WHERE omni.funnel(s.j, '1 day', '{product_view,add_to_cart,purchase}')
+                           = omni.funnel(p.j, '1 day', '{product_view,add_to_cart,purchase}')) AS same_funnels
+  FROM serial s JOIN par p USING (customer);
+
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+DROP TABLE jp_touch, jp_journeys, serial, serial_total, par, par_hash, par_total;
+RESET TimeZone;
