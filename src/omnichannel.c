@@ -15,6 +15,7 @@
 #include <unicode/uversion.h>
 
 #include "omnichannel.h"
+#include "timeline/timeline.h"
 
 PG_MODULE_MAGIC;
 
@@ -29,6 +30,7 @@ void
 _PG_init(void)
 {
 	MarkGUCPrefixReserved(OMNI_GUC_PREFIX);
+	tl_init();
 }
 
 /*

@@ -1,0 +1,232 @@
+/*-------------------------------------------------------------------------
+ *
+ * insert.c
+ *		Insertion into a timeline index.
+ *
+ * An insert appends the entry to its key's newest segment, in place at the
+ * segment's tail, when the segment has room; the WAL record is then a diff
+ * of a few bytes (the segment's counters and the entry).  Otherwise it
+ * starts a new segment, twice as large as the previous one up to a limit,
+ * on a data page with free space (this backend's target page, else one the
+ * free space map knows, else a new page), linked to the older segment, and
+ * points the directory at it: one WAL record with the data page and the
+ * directory leaf.  Page data is never shifted.
+ *
+ * Locking: the directory leaf of the key is held exclusively for the whole
+ * insert, which serializes inserts of one key; under it, at most one data
+ * page is locked at a time (the old segment's page is released before the
+ * target page is locked).  See timeline.h for the global rules.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "miscadmin.h"
+#include "storage/freespace.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "timeline/timeline.h"
+
+/*
+ * A data page with at least minfree bytes free for a new item (as
+ * PageGetFreeSpace counts them), pinned and exclusively locked.  Tries this backend's target
+ * page, then the free space map, then extends the relation.  *isnew says
+ * the page must be initialized (in the caller's WAL record).
+ */
+static Buffer
+tl_get_insert_page(Relation index, Size minfree, bool *isnew)
+{
+	BlockNumber blkno = RelationGetTargetBlock(index);
+
+	*isnew = false;
+	for (;;)
+	{
+		Buffer		buf;
+		Page		page;
+		Size		freespace = 0;
+
+		if (blkno == InvalidBlockNumber)
+			blkno = GetPageWithFreeSpace(index, minfree);
+		if (blkno == InvalidBlockNumber || blkno == TL_METAPAGE_BLKNO)
+		{
+			buf = tl_new_buffer(index);
+			*isnew = true;
+			RelationSetTargetBlock(index, BufferGetBlockNumber(buf));
+			return buf;
+		}
+
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		/*
+		 * An all-zero page (extended by a backend that failed before its WAL
+		 * record) is left alone: its extender may still be about to
+		 * initialize it.
+		 */
+		if (!PageIsNew(page) && TlPageIsData(page))
+		{
+			freespace = PageGetFreeSpace(page);
+			if (freespace >= minfree)
+			{
+				RelationSetTargetBlock(index, blkno);
+				return buf;
+			}
+		}
+		UnlockReleaseBuffer(buf);
+		CHECK_FOR_INTERRUPTS();
+		blkno = RecordAndGetPageWithFreeSpace(index, blkno, freespace, minfree);
+	}
+}
+
+/* Largest time among a segment's entries (they are in arrival order). */
+static int64
+tl_segment_max(Relation index, TlSegment seg, Size itemsz)
+{
+	TlEntry    *entries = palloc(sizeof(TlEntry) * Max(seg->nentries, 1));
+	int			n = tl_decode_segment(index, seg, itemsz, entries);
+	int64		max = PG_INT64_MIN;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (entries[i].ts > max)
+			max = entries[i].ts;
+	pfree(entries);
+	return max;
+}
+
+/*
+ * Add (key, ts, tid) to the index.
+ */
+static void
+tl_insert_entry(Relation index, int64 key, int64 ts, ItemPointer tid)
+{
+	Buffer		leafbuf;
+	int			slot;
+	ItemPointerData newest;
+	ItemPointerData prev;
+	int64		prev_max = PG_INT64_MIN;
+	int			capacity = TL_SEG_MIN_CAPACITY;
+	char		enc[TL_MAX_ENTRY_BYTES];
+	int			len;
+	Buffer		buf;
+	bool		isnew;
+	Size		minfree;
+	Size		wanted;
+	Size		itemsz;
+	TlSegment	seg;
+	GenericXLogState *state;
+	Page		page;
+	Page		leaf;
+	OffsetNumber off;
+
+	leafbuf = tl_dir_find_leaf(index, key, true, &slot);
+	newest = TlDirLeafEntries(BufferGetPage(leafbuf))[slot];
+	ItemPointerSetInvalid(&prev);
+
+	if (ItemPointerGetBlockNumberNoCheck(&newest) != InvalidBlockNumber)
+	{
+		BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(&newest);
+		OffsetNumber segoff = ItemPointerGetOffsetNumberNoCheck(&newest);
+
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		seg = tl_get_segment(index, BufferGetPage(buf), blkno, segoff, &itemsz);
+		if (seg->key != key)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("timeline index \"%s\" directs key " INT64_FORMAT " to a segment of key " INT64_FORMAT,
+							RelationGetRelationName(index), key, seg->key)));
+
+		len = tl_encode_entry(enc, ts, seg->last_ts, tid, seg->last_blk);
+		if ((int) seg->nbytes + len <= tl_segment_capacity(itemsz) &&
+			seg->nentries < PG_UINT16_MAX)
+		{
+			/* Room at the tail: append in place. */
+			state = GenericXLogStart(index);
+			page = GenericXLogRegisterBuffer(state, buf, 0);
+			seg = (TlSegment) PageGetItem(page, PageGetItemId(page, segoff));
+			memcpy(seg->data + seg->nbytes, enc, len);
+			seg->last_ts = ts;
+			seg->last_blk = ItemPointerGetBlockNumber(tid);
+			seg->nentries++;
+			seg->nbytes += len;
+			GenericXLogFinish(state);
+			UnlockReleaseBuffer(buf);
+			UnlockReleaseBuffer(leafbuf);
+			return;
+		}
+
+		/* Full: the new segment follows this one. */
+		prev = newest;
+		prev_max = tl_segment_max(index, seg, itemsz);
+		if (ItemPointerIsValid(&seg->prev) && seg->prev_max > prev_max)
+			prev_max = seg->prev_max;
+		capacity = Min(Max(tl_segment_capacity(itemsz) * 2, TL_SEG_MIN_CAPACITY),
+					   TL_SEG_MAX_CAPACITY);
+		UnlockReleaseBuffer(buf);
+	}
+
+	/* A new segment; its first entry is encoded from zero. */
+	len = tl_encode_entry(enc, ts, 0, tid, 0);
+	minfree = MAXALIGN(TL_SEG_HEADER + TL_MAX_ENTRY_BYTES);
+	wanted = MAXALIGN(TL_SEG_HEADER + capacity);
+	buf = tl_get_insert_page(index, minfree, &isnew);
+
+	state = GenericXLogStart(index);
+	page = GenericXLogRegisterBuffer(state, buf,
+									 isnew ? GENERIC_XLOG_FULL_IMAGE : 0);
+	leaf = GenericXLogRegisterBuffer(state, leafbuf, 0);
+	if (isnew)
+		tl_init_page(page, TL_PAGE_DATA, 0);
+	if (PageGetFreeSpace(page) < wanted)
+		wanted = PageGetFreeSpace(page);
+	itemsz = wanted & ~(Size) (MAXIMUM_ALIGNOF - 1);
+
+	seg = (TlSegment) palloc0(itemsz);
+	seg->key = key;
+	seg->prev = prev;
+	seg->prev_max = prev_max;
+	seg->last_ts = ts;
+	seg->last_blk = ItemPointerGetBlockNumber(tid);
+	seg->nentries = 1;
+	seg->nbytes = len;
+	memcpy(seg->data, enc, len);
+	off = PageAddItem(page, (Item) seg, itemsz, InvalidOffsetNumber, false, false);
+	if (off == InvalidOffsetNumber)
+	{
+		GenericXLogAbort(state);
+		elog(ERROR, "could not add a segment to page %u of timeline index \"%s\"",
+			 BufferGetBlockNumber(buf), RelationGetRelationName(index));
+	}
+	ItemPointerSet(&TlDirLeafEntries(leaf)[slot], BufferGetBlockNumber(buf), off);
+	GenericXLogFinish(state);
+	pfree(seg);
+
+	UnlockReleaseBuffer(buf);
+	UnlockReleaseBuffer(leafbuf);
+}
+
+/*
+ * aminsert: index one heap tuple.  Rows with a NULL key are not indexed
+ * (see timeline.h); a NULL time is stored and sorts after every time.
+ */
+bool
+tl_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
+		  Relation heapRel, IndexUniqueCheck checkUnique, bool indexUnchanged,
+		  struct IndexInfo *indexInfo)
+{
+	TlMetaCache *meta;
+	int64		key;
+	int64		ts;
+
+	if (isnull[0])
+		return false;
+
+	meta = tl_get_meta(index, false);
+	key = tl_key_from_datum(values[0], meta->keytype);
+	ts = isnull[1] ? TL_TS_NULL : tl_ts_from_datum(values[1]);
+	tl_insert_entry(index, key, ts, ht_ctid);
+	return false;
+}
