@@ -16,10 +16,17 @@ CREATE ACCESS METHOD timeline TYPE INDEX HANDLER omni.timeline_handler;
 COMMENT ON ACCESS METHOD timeline IS
     'Timeline index on (key, time): per key, time-ordered compressed posting lists; the latest rows of many keys merged in time order';
 
-/* Key classes: equality only (a scan always constrains the key by it). */
+/*
+ * Key classes: equality only (a scan always constrains the key by it),
+ * with any integer type on the right, so that "identity_id = 42" (an
+ * integer constant) can use the index.
+ */
 CREATE OPERATOR CLASS omni.int8_timeline_ops
     DEFAULT FOR TYPE pg_catalog.int8 USING timeline AS
         OPERATOR 3 pg_catalog.= (pg_catalog.int8, pg_catalog.int8);
+ALTER OPERATOR FAMILY omni.int8_timeline_ops USING timeline ADD
+    OPERATOR 3 pg_catalog.= (pg_catalog.int8, pg_catalog.int4),
+    OPERATOR 3 pg_catalog.= (pg_catalog.int8, pg_catalog.int2);
 COMMENT ON OPERATOR CLASS omni.int8_timeline_ops USING timeline IS
     'bigint keys of a timeline index: key = c and key = ANY(array)';
 COMMENT ON OPERATOR FAMILY omni.int8_timeline_ops USING timeline IS
@@ -28,6 +35,9 @@ COMMENT ON OPERATOR FAMILY omni.int8_timeline_ops USING timeline IS
 CREATE OPERATOR CLASS omni.int4_timeline_ops
     DEFAULT FOR TYPE pg_catalog.int4 USING timeline AS
         OPERATOR 3 pg_catalog.= (pg_catalog.int4, pg_catalog.int4);
+ALTER OPERATOR FAMILY omni.int4_timeline_ops USING timeline ADD
+    OPERATOR 3 pg_catalog.= (pg_catalog.int4, pg_catalog.int8),
+    OPERATOR 3 pg_catalog.= (pg_catalog.int4, pg_catalog.int2);
 COMMENT ON OPERATOR CLASS omni.int4_timeline_ops USING timeline IS
     'integer keys of a timeline index: key = c and key = ANY(array)';
 COMMENT ON OPERATOR FAMILY omni.int4_timeline_ops USING timeline IS

@@ -6,7 +6,8 @@
  * A timeline operator class has no support functions and only search
  * operators numbered like btree's (1 <, 2 <=, 3 =, 4 >=, 5 >) on its own
  * type; the key classes (integer types) have equality alone, since a
- * scan constrains the key by equality only.
+ * scan constrains the key by equality only, with any integer type on the
+ * right.
  *
  *-------------------------------------------------------------------------
  */
@@ -113,7 +114,10 @@ tl_validate(Oid opclassoid)
 		if (!check_amop_signature(oprform->amopopr, BOOLOID,
 								  oprform->amoplefttype, oprform->amoprighttype) ||
 			oprform->amoplefttype != opcintype ||
-			oprform->amoprighttype != opcintype)
+			(iskey ? (oprform->amoprighttype != INT8OID &&
+					  oprform->amoprighttype != INT4OID &&
+					  oprform->amoprighttype != INT2OID)
+			 : oprform->amoprighttype != opcintype))
 		{
 			ereport(INFO,
 					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
