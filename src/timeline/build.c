@@ -11,9 +11,12 @@
  * once at the end with log_newpage_range, as pgvector does; an index
  * build that crashes leaves nothing behind, as the relation is new.
  *
- * Segments written here have no slack: the first insert after the build
- * into a key starts a new segment.  Build progress is reported in
- * pg_stat_progress_create_index with the phases named in handler.c.
+ * The sort runs in memory, on a plain array with an inlined comparator,
+ * while the entries fit in maintenance_work_mem (24 bytes each), and
+ * spills to a tuplesort otherwise.  Segments are packed exactly, except
+ * the newest of each key, which keeps TL_BUILD_SLACK bytes of room so that
+ * the next inserts of the key append in place.  Build progress is reported
+ * in pg_stat_progress_create_index with the phases named in handler.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,13 +40,46 @@
 /* Smallest segment worth starting at the end of a page. */
 #define TL_BUILD_MIN_SEG	64
 
+/* One entry to sort. */
+typedef struct TlBuildItem
+{
+	int64		key;
+	int64		ts;
+	ItemPointerData tid;
+} TlBuildItem;
+
+static inline int
+tl_build_item_cmp(const TlBuildItem *a, const TlBuildItem *b)
+{
+	if (a->key != b->key)
+		return (a->key < b->key) ? -1 : 1;
+	if (a->ts != b->ts)
+		return (a->ts < b->ts) ? -1 : 1;
+	return ItemPointerCompare((ItemPointer) &a->tid, (ItemPointer) &b->tid);
+}
+
+#define ST_SORT tl_sort_items
+#define ST_ELEMENT_TYPE TlBuildItem
+#define ST_COMPARE(a, b) tl_build_item_cmp(a, b)
+#define ST_SCOPE static
+#define ST_DEFINE
+#define ST_CHECK_FOR_INTERRUPTS
+#include "lib/sort_template.h"
+
 typedef struct TlBuildState
 {
 	Relation	index;
 	Oid			keytype;
-	Tuplesortstate *sort;
-	TupleTableSlot *slot;
 	double		indtuples;
+
+	/* the sort: an array while it fits, then a tuplesort */
+	TlBuildItem *items;
+	Size		nitems;
+	Size		maxitems;
+	Size		memlimit;		/* items that fit in maintenance_work_mem */
+	Tuplesortstate *sort;		/* NULL while in memory */
+	TupleDesc	sortdesc;
+	TupleTableSlot *slot;
 
 	/* the data page being filled */
 	Page		page;
@@ -127,9 +163,12 @@ tl_build_start_segment(TlBuildState *bs)
 	bs->inseg = true;
 }
 
-/* Put the current segment on the page and make it the key's newest. */
+/*
+ * Put the current segment on the page and make it the key's newest; with
+ * room for slack more bytes if the page has it.
+ */
 static void
-tl_build_finish_segment(TlBuildState *bs)
+tl_build_finish_segment(TlBuildState *bs, int slack)
 {
 	Size		itemsz;
 	OffsetNumber off;
@@ -139,7 +178,7 @@ tl_build_finish_segment(TlBuildState *bs)
 	bs->inseg = false;
 	if (bs->seg->nentries == 0)
 		return;
-	itemsz = MAXALIGN(TL_SEG_HEADER + bs->seg->nbytes);
+	itemsz = MAXALIGN(TL_SEG_HEADER + Min(bs->seg->nbytes + slack, bs->capacity));
 	memset(bs->seg->data + bs->seg->nbytes, 0, itemsz - TL_SEG_HEADER - bs->seg->nbytes);
 	off = PageAddItem(bs->page, (Item) bs->seg, itemsz, InvalidOffsetNumber,
 					  false, false);
@@ -156,7 +195,7 @@ tl_build_finish_segment(TlBuildState *bs)
 static void
 tl_build_finish_key(TlBuildState *bs)
 {
-	tl_build_finish_segment(bs);
+	tl_build_finish_segment(bs, TL_BUILD_SLACK);
 	if (!bs->havekey)
 		return;
 	if (bs->ndir >= bs->dircap)
@@ -190,7 +229,7 @@ tl_build_add(TlBuildState *bs, int64 key, int64 ts, ItemPointer tid)
 	len = tl_encode_entry(enc, ts, seg->last_ts, tid, seg->last_blk);
 	if ((int) seg->nbytes + len > bs->capacity || seg->nentries == PG_UINT16_MAX)
 	{
-		tl_build_finish_segment(bs);
+		tl_build_finish_segment(bs, 0);
 		tl_build_start_segment(bs);
 		len = tl_encode_entry(enc, ts, 0, tid, 0);
 	}
@@ -201,25 +240,93 @@ tl_build_add(TlBuildState *bs, int64 key, int64 ts, ItemPointer tid)
 	seg->last_blk = ItemPointerGetBlockNumber(tid);
 }
 
+/* Move the in-memory entries to a tuplesort: they outgrew memory. */
+static void
+tl_build_spill(TlBuildState *bs)
+{
+	AttrNumber	attnums[2] = {1, 2};
+	Oid			sortops[2] = {Int8LessOperator, Int8LessOperator};
+	Oid			collations[2] = {InvalidOid, InvalidOid};
+	bool		nullsfirst[2] = {false, false};
+	Size		i;
+
+	bs->sortdesc = CreateTemplateTupleDesc(3);
+	TupleDescInitEntry(bs->sortdesc, 1, "key", INT8OID, -1, 0);
+	TupleDescInitEntry(bs->sortdesc, 2, "ts", INT8OID, -1, 0);
+	TupleDescInitEntry(bs->sortdesc, 3, "tid", INT8OID, -1, 0);
+	bs->slot = MakeSingleTupleTableSlot(bs->sortdesc, &TTSOpsMinimalTuple);
+	bs->sort = tuplesort_begin_heap(bs->sortdesc, 2, attnums, sortops, collations,
+									nullsfirst, maintenance_work_mem, NULL,
+									TUPLESORT_NONE);
+	for (i = 0; i < bs->nitems; i++)
+	{
+		TupleTableSlot *slot = bs->slot;
+		TlBuildItem *it = &bs->items[i];
+
+		ExecClearTuple(slot);
+		slot->tts_values[0] = Int64GetDatum(it->key);
+		slot->tts_values[1] = Int64GetDatum(it->ts);
+		slot->tts_values[2] = Int64GetDatum(((int64) ItemPointerGetBlockNumber(&it->tid) << 16) |
+											ItemPointerGetOffsetNumber(&it->tid));
+		slot->tts_isnull[0] = slot->tts_isnull[1] = slot->tts_isnull[2] = false;
+		ExecStoreVirtualTuple(slot);
+		tuplesort_puttupleslot(bs->sort, slot);
+	}
+	pfree(bs->items);
+	bs->items = NULL;
+	bs->nitems = 0;
+}
+
 /* table_index_build_scan callback: feed the sort. */
 static void
 tl_build_callback(Relation index, ItemPointer tid, Datum *values,
 				  bool *isnull, bool tupleIsAlive, void *state)
 {
 	TlBuildState *bs = (TlBuildState *) state;
-	TupleTableSlot *slot = bs->slot;
+	int64		key;
+	int64		ts;
 
 	if (isnull[0])
 		return;
-	ExecClearTuple(slot);
-	slot->tts_values[0] = Int64GetDatum(tl_key_from_datum(values[0], bs->keytype));
-	slot->tts_values[1] = Int64GetDatum(isnull[1] ? TL_TS_NULL : tl_ts_from_datum(values[1]));
-	slot->tts_values[2] = Int64GetDatum(((int64) ItemPointerGetBlockNumber(tid) << 16) |
-										ItemPointerGetOffsetNumber(tid));
-	slot->tts_isnull[0] = slot->tts_isnull[1] = slot->tts_isnull[2] = false;
-	ExecStoreVirtualTuple(slot);
-	tuplesort_puttupleslot(bs->sort, slot);
+	key = tl_key_from_datum(values[0], bs->keytype);
+	ts = isnull[1] ? TL_TS_NULL : tl_ts_from_datum(values[1]);
 	bs->indtuples += 1;
+
+	if (bs->sort == NULL)
+	{
+		if (bs->nitems >= bs->maxitems)
+		{
+			if (bs->maxitems >= bs->memlimit)
+				tl_build_spill(bs);
+			else
+			{
+				bs->maxitems = Min(bs->maxitems * 2, bs->memlimit);
+				bs->items = repalloc_huge(bs->items, sizeof(TlBuildItem) * bs->maxitems);
+			}
+		}
+		if (bs->sort == NULL)
+		{
+			TlBuildItem *it = &bs->items[bs->nitems++];
+
+			it->key = key;
+			it->ts = ts;
+			it->tid = *tid;
+			return;
+		}
+	}
+
+	{
+		TupleTableSlot *slot = bs->slot;
+
+		ExecClearTuple(slot);
+		slot->tts_values[0] = Int64GetDatum(key);
+		slot->tts_values[1] = Int64GetDatum(ts);
+		slot->tts_values[2] = Int64GetDatum(((int64) ItemPointerGetBlockNumber(tid) << 16) |
+											ItemPointerGetOffsetNumber(tid));
+		slot->tts_isnull[0] = slot->tts_isnull[1] = slot->tts_isnull[2] = false;
+		ExecStoreVirtualTuple(slot);
+		tuplesort_puttupleslot(bs->sort, slot);
+	}
 }
 
 /*
@@ -289,11 +396,6 @@ tl_build(Relation heap, Relation index, IndexInfo *indexInfo)
 {
 	IndexBuildResult *result;
 	TlBuildState bs;
-	TupleDesc	desc;
-	AttrNumber	attnums[2] = {1, 2};
-	Oid			sortops[2] = {Int8LessOperator, Int8LessOperator};
-	Oid			collations[2] = {InvalidOid, InvalidOid};
-	bool		nullsfirst[2] = {false, false};
 	Oid			keytype;
 	Oid			tstype;
 	double		reltuples;
@@ -323,21 +425,19 @@ tl_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	tl_build_write_page(&bs, metabuf.data);
 
 	/* Load. */
-	desc = CreateTemplateTupleDesc(3);
-	TupleDescInitEntry(desc, 1, "key", INT8OID, -1, 0);
-	TupleDescInitEntry(desc, 2, "ts", INT8OID, -1, 0);
-	TupleDescInitEntry(desc, 3, "tid", INT8OID, -1, 0);
-	bs.slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-	bs.sort = tuplesort_begin_heap(desc, 2, attnums, sortops, collations,
-								   nullsfirst, maintenance_work_mem, NULL,
-								   TUPLESORT_NONE);
+	bs.memlimit = Max((Size) maintenance_work_mem * 1024 / sizeof(TlBuildItem), 1024);
+	bs.maxitems = Min(bs.memlimit, 65536);
+	bs.items = palloc(sizeof(TlBuildItem) * bs.maxitems);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, TL_PHASE_LOAD);
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 									   tl_build_callback, (void *) &bs, NULL);
 
 	/* Sort. */
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, TL_PHASE_SORT);
-	tuplesort_performsort(bs.sort);
+	if (bs.sort != NULL)
+		tuplesort_performsort(bs.sort);
+	else
+		tl_sort_items(bs.items, bs.nitems);
 
 	/* Write the posting lists. */
 	{
@@ -346,27 +446,45 @@ tl_build(Relation heap, Relation index, IndexInfo *indexInfo)
 
 		pgstat_progress_update_multi_param(2, cols, vals);
 	}
-	while (tuplesort_gettupleslot(bs.sort, true, false, bs.slot, NULL))
+	if (bs.sort == NULL)
 	{
-		bool		isnull;
-		int64		key = DatumGetInt64(slot_getattr(bs.slot, 1, &isnull));
-		int64		ts = DatumGetInt64(slot_getattr(bs.slot, 2, &isnull));
-		int64		packed = DatumGetInt64(slot_getattr(bs.slot, 3, &isnull));
-		ItemPointerData tid;
+		Size		i;
 
-		ItemPointerSet(&tid, (BlockNumber) (packed >> 16), (OffsetNumber) (packed & 0xFFFF));
-		tl_build_add(&bs, key, ts, &tid);
-		if (++done % 10000 == 0)
+		for (i = 0; i < bs.nitems; i++)
 		{
-			CHECK_FOR_INTERRUPTS();
-			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, done);
+			tl_build_add(&bs, bs.items[i].key, bs.items[i].ts, &bs.items[i].tid);
+			if (++done % 10000 == 0)
+			{
+				CHECK_FOR_INTERRUPTS();
+				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, done);
+			}
 		}
+		pfree(bs.items);
+	}
+	else
+	{
+		while (tuplesort_gettupleslot(bs.sort, true, false, bs.slot, NULL))
+		{
+			bool		isnull;
+			int64		key = DatumGetInt64(slot_getattr(bs.slot, 1, &isnull));
+			int64		ts = DatumGetInt64(slot_getattr(bs.slot, 2, &isnull));
+			int64		packed = DatumGetInt64(slot_getattr(bs.slot, 3, &isnull));
+			ItemPointerData tid;
+
+			ItemPointerSet(&tid, (BlockNumber) (packed >> 16), (OffsetNumber) (packed & 0xFFFF));
+			tl_build_add(&bs, key, ts, &tid);
+			if (++done % 10000 == 0)
+			{
+				CHECK_FOR_INTERRUPTS();
+				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, done);
+			}
+		}
+		tuplesort_end(bs.sort);
+		ExecDropSingleTupleTableSlot(bs.slot);
 	}
 	tl_build_finish_key(&bs);
 	tl_build_flush_page(&bs);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, done);
-	tuplesort_end(bs.sort);
-	ExecDropSingleTupleTableSlot(bs.slot);
 
 	/*
 	 * The directory: keys arrive in ascending order, so the negative ones

@@ -143,6 +143,10 @@ tl_check_key(TlCheckState *cs, int64 key, ItemPointerData p)
 		{
 			TlCheckEntry *e;
 
+			if (i > 0 && (seg->flags & TL_SEG_UNSORTED) == 0 &&
+				cs->decoded[i].ts < cs->decoded[i - 1].ts)
+				TL_CORRUPT(cs, "Segment (%u,%u) is out of time order but not marked so.", blkno, off);
+
 			if (cs->decoded[i].ts > limit)
 				TL_CORRUPT(cs, "Segment (%u,%u) of key " INT64_FORMAT " holds a time above the bound of a newer segment.",
 						   blkno, off, key);

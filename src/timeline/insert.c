@@ -80,14 +80,24 @@ tl_get_insert_page(Relation index, Size minfree, bool *isnew)
 	}
 }
 
-/* Largest time among a segment's entries (they are in arrival order). */
+/*
+ * Largest time among a segment's entries: the last one appended, unless
+ * some arrived out of order, when the segment must be decoded.
+ */
 static int64
 tl_segment_max(Relation index, TlSegment seg, Size itemsz)
 {
-	TlEntry    *entries = palloc(sizeof(TlEntry) * Max(seg->nentries, 1));
-	int			n = tl_decode_segment(index, seg, itemsz, entries);
+	TlEntry    *entries;
+	int			n;
 	int64		max = PG_INT64_MIN;
 	int			i;
+
+	if (seg->nentries == 0)
+		return max;
+	if ((seg->flags & TL_SEG_UNSORTED) == 0)
+		return seg->last_ts;
+	entries = palloc(sizeof(TlEntry) * seg->nentries);
+	n = tl_decode_segment(index, seg, itemsz, entries);
 
 	for (i = 0; i < n; i++)
 		if (entries[i].ts > max)
@@ -148,6 +158,8 @@ tl_insert_entry(Relation index, int64 key, int64 ts, ItemPointer tid)
 			page = GenericXLogRegisterBuffer(state, buf, 0);
 			seg = (TlSegment) PageGetItem(page, PageGetItemId(page, segoff));
 			memcpy(seg->data + seg->nbytes, enc, len);
+			if (ts < seg->last_ts && seg->nentries > 0)
+				seg->flags |= TL_SEG_UNSORTED;
 			seg->last_ts = ts;
 			seg->last_blk = ItemPointerGetBlockNumber(tid);
 			seg->nentries++;

@@ -29,7 +29,8 @@
  *					it in place, at its tail, without moving other data.
  *
  * Segments of a key form a chain from the newest to the oldest.  Entries
- * within a segment are in arrival order; the chain bound (prev_max) lets a
+ * within a segment are in arrival order (TL_SEG_UNSORTED says that some
+ * arrived out of time order, else the last entry is the newest); the chain bound (prev_max) lets a
  * newest-first scan stop reading older segments as soon as it has enough,
  * even when some rows arrived late.
  *
@@ -109,6 +110,15 @@
 /* Longest encoded entry: ts delta (10) + block delta (5) + offset (3). */
 #define TL_MAX_ENTRY_BYTES	18
 
+/*
+ * Room left at the end of each key's newest segment by a build, so that
+ * the next few inserts of the key append in place (about six entries).
+ */
+#define TL_BUILD_SLACK		48
+
+/* Segment flags: entries were appended out of time order. */
+#define TL_SEG_UNSORTED		0x0001
+
 /* Capacities of segments created by inserts: start small, double. */
 #define TL_SEG_MIN_CAPACITY	48
 #define TL_SEG_MAX_CAPACITY	2048
@@ -156,7 +166,7 @@ typedef struct TlSegmentData
 	int64		key;
 	int64		prev_max;		/* every ts in older segments is <= this */
 	ItemPointerData prev;		/* older segment of the key, or invalid */
-	uint16		flags;			/* unused, zero */
+	uint16		flags;			/* TL_SEG_* */
 	int64		last_ts;		/* last entry appended: its time */
 	uint32		last_blk;		/* ... and its heap block */
 	uint16		nentries;

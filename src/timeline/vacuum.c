@@ -63,10 +63,13 @@ tl_vacuum_segment(Relation index, Page page, BlockNumber blkno, OffsetNumber off
 	memcpy(newseg, seg, TL_SEG_HEADER);
 	newseg->nentries = 0;
 	newseg->nbytes = 0;
+	newseg->flags &= ~TL_SEG_UNSORTED;
 	for (i = 0; i < n; i++)
 	{
 		if (dead[i])
 			continue;
+		if (newseg->nentries > 0 && entries[i].ts < lastts)
+			newseg->flags |= TL_SEG_UNSORTED;
 		newseg->nbytes += tl_encode_entry(newseg->data + newseg->nbytes,
 										  entries[i].ts, lastts,
 										  &entries[i].tid, lastblk);
