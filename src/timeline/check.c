@@ -256,7 +256,7 @@ omni_timeline_check(PG_FUNCTION_ARGS)
 	Relation	heap;
 	Relation	index;
 	TlCheckState cs;
-	TlMetaCache *meta;
+	TlMetaCache meta;
 	Snapshot	snapshot;
 	TableScanDesc scan;
 	IndexInfo  *indexInfo;
@@ -295,13 +295,13 @@ omni_timeline_check(PG_FUNCTION_ARGS)
 	cs.cap = 1024;
 	cs.entries = palloc(sizeof(TlCheckEntry) * cs.cap);
 	cs.decoded = palloc(sizeof(TlEntry) * (PG_UINT16_MAX + 1));
-	meta = tl_get_meta(index, true);
-	cs.keytype = meta->keytype;
+	meta = *tl_get_meta(index, true);	/* a copy: see tl_get_meta */
+	cs.keytype = meta.keytype;
 	cs.maxsegments = tl_check_count_segments(&cs);
 
 	for (side = 0; side < 2; side++)
-		if (meta->root[side] != InvalidBlockNumber)
-			tl_check_dir(&cs, meta->root[side], meta->height[side], side, 0);
+		if (meta.root[side] != InvalidBlockNumber)
+			tl_check_dir(&cs, meta.root[side], meta.height[side], side, 0);
 	if (cs.nsegments != cs.maxsegments)
 		TL_CORRUPT(&cs, "The directory reaches " INT64_FORMAT " segments of the " INT64_FORMAT " on data pages.",
 				   cs.nsegments, cs.maxsegments);

@@ -141,6 +141,8 @@ tl_ts_from_datum(Datum value)
  * height) pair stays correct for every key it can address even after the
  * tree grew, because growth only puts a new root above the old one; a
  * caller needing a key beyond the cached height asks again with refresh.
+ * The cache lives in the relcache entry, which an invalidation may rebuild:
+ * callers copy what they need before doing anything that can take a lock.
  */
 TlMetaCache *
 tl_get_meta(Relation index, bool refresh)
@@ -283,23 +285,27 @@ tl_dir_find_leaf(Relation index, int64 key, bool create, int *slot)
 	uint64		u = (key < 0) ? (uint64) ~key : (uint64) key;
 	uint32		need = tl_height_for(u);
 	TlMetaCache *meta = tl_get_meta(index, false);
-	BlockNumber blkno;
+	BlockNumber blkno = meta->root[side];
+	uint32		height = meta->height[side];
 	uint32		level;
 
-	if (meta->root[side] == InvalidBlockNumber || meta->height[side] < need)
+	if (blkno == InvalidBlockNumber || height < need)
 	{
 		meta = tl_get_meta(index, true);
-		if (meta->root[side] == InvalidBlockNumber || meta->height[side] < need)
+		blkno = meta->root[side];
+		height = meta->height[side];
+		if (blkno == InvalidBlockNumber || height < need)
 		{
 			if (!create)
 				return InvalidBuffer;
 			tl_dir_grow(index, side, need);
 			meta = tl_get_meta(index, true);
+			blkno = meta->root[side];
+			height = meta->height[side];
 		}
 	}
 
-	blkno = meta->root[side];
-	for (level = meta->height[side]; level > 0; level--)
+	for (level = height; level > 0; level--)
 	{
 		int			idx = (int) ((u >> (TL_DIR_BITS * level)) & TL_DIR_MASK);
 		Buffer		buf = ReadBuffer(index, blkno);

@@ -203,7 +203,12 @@ static void
 tl_preprocess(IndexScanDesc scan)
 {
 	TlScanOpaque so = (TlScanOpaque) scan->opaque;
-	TlMetaCache *meta = tl_get_meta(scan->indexRelation, false);
+
+	/*
+	 * A local copy: the catalog lookups below may accept invalidations that
+	 * free the relcache entry's rd_amcache.
+	 */
+	Oid			keytype = tl_get_meta(scan->indexRelation, false)->keytype;
 	bool		havekeys = false;
 	int			i;
 
@@ -231,7 +236,7 @@ tl_preprocess(IndexScanDesc scan)
 			if (sk->sk_strategy != TL_EQ_STRATEGY)
 				elog(ERROR, "unexpected strategy %d for the key of a timeline index",
 					 sk->sk_strategy);
-			vals = tl_scankey_values(sk, true, meta->keytype, &n);
+			vals = tl_scankey_values(sk, true, keytype, &n);
 			n = tl_sort_unique(vals, n);
 			if (!havekeys)
 			{
@@ -246,7 +251,7 @@ tl_preprocess(IndexScanDesc scan)
 		{
 			int64		v;
 
-			vals = tl_scankey_values(sk, false, meta->keytype, &n);
+			vals = tl_scankey_values(sk, false, keytype, &n);
 			if (n == 0)
 			{
 				so->empty = true;
