@@ -216,6 +216,23 @@ SELECT n FROM tl_test.small WHERE k = 4 AND at < '2026-01-02' ORDER BY at LIMIT 
 RESET enable_seqscan;
 SELECT * FROM omni.timeline_check('tl_test.small_tl');
 
+-- A partitioned table: each partition's index offers the time order, and
+-- an ordered Append of the partitions uses them.
+CREATE TABLE tl_test.parted (id bigint, ts timestamptz, v int) PARTITION BY RANGE (ts);
+CREATE TABLE tl_test.parted_1 PARTITION OF tl_test.parted FOR VALUES FROM ('2026-01-01 00:00+00') TO ('2026-02-01 00:00+00');
+CREATE TABLE tl_test.parted_2 PARTITION OF tl_test.parted FOR VALUES FROM ('2026-02-01 00:00+00') TO ('2026-03-01 00:00+00');
+INSERT INTO tl_test.parted SELECT g % 10, timestamptz '2026-01-01 00:00+00' + g * interval '10 minutes', g
+  FROM generate_series(1, 8000) g;
+CREATE INDEX parted_tl ON tl_test.parted USING timeline (id, ts);
+ANALYZE tl_test.parted;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT v FROM tl_test.parted WHERE id IN (3, 4) ORDER BY ts DESC LIMIT 5;
+SELECT v FROM tl_test.parted WHERE id IN (3, 4) ORDER BY ts DESC LIMIT 5;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT v FROM tl_test.parted WHERE id IN (3, 4) ORDER BY ts DESC LIMIT 5;
+
 -- Operator classes pass the validator.
 SELECT opcname, amvalidate(oid) FROM pg_opclass
  WHERE opcmethod = (SELECT oid FROM pg_am WHERE amname = 'timeline') ORDER BY opcname;
