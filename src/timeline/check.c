@@ -14,7 +14,7 @@
  * it (with a non-NULL key) must be in the index, under its key and time.
  * Dead rows not yet vacuumed may still be indexed; that is not an error.
  * The first problem found is reported as an ERROR with SQLSTATE XX002
- * (index_corrupted).  Memory: about 24 bytes per index entry.
+ * (index_corrupted).  Memory: about 32 bytes per index entry.
  *
  * Locking: AccessShareLock on the table and the index, so concurrent
  * inserts, scans and VACUUM keep running; pages are read one at a time
@@ -43,7 +43,6 @@ typedef struct TlCheckEntry
 	ItemPointerData tid;
 	int64		key;
 	int64		ts;
-	bool		seen;
 } TlCheckEntry;
 
 typedef struct TlCheckState
@@ -159,7 +158,6 @@ tl_check_key(TlCheckState *cs, int64 key, ItemPointerData p)
 			e->tid = cs->decoded[i].tid;
 			e->key = key;
 			e->ts = cs->decoded[i].ts;
-			e->seen = false;
 		}
 		if (ItemPointerIsValid(&seg->prev))
 			limit = Min(limit, seg->prev_max);
@@ -238,7 +236,6 @@ tl_check_heap_callback(Relation index, ItemPointer tid, Datum *values,
 	if (e->key != key || e->ts != ts)
 		TL_CORRUPT(cs, "Row (%u,%u) is indexed under key " INT64_FORMAT " and another time or key than its own (key " INT64_FORMAT ").",
 				   ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid), e->key, key);
-	e->seen = true;
 	cs->nrows++;
 }
 

@@ -2,7 +2,8 @@
 #
 # Benchmark of the timeline index against a B-tree on (identity_id, ts), in
 # one run on the same generated data, printing the ratios:
-#   index size and build time; insert cost and WAL bytes per row;
+#   index size and build time; insert cost and WAL bytes per row, into
+#   the built index and into an index grown by inserts from empty;
 #   latency of the last 50 rows of one identity, and of 20 light and of 20
 #   heavy identities merged (ORDER BY ts DESC LIMIT 50), the B-tree
 #   answering with its "= ANY" plan (reads every row, top-N sort) and with
