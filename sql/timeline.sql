@@ -233,6 +233,19 @@ RESET enable_seqscan;
 RESET enable_bitmapscan;
 SELECT v FROM tl_test.parted WHERE id IN (3, 4) ORDER BY ts DESC LIMIT 5;
 
+-- The planner chooses by cost between the timeline index and a B-tree on
+-- the same columns: the timeline index to merge several keys, the B-tree
+-- for one key (it is in time order already), neither without a key.
+CREATE TABLE tl_test.twoidx (id bigint, ts timestamptz, v int);
+INSERT INTO tl_test.twoidx SELECT g % 500, timestamptz '2026-01-01 00:00+00' + g * interval '1 minute', g
+  FROM generate_series(1, 25000) g;
+CREATE INDEX twoidx_btree ON tl_test.twoidx (id, ts);
+CREATE INDEX twoidx_tl ON tl_test.twoidx USING timeline (id, ts);
+ANALYZE tl_test.twoidx;
+EXPLAIN (COSTS OFF) SELECT * FROM tl_test.twoidx WHERE id = ANY ('{1,2,3,4,5,6,7,8,9,10}') ORDER BY ts DESC LIMIT 10;
+EXPLAIN (COSTS OFF) SELECT * FROM tl_test.twoidx WHERE id = 7 ORDER BY ts DESC LIMIT 10;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM tl_test.twoidx WHERE ts > '2026-01-10 00:00+00';
+
 -- Operator classes pass the validator.
 SELECT opcname, amvalidate(oid) FROM pg_opclass
  WHERE opcmethod = (SELECT oid FROM pg_am WHERE amname = 'timeline') ORDER BY opcname;
