@@ -284,6 +284,12 @@ SELECT identity_id, ts, channel, event FROM omni.timeline(-501, 5);
 SELECT identity_id, ts, channel, event FROM omni.timeline(-501, 3, '2026-05-01 01:00+00');
 SELECT count(*) FROM omni.timeline(-501);
 SELECT count(*) FROM omni.timeline(-999999);
+-- NULL arguments: no customer or no time bound match nothing; a NULL n
+-- means no limit; a negative n is refused.
+SELECT count(*) FROM omni.timeline(NULL);
+SELECT count(*) FROM omni.timeline(-501, 10, NULL);
+SELECT count(*) FROM omni.timeline(-501, NULL);
+SELECT count(*) FROM omni.timeline(-501, -1);
 SELECT (SELECT array_agg(touchpoint_id) FROM omni.timeline(-501, 60)) =
        (SELECT array_agg(touchpoint_id) FROM (SELECT t.touchpoint_id FROM omni.touchpoint t
           JOIN omni.identity i USING (identity_id) WHERE i.customer_id = -501
