@@ -42,8 +42,10 @@
  * by an equality).
  *
  * Locking (see also insert.c, scan.c, vacuum.c):
- *	- every page change is made on a copy through generic WAL and installed
- *	  under the buffer's exclusive lock, so a reader holding a share lock
+ *	- every page change is made under the buffer's exclusive lock and logged
+ *	  as a generic WAL record: through GenericXLogStart/Finish (which works
+ *	  on a copy), or, for the in-place append of an entry, by writing the
+ *	  record's page delta directly (insert.c); a reader holding a share lock
  *	  sees a page either before or after a change, never half of it;
  *	- inserts of one key are serialized by the exclusive lock on the
  *	  directory leaf that holds the key; while holding it an insert locks
