@@ -172,6 +172,102 @@ tl_append_in_place(Relation index, Buffer buf, OffsetNumber segoff,
 	END_CRIT_SECTION();
 }
 
+/* A new segment holding one encoded entry, in palloc'd memory. */
+static TlSegment
+tl_new_segment(int64 key, ItemPointer prev, int64 prev_max, int64 ts,
+			   ItemPointer tid, const char *enc, int len, Size itemsz)
+{
+	TlSegment	seg = (TlSegment) palloc0(itemsz);
+
+	seg->key = key;
+	seg->prev = *prev;
+	seg->prev_max = prev_max;
+	seg->last_ts = ts;
+	seg->last_blk = ItemPointerGetBlockNumber(tid);
+	seg->nentries = 1;
+	seg->nbytes = len;
+	memcpy(seg->data, enc, len);
+	return seg;
+}
+
+/*
+ * Add a new segment at the end of the exclusively locked data page buf and
+ * point the key's directory entry (slot of the exclusively locked leaf) at
+ * it, logged as one generic WAL record written directly, like appends: for
+ * the data page, the header's pd_lower and pd_upper, the new line pointer
+ * and the used part of the item (its slack lies in what was the page's
+ * hole, which is zero on every copy of the page: generic redo zeroes it,
+ * full-page images omit it, and every change here keeps it so); for the
+ * leaf, the 6-byte entry.  The item is placed where PageAddItem would put
+ * it, computed and checked before the critical section.
+ */
+static void
+tl_add_segment_in_place(Relation index, Buffer buf, Buffer leafbuf, int slot,
+						TlSegment seg, Size itemsz)
+{
+	Page		page = BufferGetPage(buf);
+	PageHeader	phdr = (PageHeader) page;
+	Page		leaf = BufferGetPage(leafbuf);
+	OffsetNumber off = PageGetMaxOffsetNumber(page) + 1;
+	uint16		oldlower = phdr->pd_lower;
+	uint16		newlower = oldlower + sizeof(ItemIdData);
+	uint16		newupper;
+	uint16		bounds[2];
+	ItemIdData	lp;
+	ItemPointerData ptr;
+	uint16		entryoff = (char *) &TlDirLeafEntries(leaf)[slot] - (char *) leaf;
+	char	   *delta0 = palloc(6 * sizeof(uint16) + sizeof(bounds) + sizeof(ItemIdData) + itemsz);
+	char		delta1[2 * sizeof(uint16) + sizeof(ItemPointerData)];
+	char	   *end0;
+	char	   *end1;
+
+	if (itemsz != MAXALIGN(itemsz) ||
+		oldlower != SizeOfPageHeaderData + (off - 1) * sizeof(ItemIdData) ||
+		phdr->pd_upper > phdr->pd_special || phdr->pd_special > BLCKSZ ||
+		phdr->pd_upper < phdr->pd_lower ||
+		(Size) (phdr->pd_upper - phdr->pd_lower) < itemsz + sizeof(ItemIdData) ||
+		off > MaxOffsetNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("timeline index \"%s\" has no room for a segment on page %u",
+						RelationGetRelationName(index), BufferGetBlockNumber(buf))));
+	newupper = phdr->pd_upper - itemsz;
+	ItemIdSetNormal(&lp, newupper, itemsz);
+	ItemPointerSet(&ptr, BufferGetBlockNumber(buf), off);
+
+	bounds[0] = newlower;
+	bounds[1] = newupper;
+	end0 = tl_put_fragment(delta0, offsetof(PageHeaderData, pd_lower),
+						   sizeof(bounds), (char *) bounds);
+	end0 = tl_put_fragment(end0, oldlower, sizeof(ItemIdData), (char *) &lp);
+	end0 = tl_put_fragment(end0, newupper, TL_SEG_HEADER + seg->nbytes, (char *) seg);
+	end1 = tl_put_fragment(delta1, entryoff, sizeof(ItemPointerData), (char *) &ptr);
+
+	START_CRIT_SECTION();
+	memcpy((char *) page + newupper, seg, itemsz);
+	memcpy((char *) page + oldlower, &lp, sizeof(ItemIdData));
+	phdr->pd_lower = newlower;
+	phdr->pd_upper = newupper;
+	TlDirLeafEntries(leaf)[slot] = ptr;
+	MarkBufferDirty(buf);
+	MarkBufferDirty(leafbuf);
+	if (RelationNeedsWAL(index))
+	{
+		XLogRecPtr	recptr;
+
+		XLogBeginInsert();
+		XLogRegisterBuffer(0, buf, REGBUF_STANDARD);
+		XLogRegisterBufData(0, delta0, end0 - delta0);
+		XLogRegisterBuffer(1, leafbuf, REGBUF_STANDARD);
+		XLogRegisterBufData(1, delta1, end1 - delta1);
+		recptr = XLogInsert(RM_GENERIC_ID, 0);
+		PageSetLSN(page, recptr);
+		PageSetLSN(leaf, recptr);
+	}
+	END_CRIT_SECTION();
+	pfree(delta0);
+}
+
 /*
  * Add (key, ts, tid) to the index.
  */
@@ -243,34 +339,36 @@ tl_insert_entry(Relation index, int64 key, int64 ts, ItemPointer tid)
 	wanted = MAXALIGN(TL_SEG_HEADER + capacity);
 	buf = tl_get_insert_page(index, minfree, &isnew);
 
-	state = GenericXLogStart(index);
-	page = GenericXLogRegisterBuffer(state, buf,
-									 isnew ? GENERIC_XLOG_FULL_IMAGE : 0);
-	leaf = GenericXLogRegisterBuffer(state, leafbuf, 0);
 	if (isnew)
-		tl_init_page(page, TL_PAGE_DATA, 0);
-	if (PageGetFreeSpace(page) < wanted)
-		wanted = PageGetFreeSpace(page);
-	itemsz = wanted & ~(Size) (MAXIMUM_ALIGNOF - 1);
-
-	seg = (TlSegment) palloc0(itemsz);
-	seg->key = key;
-	seg->prev = prev;
-	seg->prev_max = prev_max;
-	seg->last_ts = ts;
-	seg->last_blk = ItemPointerGetBlockNumber(tid);
-	seg->nentries = 1;
-	seg->nbytes = len;
-	memcpy(seg->data, enc, len);
-	off = PageAddItem(page, (Item) seg, itemsz, InvalidOffsetNumber, false, false);
-	if (off == InvalidOffsetNumber)
 	{
-		GenericXLogAbort(state);
-		elog(ERROR, "could not add a segment to page %u of timeline index \"%s\"",
-			 BufferGetBlockNumber(buf), RelationGetRelationName(index));
+		/* A new page: one generic record with its full image. */
+		state = GenericXLogStart(index);
+		page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+		leaf = GenericXLogRegisterBuffer(state, leafbuf, 0);
+		tl_init_page(page, TL_PAGE_DATA, 0);
+		if (PageGetFreeSpace(page) < wanted)
+			wanted = PageGetFreeSpace(page);
+		itemsz = wanted & ~(Size) (MAXIMUM_ALIGNOF - 1);
+		seg = tl_new_segment(key, &prev, prev_max, ts, tid, enc, len, itemsz);
+		off = PageAddItem(page, (Item) seg, itemsz, InvalidOffsetNumber, false, false);
+		if (off == InvalidOffsetNumber)
+		{
+			GenericXLogAbort(state);
+			elog(ERROR, "could not add a segment to page %u of timeline index \"%s\"",
+				 BufferGetBlockNumber(buf), RelationGetRelationName(index));
+		}
+		ItemPointerSet(&TlDirLeafEntries(leaf)[slot], BufferGetBlockNumber(buf), off);
+		GenericXLogFinish(state);
 	}
-	ItemPointerSet(&TlDirLeafEntries(leaf)[slot], BufferGetBlockNumber(buf), off);
-	GenericXLogFinish(state);
+	else
+	{
+		page = BufferGetPage(buf);
+		if (PageGetFreeSpace(page) < wanted)
+			wanted = PageGetFreeSpace(page);
+		itemsz = wanted & ~(Size) (MAXIMUM_ALIGNOF - 1);
+		seg = tl_new_segment(key, &prev, prev_max, ts, tid, enc, len, itemsz);
+		tl_add_segment_in_place(index, buf, leafbuf, slot, seg, itemsz);
+	}
 	pfree(seg);
 
 	UnlockReleaseBuffer(buf);
