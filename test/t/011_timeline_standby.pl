@@ -38,6 +38,14 @@ $primary->safe_psql('postgres', q{
 });
 $primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
 
+# A new backend whose first statement is planned: opening the timeline
+# index during planning loads the library, whose planner hook then offers
+# the ordered path, so the plan has no Sort.
+my $first = $standby->safe_psql('postgres',
+	q{EXPLAIN (COSTS OFF) SELECT v FROM ev WHERE id = ANY ('{1,2,3}') ORDER BY ts DESC LIMIT 5});
+like($first, qr/Index Scan Backward using ev_tl/, 'a new backend plans the merged newest-first scan');
+unlike($first, qr/Sort/, 'with no Sort');
+
 my @queries = (
 	q{SELECT v FROM ev WHERE id = ANY ('{1,2,3,-50,399,35184372088832,-35184372088832}') ORDER BY ts DESC, v LIMIT 300},
 	q{SELECT v FROM ev WHERE id = ANY ('{1,2,3,-50,399}') ORDER BY ts, v},
