@@ -16,6 +16,7 @@
 
 #include "omnichannel.h"
 #include "journey/journey.h"
+#include "timeline/timeline.h"
 
 PG_MODULE_MAGIC;
 
@@ -30,6 +31,8 @@ void
 _PG_init(void)
 {
 	journey_define_settings();
+	tl_init();
+
 	MarkGUCPrefixReserved(OMNI_GUC_PREFIX);
 }
 

@@ -75,3 +75,16 @@ SELECT channel,
        round(sum(credit) FILTER (WHERE model = 'markov'))::int AS markov
   FROM omni.channel_attribution
  GROUP BY channel ORDER BY linear DESC NULLS LAST, channel;
+
+\echo '== The timeline index: the same customer through omni.timeline(), one merged scan of all their identities'
+SELECT i2.customer_id AS busiest_customer FROM omni.touchpoint t2 JOIN omni.identity i2 USING (identity_id)
+ GROUP BY i2.customer_id ORDER BY count(DISTINCT t2.channel) DESC, count(*) DESC, i2.customer_id LIMIT 1 \gset
+SELECT t.ts, t.channel, t.event, i.kind AS seen_as
+  FROM omni.timeline(:busiest_customer, 6) t JOIN omni.identity i USING (identity_id) ORDER BY t.ts DESC;
+\echo '   its plan: no Sort, the index returns the rows newest first and stops after n'
+EXPLAIN (COSTS OFF) SELECT * FROM omni.timeline(:busiest_customer, 6);
+\echo '   the index against the B-tree on (identity_id, ts), and its check'
+SELECT pg_size_pretty(pg_relation_size('omni.touchpoint_timeline_idx')) AS timeline_index,
+       pg_size_pretty(pg_relation_size('omni.touchpoint_identity_ts_idx')) AS btree_index,
+       c.entries, c.live_rows
+  FROM omni.timeline_check('omni.touchpoint_timeline_idx') c;
