@@ -85,7 +85,8 @@ extern OmniRules *omni_rules_for_call(FunctionCallInfo fcinfo);
 extern int	omni_rules_kind_index(OmniRules *rules, const char *kind);
 extern OmniKindRule *omni_rules_kind(OmniRules *rules, const char *kind);
 extern char *omni_normalize_kind_soft(OmniKindRule *rule, const char *in,
-									  int len, OmniNormError *err);
+									  int len, const char *region,
+									  OmniNormError *err);
 extern char *omni_normalize_kind(OmniRules *rules, const char *kind,
 								 const char *in, int len);
 extern const char *omni_blocked_reason(OmniRules *rules, const char *kind,

@@ -228,6 +228,7 @@ CREATE TABLE omni.link_staging (
     value_b      text,
     source       text,
     observed_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    region       text CHECK (region ~ '^[A-Z]{2}$'),
     error        text,
     CHECK ((kind_b IS NULL) = (value_b IS NULL))
 );
@@ -241,6 +242,7 @@ COMMENT ON COLUMN omni.link_staging.kind_b IS 'Kind of the second identifier (NU
 COMMENT ON COLUMN omni.link_staging.value_b IS 'Second identifier, raw';
 COMMENT ON COLUMN omni.link_staging.source IS 'Where the observation came from';
 COMMENT ON COLUMN omni.link_staging.observed_at IS 'When the identifiers were seen together';
+COMMENT ON COLUMN omni.link_staging.region IS 'Region (ISO 3166 code) of phone numbers written without a calling code (NULL: the kind''s region)';
 COMMENT ON COLUMN omni.link_staging.error IS 'Why omni.resolve_all() could not resolve the row (NULL: not tried yet)';
 
 /* Touchpoints: everything a customer did or received, on any channel. */
@@ -324,11 +326,17 @@ CREATE FUNCTION omni.normalize(kind text, value text) RETURNS text
 COMMENT ON FUNCTION omni.normalize(text, text) IS
     'Value normalized by the normalizer of its kind (omni.identity_rule); 22023 for an unknown kind or an invalid value';
 
-CREATE FUNCTION omni.try_normalize(kind text, value text) RETURNS text
-    AS 'MODULE_PATHNAME', 'omni_try_normalize'
+CREATE FUNCTION omni.normalize(kind text, value text, region text) RETURNS text
+    AS 'MODULE_PATHNAME', 'omni_normalize'
     LANGUAGE C STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION omni.try_normalize(text, text) IS
-    'Like omni.normalize, but NULL when the value is not valid for its kind (an unknown kind is still an error)';
+COMMENT ON FUNCTION omni.normalize(text, text, text) IS
+    'Value normalized by its kind, reading phone numbers without a calling code as numbers of region';
+
+CREATE FUNCTION omni.try_normalize(kind text, value text, region text DEFAULT NULL) RETURNS text
+    AS 'MODULE_PATHNAME', 'omni_try_normalize'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION omni.try_normalize(text, text, text) IS
+    'Like omni.normalize, but NULL when the value is not valid for its kind (an unknown kind or region is still an error)';
 
 CREATE FUNCTION omni.blocked(kind text, value text) RETURNS text
     AS 'MODULE_PATHNAME', 'omni_blocked'
@@ -355,6 +363,7 @@ CREATE FUNCTION omni.customer_of(kind text, value text) RETURNS bigint
 COMMENT ON FUNCTION omni.customer_of(text, text) IS
     'Live customer of an identifier (the value is normalized), NULL when the identifier is unknown';
 
+-- returns NULL when both values are spellings of one identifier (nothing to link)
 CREATE FUNCTION omni.link(kind_a text, value_a text, kind_b text, value_b text,
                           source text DEFAULT NULL,
                           observed_at timestamptz DEFAULT pg_catalog.now()) RETURNS bigint
@@ -389,3 +398,12 @@ CREATE FUNCTION omni.identities(customer_id bigint)
     $$;
 COMMENT ON FUNCTION omni.identities(bigint) IS
     'Identifiers of a customer (of its survivor when it was merged), by kind and value';
+
+CREATE FUNCTION omni.resolve_all(
+    OUT customers bigint, OUT identities bigint, OUT links bigint, OUT rejected bigint,
+    OUT merges bigint, OUT new_identities bigint, OUT new_links bigint, OUT changed_links bigint,
+    OUT moved_identities bigint, OUT split_customers bigint, OUT invalid_rows bigint)
+    AS 'MODULE_PATHNAME', 'omni_resolve_all'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION omni.resolve_all() IS
+    'Bulk resolution: normalizes omni.link_staging into identities and links, then recomputes every customer with an in-memory union-find under the current rules; returns counts';

@@ -591,11 +591,15 @@ omni_link(PG_FUNCTION_ARGS)
 	value_b = PG_GETARG_TEXT_PP(3);
 	a.value = omni_normalize_kind(rules, a.kind, VARDATA_ANY(value_a), VARSIZE_ANY_EXHDR(value_a));
 	b.value = omni_normalize_kind(rules, b.kind, VARDATA_ANY(value_b), VARSIZE_ANY_EXHDR(value_b));
+	/* two spellings of one identifier: it is seen, there is nothing to link */
 	if (strcmp(a.kind, b.kind) == 0 && strcmp(a.value, b.value) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cannot link identifier %s \"%s\" to itself", a.kind, a.value),
-				 errdetail("Both values normalize to the same identifier.")));
+	{
+		connect_spi();
+		if (!get_or_create(&a, observed_at))
+			mark_seen(a.id, observed_at);
+		SPI_finish();
+		PG_RETURN_NULL();
+	}
 
 	blocked = omni_blocked_reason(rules, a.kind, a.value);
 	if (blocked == NULL)
@@ -741,8 +745,8 @@ omni_forget(PG_FUNCTION_ARGS)
 		/* raw copies of the identifiers waiting in the staging table */
 		"DELETE FROM omni.link_staging s USING omni.identity i "
 		"WHERE i.customer_id = $1 AND ("
-		"(s.kind_a = i.kind AND omni.try_normalize(s.kind_a, s.value_a) = i.value) OR "
-		"(s.kind_b = i.kind AND omni.try_normalize(s.kind_b, s.value_b) = i.value))",
+		"CASE WHEN s.kind_a = i.kind THEN omni.try_normalize(s.kind_a, s.value_a, s.region) END = i.value OR "
+		"CASE WHEN s.kind_b = i.kind THEN omni.try_normalize(s.kind_b, s.value_b, s.region) END = i.value)",
 		/* messages to the customer or to one of its identifiers */
 		"DELETE FROM omni.message m WHERE m.customer_id IN "
 		"(SELECT customer_id FROM omni.customer WHERE customer_id = $1 OR merged_into = $1) "

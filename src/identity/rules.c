@@ -164,18 +164,20 @@ omni_rules_kind(OmniRules *rules, const char *kind)
 
 /*
  * Normalize a value by its kind's normalizer, or return NULL with *err
- * filled when the value is not valid for the kind.
+ * filled when the value is not valid for the kind.  region, when not NULL,
+ * replaces the kind's region for phone numbers written without a calling
+ * code (the region of the customer, when the application knows it).
  */
 char *
 omni_normalize_kind_soft(OmniKindRule *rule, const char *in, int len,
-						 OmniNormError *err)
+						 const char *region, OmniNormError *err)
 {
 	switch (rule->normalizer)
 	{
 		case OMNI_NORM_EMAIL:
 			return omni_normalize_email_soft(in, len, err);
 		case OMNI_NORM_PHONE:
-			return omni_normalize_phone_soft(in, len, rule->region, err);
+			return omni_normalize_phone_soft(in, len, region ? region : rule->region, err);
 		case OMNI_NORM_NAME:
 			return omni_normalize_name_soft(in, len, err);
 		case OMNI_NORM_TEXT:
@@ -191,7 +193,7 @@ omni_normalize_kind(OmniRules *rules, const char *kind, const char *in, int len)
 	OmniNormError err;
 	char	   *out;
 
-	out = omni_normalize_kind_soft(omni_rules_kind(rules, kind), in, len, &err);
+	out = omni_normalize_kind_soft(omni_rules_kind(rules, kind), in, len, NULL, &err);
 	if (out == NULL)
 		omni_norm_raise(&err);
 	return out;
@@ -329,7 +331,8 @@ omni_identifier_hash_sql(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(omni_normalize);
 /*
- * omni.normalize(kind, value): normalize by the kind's rule.
+ * omni.normalize(kind, value [, region]): normalize by the kind's rule; the
+ * optional region reads phone numbers written without a calling code.
  */
 Datum
 omni_normalize(PG_FUNCTION_ARGS)
@@ -337,30 +340,49 @@ omni_normalize(PG_FUNCTION_ARGS)
 	OmniRules  *rules = omni_rules_for_call(fcinfo);
 	char	   *kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	text	   *value = PG_GETARG_TEXT_PP(1);
-
-	PG_RETURN_TEXT_P(cstring_to_text(omni_normalize_kind(rules, kind, VARDATA_ANY(value),
-														 VARSIZE_ANY_EXHDR(value))));
-}
-
-PG_FUNCTION_INFO_V1(omni_try_normalize);
-/*
- * omni.try_normalize(kind, value): like omni.normalize, but NULL instead of
- * an error when the value is not valid for its kind (an unknown kind is
- * still an error), for loaders that set bad values aside.
- */
-Datum
-omni_try_normalize(PG_FUNCTION_ARGS)
-{
-	OmniRules  *rules = omni_rules_for_call(fcinfo);
-	char	   *kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	text	   *value = PG_GETARG_TEXT_PP(1);
+	char	   *region = (PG_NARGS() > 2) ? text_to_cstring(PG_GETARG_TEXT_PP(2)) : NULL;
 	OmniNormError err;
 	char	   *out;
 
 	out = omni_normalize_kind_soft(omni_rules_kind(rules, kind), VARDATA_ANY(value),
-								   VARSIZE_ANY_EXHDR(value), &err);
+								   VARSIZE_ANY_EXHDR(value), region, &err);
 	if (out == NULL)
+		omni_norm_raise(&err);
+	PG_RETURN_TEXT_P(cstring_to_text(out));
+}
+
+PG_FUNCTION_INFO_V1(omni_try_normalize);
+/*
+ * omni.try_normalize(kind, value, region DEFAULT NULL): like omni.normalize,
+ * but NULL instead of an error when the value is not valid for its kind (an
+ * unknown kind or region is still an error), for loaders that set bad
+ * values aside.
+ */
+Datum
+omni_try_normalize(PG_FUNCTION_ARGS)
+{
+	OmniRules  *rules;
+	char	   *kind;
+	text	   *value;
+	char	   *region = NULL;
+	OmniNormError err;
+	char	   *out;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
+	rules = omni_rules_for_call(fcinfo);
+	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	value = PG_GETARG_TEXT_PP(1);
+	if (!PG_ARGISNULL(2))
+		region = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	out = omni_normalize_kind_soft(omni_rules_kind(rules, kind), VARDATA_ANY(value),
+								   VARSIZE_ANY_EXHDR(value), region, &err);
+	if (out == NULL)
+	{
+		if (region != NULL && strncmp(err.msg, "unknown phone region", 20) == 0)
+			omni_norm_raise(&err);
+		PG_RETURN_NULL();
+	}
 	PG_RETURN_TEXT_P(cstring_to_text(out));
 }
 
