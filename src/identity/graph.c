@@ -117,6 +117,7 @@ typedef struct Resolver
 	instr_time	start;
 	instr_time	last_notice;
 	int			last_decile;
+	int64		step;			/* rows between progress checks */
 } Resolver;
 
 /* Results. */
@@ -144,6 +145,8 @@ progress_start(Resolver *r, const char *phase, int64 total)
 {
 	INSTR_TIME_SET_CURRENT(r->last_notice);
 	r->last_decile = 0;
+	/* small runs report their phases only */
+	r->step = (total < 10000) ? PG_INT64_MAX : Max(1, Min(8192, total / 20));
 	ereport(NOTICE,
 			(errmsg("resolve_all: %s (%lld rows)", phase, (long long) total)));
 }
@@ -154,7 +157,7 @@ progress(Resolver *r, const char *phase, int64 done, int64 total)
 	instr_time	now;
 	int			decile;
 
-	if ((done & 0x3FFF) != 0 || total <= 0)
+	if (done % r->step != 0 || total <= 0)
 		return;
 	CHECK_FOR_INTERRUPTS();
 	INSTR_TIME_SET_CURRENT(now);
@@ -1280,13 +1283,13 @@ omni_resolve_all(PG_FUNCTION_ARGS)
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, r.start);
 	ereport(NOTICE,
-			(errmsg("resolve_all: done in %.1f s: %lld customers, %lld identities (%lld new), %lld links (%lld new, %lld changed status), %lld rejected, %lld merges, %lld identities moved, %lld invalid staged rows",
-					INSTR_TIME_GET_DOUBLE(elapsed),
+			(errmsg("resolve_all: done: %lld customers, %lld identities (%lld new), %lld links (%lld new, %lld changed status), %lld rejected, %lld merges, %lld identities moved, %lld invalid staged rows",
 					(long long) counts.customers, (long long) counts.identities,
 					(long long) counts.new_identities, (long long) counts.links,
 					(long long) counts.new_links, (long long) counts.changed_links,
 					(long long) counts.rejected, (long long) counts.merges,
 					(long long) counts.moved_identities, (long long) counts.invalid_rows)));
+	elog(DEBUG1, "resolve_all: %.3f s", INSTR_TIME_GET_DOUBLE(elapsed));
 
 	memset(nulls, 0, sizeof(nulls));
 	values[0] = Int64GetDatum(counts.customers);

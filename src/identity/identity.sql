@@ -407,3 +407,9 @@ CREATE FUNCTION omni.resolve_all(
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION omni.resolve_all() IS
     'Bulk resolution: normalizes omni.link_staging into identities and links, then recomputes every customer with an in-memory union-find under the current rules; returns counts';
+
+CREATE FUNCTION omni.unmerge(merge_id bigint) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'omni_unmerge'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION omni.unmerge(bigint) IS
+    'Splits a customer back along one merge of omni.merge_log; the links that caused it are marked unmerged and never merge again; returns the number of identifiers given back';

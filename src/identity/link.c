@@ -809,3 +809,287 @@ omni_forget(PG_FUNCTION_ARGS)
 	SPI_finish();
 	PG_RETURN_INT64(erased);
 }
+
+/* Index of an identity id in a sorted array, or -1. */
+static int
+id_index(int64 *ids, int n, int64 id)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] == id)
+			return mid;
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+static int
+uf_root(int *parent, int x)
+{
+	while (parent[x] != x)
+	{
+		parent[x] = parent[parent[x]];
+		x = parent[x];
+	}
+	return x;
+}
+
+/* Run a statement with int8 arguments, checking its result. */
+static void
+exec_int8(const char *sql, int nargs, Oid *types, Datum *v, int expect)
+{
+	int			ret = SPI_execute_with_args(sql, nargs, types, v, NULL, false, 0);
+
+	if (ret != expect)
+		elog(ERROR, "unexpected result %s of \"%s\"", SPI_result_code_string(ret), sql);
+}
+
+PG_FUNCTION_INFO_V1(omni_unmerge);
+/*
+ * omni.unmerge(merge_id): split a customer back along one merge.
+ *
+ * The identifiers that merge moved seed the absorbed side, the survivor's
+ * end of the merging link seeds the other.  The customer's accepted links
+ * are replayed in observed order without the merging link, and any link
+ * that would join the two sides again is marked unmerged too: those are
+ * the links that caused the merge, and they never merge anything again
+ * (omni.resolve_all keeps them out as well).  Identifiers that joined the
+ * customer later follow the side they are linked to.  The absorbed customer
+ * becomes live again with its side, and customers that had been merged into
+ * it before point at it again.  Returns the number of identifiers given back
+ * to the absorbed customer.
+ */
+Datum
+omni_unmerge(PG_FUNCTION_ARGS)
+{
+	int64		merge_id = PG_GETARG_INT64(0);
+	int64		survivor,
+				absorbed,
+				link_id = 0,
+				root;
+	bool		isnull;
+	Datum		v[4];
+	Oid			t[4] = {INT8OID, INT8OID, INT8OID, TEXTOID};
+	ArrayType  *moved_arr;
+	Datum	   *moved_d;
+	int			nmoved_d;
+	int64	   *ids;
+	int			nids,
+				i;
+	int		   *parent;
+	bool	   *side_a,
+			   *side_s;
+	int64	   *back;
+	int			nback = 0;
+	int64	   *cut;
+	int			ncut = 0;
+	int			ret;
+	char	   *reason;
+
+	connect_spi();
+	v[0] = Int64GetDatum(merge_id);
+	ret = SPI_execute_with_args("SELECT survivor, absorbed, link_id, identities, unmerged_at "
+								"FROM omni.merge_log WHERE merge_id = $1",
+								1, t, v, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read omni.merge_log: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("merge %lld does not exist", (long long) merge_id)));
+	SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull);
+	if (!isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("merge %lld was already undone", (long long) merge_id),
+				 errdetail("It was undone at %s.",
+						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5))));
+	survivor = result_int8(0, 1, NULL);
+	absorbed = result_int8(0, 2, NULL);
+	link_id = result_int8(0, 3, &isnull);
+	if (isnull)
+		link_id = 0;
+	moved_arr = DatumGetArrayTypePCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+	deconstruct_array(moved_arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &moved_d, NULL, &nmoved_d);
+
+	/* lock the live customer holding the survivor, and the absorbed one */
+	root = survivor;
+	for (;;)
+	{
+		int64		now_root;
+
+		v[0] = Int64GetDatum(root);
+		ret = SPI_execute_with_args("SELECT COALESCE(merged_into, customer_id) FROM omni.customer "
+									"WHERE customer_id = $1", 1, t, v, NULL, false, 0);
+		if (ret != SPI_OK_SELECT || SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("merge %lld cannot be undone: customer %lld was erased",
+							(long long) merge_id, (long long) survivor)));
+		now_root = result_int8(0, 1, NULL);
+		if (now_root == absorbed)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("merge %lld cannot be undone: customer %lld is live again",
+							(long long) merge_id, (long long) absorbed)));
+		lock_customers(now_root, absorbed);
+		v[0] = Int64GetDatum(survivor);
+		ret = SPI_execute_with_args("SELECT COALESCE(merged_into, customer_id) FROM omni.customer "
+									"WHERE customer_id = $1", 1, t, v, NULL, false, 0);
+		if (ret == SPI_OK_SELECT && SPI_processed == 1 && result_int8(0, 1, NULL) == now_root)
+		{
+			root = now_root;
+			break;
+		}
+		root = survivor;
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	/* the identifiers of the live customer */
+	v[0] = Int64GetDatum(root);
+	exec_int8("SELECT identity_id FROM omni.identity WHERE customer_id = $1 ORDER BY identity_id",
+			  1, t, v, SPI_OK_SELECT);
+	nids = SPI_processed;
+	ids = palloc(sizeof(int64) * Max(1, nids));
+	for (i = 0; i < nids; i++)
+		ids[i] = result_int8(i, 1, NULL);
+	parent = palloc(sizeof(int) * Max(1, nids));
+	side_a = palloc0(sizeof(bool) * Max(1, nids));
+	side_s = palloc0(sizeof(bool) * Max(1, nids));
+	for (i = 0; i < nids; i++)
+		parent[i] = i;
+	for (i = 0; i < nmoved_d; i++)
+	{
+		int			k = id_index(ids, nids, DatumGetInt64(moved_d[i]));
+
+		if (k >= 0)
+			side_a[k] = true;
+	}
+
+	/* the survivor's end of the merging link seeds the other side */
+	if (link_id != 0)
+	{
+		v[0] = Int64GetDatum(link_id);
+		exec_int8("SELECT identity_a, identity_b FROM omni.identity_link WHERE link_id = $1",
+				  1, t, v, SPI_OK_SELECT);
+		if (SPI_processed == 1)
+		{
+			int			ka = id_index(ids, nids, result_int8(0, 1, NULL));
+			int			kb = id_index(ids, nids, result_int8(0, 2, NULL));
+
+			if (ka >= 0 && !side_a[ka])
+				side_s[ka] = true;
+			if (kb >= 0 && !side_a[kb])
+				side_s[kb] = true;
+		}
+	}
+	/* without the link, everything the merge did not move is the survivor's */
+	{
+		bool		any_s = false,
+					any_a = false;
+
+		for (i = 0; i < nids; i++)
+		{
+			any_s |= side_s[i];
+			any_a |= side_a[i];
+		}
+		if (!any_a)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("merge %lld cannot be undone: none of the identifiers it moved belong to customer %lld any more",
+							(long long) merge_id, (long long) root)));
+		if (!any_s)
+			for (i = 0; i < nids; i++)
+				side_s[i] = !side_a[i];
+	}
+
+	/* replay the customer's accepted links, cutting those that rejoin the sides */
+	v[0] = Int64GetDatum(root);
+	v[1] = Int64GetDatum(link_id);
+	exec_int8("SELECT l.link_id, l.identity_a, l.identity_b FROM omni.identity_link l "
+			  "JOIN omni.identity i ON i.identity_id = l.identity_a "
+			  "WHERE i.customer_id = $1 AND l.status = 'accepted' AND l.link_id <> $2 "
+			  "ORDER BY l.observed_at, l.link_id",
+			  2, t, v, SPI_OK_SELECT);
+	cut = palloc(sizeof(int64) * (SPI_processed + 1));
+	if (link_id != 0)
+		cut[ncut++] = link_id;
+	for (i = 0; i < (int) SPI_processed; i++)
+	{
+		int			ka = id_index(ids, nids, result_int8(i, 2, NULL));
+		int			kb = id_index(ids, nids, result_int8(i, 3, NULL));
+		int			ra,
+					rb;
+
+		if (ka < 0 || kb < 0)
+			continue;			/* a link leaving the customer cannot be accepted */
+		ra = uf_root(parent, ka);
+		rb = uf_root(parent, kb);
+		if (ra == rb)
+			continue;
+		if ((side_a[ra] && side_s[rb]) || (side_s[ra] && side_a[rb]))
+		{
+			cut[ncut++] = result_int8(i, 1, NULL);
+			continue;
+		}
+		parent[rb] = ra;
+		side_a[ra] |= side_a[rb];
+		side_s[ra] |= side_s[rb];
+	}
+	back = palloc(sizeof(int64) * Max(1, nids));
+	for (i = 0; i < nids; i++)
+		if (side_a[uf_root(parent, i)])
+			back[nback++] = ids[i];
+
+	/* write */
+	reason = psprintf("undone by omni.unmerge(%lld)", (long long) merge_id);
+	{
+		Oid			at[3] = {INT8ARRAYOID, INT8OID, TEXTOID};
+		Datum		av[3];
+		Datum	   *d = palloc(sizeof(Datum) * Max(1, Max(nback, ncut)));
+
+		for (i = 0; i < nback; i++)
+			d[i] = Int64GetDatum(back[i]);
+		av[0] = PointerGetDatum(construct_array(d, nback, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		av[1] = Int64GetDatum(absorbed);
+		exec_int8("UPDATE omni.identity SET customer_id = $2 WHERE identity_id = ANY ($1)",
+				  2, at, av, SPI_OK_UPDATE);
+		for (i = 0; i < ncut; i++)
+			d[i] = Int64GetDatum(cut[i]);
+		av[0] = PointerGetDatum(construct_array(d, ncut, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		av[1] = Int64GetDatum(merge_id);
+		av[2] = CStringGetTextDatum(reason);
+		exec_int8("UPDATE omni.identity_link SET status = 'unmerged', reason = $3 WHERE link_id = ANY ($1)",
+				  3, at, av, SPI_OK_UPDATE);
+	}
+	v[0] = Int64GetDatum(merge_id);
+	exec_int8("UPDATE omni.merge_log SET unmerged_at = now() WHERE merge_id = $1", 1, t, v, SPI_OK_UPDATE);
+	v[0] = Int64GetDatum(absorbed);
+	exec_int8("UPDATE omni.customer SET merged_into = NULL, merged_at = NULL WHERE customer_id = $1",
+			  1, t, v, SPI_OK_UPDATE);
+	/* customers merged (through any chain of merges in effect) into the absorbed one */
+	v[0] = Int64GetDatum(root);
+	v[1] = Int64GetDatum(absorbed);
+	exec_int8("WITH RECURSIVE chain (c, s) AS ("
+			  "  SELECT c.customer_id, (SELECT m.survivor FROM omni.merge_log m WHERE m.absorbed = c.customer_id"
+			  "         AND m.unmerged_at IS NULL ORDER BY m.merge_id DESC LIMIT 1)"
+			  "    FROM omni.customer c WHERE c.merged_into = $1"
+			  "  UNION ALL"
+			  "  SELECT ch.c, (SELECT m.survivor FROM omni.merge_log m WHERE m.absorbed = ch.s"
+			  "         AND m.unmerged_at IS NULL ORDER BY m.merge_id DESC LIMIT 1)"
+			  "    FROM chain ch WHERE ch.s IS NOT NULL AND ch.s <> $1 AND ch.s <> $2)"
+			  "UPDATE omni.customer SET merged_into = $2 "
+			  "WHERE customer_id IN (SELECT c FROM chain WHERE s = $2)",
+			  2, t, v, SPI_OK_UPDATE);
+	SPI_finish();
+	PG_RETURN_INT64(nback);
+}
