@@ -73,13 +73,10 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		"SELECT identity_id, customer_id FROM omni.identity WHERE kind = $1 AND value = $2",
 		2, {TEXTOID, TEXTOID}
 	},
-	/* a new identifier and its new customer; nothing when it exists */
+	/* a new customer for a new identifier */
 	[Q_CREATE] = {
-		"WITH c AS (INSERT INTO omni.customer (created_at) VALUES ($3) RETURNING customer_id) "
-		"INSERT INTO omni.identity (kind, value, customer_id, first_seen, last_seen) "
-		"SELECT $1, $2, c.customer_id, $3, $3 FROM c "
-		"ON CONFLICT (kind, value) DO NOTHING RETURNING identity_id, customer_id",
-		3, {TEXTOID, TEXTOID, TIMESTAMPTZOID}
+		"INSERT INTO omni.customer (created_at) VALUES ($1) RETURNING customer_id",
+		1, {TIMESTAMPTZOID}
 	},
 	[Q_DROP_CUSTOMER] = {
 		"DELETE FROM omni.customer c WHERE c.customer_id = $1 "
@@ -244,22 +241,29 @@ find_identity(Ident *ident)
 static bool
 get_or_create(Ident *ident, TimestampTz seen)
 {
-	Datum		v[3];
+	Datum		v[4];
+	int64		customer;
 
 	for (;;)
 	{
 		if (find_identity(ident))
 			return false;
+		v[0] = TimestampTzGetDatum(seen);
+		run(Q_CREATE, v, NULL, SPI_OK_INSERT_RETURNING);
+		customer = result_int8(0, 1, NULL);
 		v[0] = CStringGetTextDatum(ident->kind);
 		v[1] = CStringGetTextDatum(ident->value);
-		v[2] = TimestampTzGetDatum(seen);
-		if (run(Q_CREATE, v, NULL, SPI_OK_INSERT_RETURNING) == 1)
+		v[2] = Int64GetDatum(customer);
+		v[3] = TimestampTzGetDatum(seen);
+		if (run(Q_ADD_TO_CUSTOMER, v, NULL, SPI_OK_INSERT_RETURNING) == 1)
 		{
 			ident->id = result_int8(0, 1, NULL);
-			ident->customer = result_int8(0, 2, NULL);
+			ident->customer = customer;
 			return true;
 		}
-		/* lost the race: the customer made for it has no identifier */
+		/* lost the race: drop the customer made for it, read theirs */
+		v[0] = Int64GetDatum(customer);
+		run(Q_DROP_CUSTOMER, v, NULL, SPI_OK_DELETE);
 		CHECK_FOR_INTERRUPTS();
 	}
 }
