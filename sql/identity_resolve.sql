@@ -102,6 +102,27 @@ SELECT 'cookie', 'ck' || g, 'device', 'dev' || (g / 3), '2026-01-01'::timestampt
   FROM generate_series(1, 60000) g;
 SELECT customers, identities, links, rejected, merges FROM omni.resolve_all();
 
+-- New rows are written directly (no per-row foreign key queries), except into a table
+-- with a trigger of its own: that one is written through SQL, so its trigger fires.
+CREATE TABLE resolve_audit (identity_id bigint);
+CREATE FUNCTION resolve_audit_trg() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN INSERT INTO resolve_audit VALUES (NEW.identity_id); RETURN NEW; END $$;
+CREATE TRIGGER audit AFTER INSERT ON omni.identity FOR EACH ROW EXECUTE FUNCTION resolve_audit_trg();
+INSERT INTO omni.link_staging (kind_a, value_a, kind_b, value_b) VALUES ('email', 't1@x.org', 'cookie', 'ck_t1');
+SELECT new_identities, new_links FROM omni.resolve_all();
+SELECT count(*) AS audited FROM resolve_audit;
+DROP TRIGGER audit ON omni.identity;
+DROP FUNCTION resolve_audit_trg();
+DROP TABLE resolve_audit;
+-- the direct path checks constraints like any insert
+INSERT INTO omni.link_staging (kind_a, value_a, kind_b, value_b, observed_at) VALUES ('email', 't2@x.org', 'cookie', 'ck_t2', '2026-01-01');
+ALTER TABLE omni.identity ADD CONSTRAINT no_t2 CHECK (value <> 't2@x.org');
+\set VERBOSITY terse
+SELECT new_identities FROM omni.resolve_all();
+\set VERBOSITY default
+ALTER TABLE omni.identity DROP CONSTRAINT no_t2;
+SELECT new_identities, new_links FROM omni.resolve_all();
+
 SET client_min_messages = warning;
 TRUNCATE omni.touchpoint, omni.identity_link, omni.merge_log, omni.identity, omni.link_staging, omni.customer CASCADE;
 SET client_min_messages = warning;

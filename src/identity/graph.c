@@ -924,20 +924,38 @@ resolve(Resolver *r, ResolveCounts *counts)
 			}
 		}
 		progress_start(r, "creating customers", new_customers);
-		for (k = 0; k < new_customers; k += WRITE_BATCH)
+		if (omni_bulk_usable("customer"))
 		{
-			int			n = (int) Min(WRITE_BATCH, new_customers - k);
-			Datum		v[2];
-			MemoryContext old = MemoryContextSwitchTo(batch);
+			static const char *const cols[] = {"customer_id", "created_at"};
+			OmniBulkInsert *b = omni_bulk_begin("customer", 2, cols);
 
-			for (j = 0; j < n; j++)
-				ids[j] = new_customer_ids[k + j];
-			v[0] = int8_array(ids, n);
-			v[1] = ts_array(created + k, n);
-			exec_arrays("INSERT INTO omni.customer (customer_id, created_at) "
-						"SELECT * FROM unnest($1, $2)", 2, types, v, SPI_OK_INSERT);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(batch);
+			for (k = 0; k < new_customers; k++)
+			{
+				Datum		v[2] = {Int64GetDatum(new_customer_ids[k]), TimestampTzGetDatum(created[k])};
+				bool		n[2] = {false, false};
+
+				omni_bulk_row(b, v, n);
+				progress(r, "creating customers", k + 1, new_customers);
+			}
+			omni_bulk_end(b);
+		}
+		else
+		{
+			for (k = 0; k < new_customers; k += WRITE_BATCH)
+			{
+				int			n = (int) Min(WRITE_BATCH, new_customers - k);
+				Datum		v[2];
+				MemoryContext old = MemoryContextSwitchTo(batch);
+
+				for (j = 0; j < n; j++)
+					ids[j] = new_customer_ids[k + j];
+				v[0] = int8_array(ids, n);
+				v[1] = ts_array(created + k, n);
+				exec_arrays("INSERT INTO omni.customer (customer_id, created_at) "
+							"SELECT * FROM unnest($1, $2)", 2, types, v, SPI_OK_INSERT);
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(batch);
+			}
 		}
 	}
 
@@ -953,42 +971,75 @@ resolve(Resolver *r, ResolveCounts *counts)
 		progress_start(r, "writing new identities", nc);
 		for (j = 0; j < nc; j++)
 			r->nodes[r->nexisting + j].id = ids[j];
-		for (k = 0; k < nc; k += WRITE_BATCH)
+		if (omni_bulk_usable("identity"))
 		{
-			int			n = (int) Min(WRITE_BATCH, nc - k);
-			MemoryContext old = MemoryContextSwitchTo(batch);
-			int64	   *bid = palloc(sizeof(int64) * n);
-			int64	   *bcust = palloc(sizeof(int64) * n);
-			const char **bkind = palloc(sizeof(char *) * n);
-			const char **bval = palloc(sizeof(char *) * n);
-			TimestampTz *bfs = palloc(sizeof(TimestampTz) * n);
-			TimestampTz *bls = palloc(sizeof(TimestampTz) * n);
-			Datum		v[6];
-			int			m;
+			static const char *const cols[] = {"identity_id", "kind", "value", "customer_id",
+			"first_seen", "last_seen"};
+			OmniBulkInsert *b = omni_bulk_begin("identity", 6, cols);
+			Datum	   *kinds = palloc(sizeof(Datum) * r->rules->nkinds);
 
-			for (m = 0; m < n; m++)
+			for (j = 0; j < r->rules->nkinds; j++)
+				kinds[j] = CStringGetTextDatum(r->rules->kinds[j].kind);
+			for (k = 0; k < nc; k++)
 			{
-				GNode	   *nd = &r->nodes[r->nexisting + k + m];
+				GNode	   *nd = &r->nodes[r->nexisting + k];
 				const char *kind = r->rules->kinds[nd->kind].kind;
+				Datum		v[6];
+				bool		n[6] = {false, false, false, false, false, false};
+				MemoryContext old = MemoryContextSwitchTo(batch);
 
-				bid[m] = nd->id;
-				bcust[m] = final_customer[uf_find(parent, r->nexisting + k + m)];
-				bkind[m] = kind;
-				bval[m] = nd->key + strlen(kind) + 1;
-				bfs[m] = nd->first_seen;
-				bls[m] = nd->last_seen;
+				v[0] = Int64GetDatum(nd->id);
+				v[1] = kinds[nd->kind];
+				v[2] = CStringGetTextDatum(nd->key + strlen(kind) + 1);
+				v[3] = Int64GetDatum(final_customer[uf_find(parent, r->nexisting + k)]);
+				v[4] = TimestampTzGetDatum(nd->first_seen);
+				v[5] = TimestampTzGetDatum(nd->last_seen);
+				MemoryContextSwitchTo(old);
+				omni_bulk_row(b, v, n);
+				MemoryContextReset(batch);
+				progress(r, "writing new identities", k + 1, nc);
 			}
-			v[0] = int8_array(bid, n);
-			v[1] = text_array(bkind, n);
-			v[2] = text_array(bval, n);
-			v[3] = int8_array(bcust, n);
-			v[4] = ts_array(bfs, n);
-			v[5] = ts_array(bls, n);
-			exec_arrays("INSERT INTO omni.identity (identity_id, kind, value, customer_id, first_seen, last_seen) "
-						"SELECT * FROM unnest($1, $2, $3, $4, $5, $6)", 6, types, v, SPI_OK_INSERT);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(batch);
-			progress(r, "writing new identities", k + n, nc);
+			omni_bulk_end(b);
+		}
+		else
+		{
+			for (k = 0; k < nc; k += WRITE_BATCH)
+			{
+				int			n = (int) Min(WRITE_BATCH, nc - k);
+				MemoryContext old = MemoryContextSwitchTo(batch);
+				int64	   *bid = palloc(sizeof(int64) * n);
+				int64	   *bcust = palloc(sizeof(int64) * n);
+				const char **bkind = palloc(sizeof(char *) * n);
+				const char **bval = palloc(sizeof(char *) * n);
+				TimestampTz *bfs = palloc(sizeof(TimestampTz) * n);
+				TimestampTz *bls = palloc(sizeof(TimestampTz) * n);
+				Datum		v[6];
+				int			m;
+
+				for (m = 0; m < n; m++)
+				{
+					GNode	   *nd = &r->nodes[r->nexisting + k + m];
+					const char *kind = r->rules->kinds[nd->kind].kind;
+
+					bid[m] = nd->id;
+					bcust[m] = final_customer[uf_find(parent, r->nexisting + k + m)];
+					bkind[m] = kind;
+					bval[m] = nd->key + strlen(kind) + 1;
+					bfs[m] = nd->first_seen;
+					bls[m] = nd->last_seen;
+				}
+				v[0] = int8_array(bid, n);
+				v[1] = text_array(bkind, n);
+				v[2] = text_array(bval, n);
+				v[3] = int8_array(bcust, n);
+				v[4] = ts_array(bfs, n);
+				v[5] = ts_array(bls, n);
+				exec_arrays("INSERT INTO omni.identity (identity_id, kind, value, customer_id, first_seen, last_seen) "
+							"SELECT * FROM unnest($1, $2, $3, $4, $5, $6)", 6, types, v, SPI_OK_INSERT);
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(batch);
+				progress(r, "writing new identities", k + n, nc);
+			}
 		}
 	}
 
@@ -1042,6 +1093,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 	{
 		int64		nnew = 0;
 		int64	   *link_ids;
+		bool		direct_links = false;
 		int64		k = 0;
 
 		for (i = 0; i < r->nlinks; i++)
@@ -1057,7 +1109,40 @@ resolve(Resolver *r, ResolveCounts *counts)
 			if (r->links[i].link_id == 0)
 				r->links[i].order = -link_ids[k++];	/* marks it new; id is -order */
 		progress_start(r, "writing links", r->nlinks);
-		for (k = 0; k < 2; k++)
+		if (nnew > 0 && omni_bulk_usable("identity_link"))
+		{
+			static const char *const cols[] = {"link_id", "identity_a", "identity_b", "source",
+			"observed_at", "status", "reason"};
+			OmniBulkInsert *b = omni_bulk_begin("identity_link", 7, cols);
+			Datum		status[3] = {CStringGetTextDatum("accepted"), CStringGetTextDatum("rejected"),
+			CStringGetTextDatum("unmerged")};
+
+			for (i = 0; i < r->nlinks; i++)
+			{
+				Link	   *l = &r->links[i];
+				Datum		v[7];
+				bool		n[7] = {false, false, false, l->source == NULL, false, false, l->new_reason == NULL};
+				MemoryContext old;
+
+				if (l->link_id != 0)
+					continue;
+				old = MemoryContextSwitchTo(batch);
+				v[0] = Int64GetDatum(-l->order);
+				v[1] = Int64GetDatum(r->nodes[l->a].id);
+				v[2] = Int64GetDatum(r->nodes[l->b].id);
+				v[3] = l->source ? CStringGetTextDatum(l->source) : (Datum) 0;
+				v[4] = TimestampTzGetDatum(l->observed_at);
+				v[5] = status[l->new_status == 'a' ? 0 : l->new_status == 'r' ? 1 : 2];
+				v[6] = l->new_reason ? CStringGetTextDatum(l->new_reason) : (Datum) 0;
+				MemoryContextSwitchTo(old);
+				omni_bulk_row(b, v, n);
+				MemoryContextReset(batch);
+				progress(r, "writing links", i + 1, r->nlinks);
+			}
+			omni_bulk_end(b);
+			direct_links = true;
+		}
+		for (k = direct_links ? 1 : 0; k < 2; k++)
 		{
 			/* k = 0: new links; k = 1: existing links whose status changed */
 			int64	   *bid = MemoryContextAllocHuge(r->cxt, sizeof(int64) * WRITE_BATCH);
@@ -1270,7 +1355,8 @@ omni_resolve_all(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
 	/* writers wait until the run commits; readers go on */
 	if (SPI_execute("LOCK TABLE omni.link_staging, omni.customer, omni.identity, omni.identity_link, "
-					"omni.merge_log IN SHARE ROW EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
+					"omni.merge_log IN SHARE ROW EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY ||
+		SPI_execute("LOCK TABLE omni.identity_rule, omni.blocklist IN SHARE MODE", false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not lock the identity tables");
 	r.rules = omni_rules_load(r.cxt);
 	r.maxlinks = 1024;

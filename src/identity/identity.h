@@ -94,6 +94,14 @@ extern const char *omni_blocked_reason(OmniRules *rules, const char *kind,
 extern void omni_identifier_hash(const char *kind, const char *value,
 								 uint8 *dest);
 
+/* bulkinsert.c */
+typedef struct OmniBulkInsert OmniBulkInsert;
+extern bool omni_bulk_usable(const char *relname);
+extern OmniBulkInsert *omni_bulk_begin(const char *relname, int ncols,
+									   const char *const *cols);
+extern void omni_bulk_row(OmniBulkInsert *b, Datum *values, bool *nulls);
+extern void omni_bulk_end(OmniBulkInsert *b);
+
 #define OMNI_HASH_LEN 32		/* HMAC-SHA256 */
 
 #endif							/* OMNI_IDENTITY_H */
