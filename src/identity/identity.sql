@@ -40,6 +40,19 @@ INSERT INTO omni.identity_rule (kind, priority, max_per_customer, normalizer, re
     ('social',  8, 10,   'text',  NULL, 'Social network handle', true),
     ('cookie',  9, NULL, 'text',  NULL, 'Web cookie id: they churn, so a customer may hold any number', true);
 
+/*
+ * Backends keep the rules and the blocklist in memory; this trigger tells
+ * them all to read them again after a change.
+ */
+CREATE FUNCTION omni.rules_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'omni_rules_changed'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION omni.rules_changed() IS
+    'Trigger of omni.identity_rule and omni.blocklist: every backend reads the rules again after a change';
+CREATE TRIGGER identity_rule_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON omni.identity_rule
+    FOR EACH STATEMENT EXECUTE FUNCTION omni.rules_changed();
+COMMENT ON TRIGGER identity_rule_changed ON omni.identity_rule IS 'Backends read the rules again after a change';
+
 /* Identifiers. */
 CREATE SEQUENCE omni.identity_identity_id_seq;
 CREATE TABLE omni.identity (
@@ -107,6 +120,9 @@ CREATE TABLE omni.blocklist (
 CREATE TRIGGER blocklist_seed_override BEFORE INSERT OR UPDATE ON omni.blocklist
     FOR EACH ROW EXECUTE FUNCTION omni.seed_override('kind', 'value', 'is_pattern');
 COMMENT ON TRIGGER blocklist_seed_override ON omni.blocklist IS 'Keeps a DBA''s changes to seeded entries through pg_dump';
+CREATE TRIGGER blocklist_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON omni.blocklist
+    FOR EACH STATEMENT EXECUTE FUNCTION omni.rules_changed();
+COMMENT ON TRIGGER blocklist_changed ON omni.blocklist IS 'Backends read the blocklist again after a change';
 ALTER SEQUENCE omni.blocklist_blocked_id_seq OWNED BY omni.blocklist.blocked_id;
 CREATE UNIQUE INDEX blocklist_entry_idx ON omni.blocklist (COALESCE(kind, ''), value, is_pattern);
 COMMENT ON TABLE omni.blocklist IS

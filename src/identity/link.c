@@ -147,8 +147,7 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		2, {INT8OID, TIMESTAMPTZOID}
 	},
 	[Q_CHANNEL] = {
-		"SELECT string_agg(channel, ', ' ORDER BY channel), bool_or(channel = $1) "
-		"FROM omni.channel",
+		"SELECT EXISTS (SELECT 1 FROM omni.channel WHERE channel = $1)",
 		1, {TEXTOID}
 	},
 	[Q_TOUCH] = {
@@ -368,12 +367,14 @@ merge_refusal(int64 c1, int64 c2)
  * transaction.
  */
 static bool
-attach_new(Ident *a, Ident *b, OmniKindRule *rule_b, TimestampTz seen, char **reason)
+attach_new(Ident *a, bool a_created, Ident *b, OmniKindRule *rule_b, TimestampTz seen,
+		   char **reason)
 {
 	Datum		v[4];
 
 	*reason = NULL;
-	for (;;)
+	/* a customer this call just made is invisible to others: no lock needed */
+	while (!a_created)
 	{
 		int64		c;
 
@@ -387,10 +388,15 @@ attach_new(Ident *a, Ident *b, OmniKindRule *rule_b, TimestampTz seen, char **re
 	{
 		int64		n;
 
-		v[0] = Int64GetDatum(a->customer);
-		v[1] = CStringGetTextDatum(b->kind);
-		run(Q_KIND_COUNT, v, NULL, SPI_OK_SELECT);
-		n = result_int8(0, 1, NULL);
+		if (a_created)
+			n = (strcmp(a->kind, b->kind) == 0) ? 1 : 0;
+		else
+		{
+			v[0] = Int64GetDatum(a->customer);
+			v[1] = CStringGetTextDatum(b->kind);
+			run(Q_KIND_COUNT, v, NULL, SPI_OK_SELECT);
+			n = result_int8(0, 1, NULL);
+		}
 		if (n + 1 > rule_b->max_per_customer)
 		{
 			*reason = psprintf("max_per_customer exceeded: customer %lld already holds %lld %s identifiers (max %d)",
@@ -574,6 +580,8 @@ omni_link(PG_FUNCTION_ARGS)
 	TimestampTz observed_at;
 	const char *blocked;
 	int64		link_id;
+	bool		a_created,
+				b_created = false;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		ereport(ERROR,
@@ -610,22 +618,25 @@ omni_link(PG_FUNCTION_ARGS)
 		blocked = omni_blocked_reason(rules, b.kind, b.value);
 
 	connect_spi();
-	get_or_create(&a, observed_at);
+	a_created = get_or_create(&a, observed_at);
 	if (blocked)
 	{
 		/* both identifiers exist, alone; the link is kept, refused */
-		get_or_create(&b, observed_at);
+		b_created = get_or_create(&b, observed_at);
 		link_id = insert_link(a.id, b.id, source, observed_at, blocked);
 	}
 	else if (!find_identity(&b))
 	{
 		char	   *reason;
 
-		if (attach_new(&a, &b, rule_b, observed_at, &reason))
+		if (attach_new(&a, a_created, &b, rule_b, observed_at, &reason))
+		{
+			b_created = true;
 			link_id = insert_link(a.id, b.id, source, observed_at, NULL);
+		}
 		else if (reason != NULL)
 		{
-			get_or_create(&b, observed_at);
+			b_created = get_or_create(&b, observed_at);
 			link_id = insert_link(a.id, b.id, source, observed_at, reason);
 		}
 		else
@@ -637,8 +648,11 @@ omni_link(PG_FUNCTION_ARGS)
 	}
 	else
 		link_id = link_existing_retrying(&a, &b, source, observed_at);
-	mark_seen(a.id, observed_at);
-	mark_seen(b.id, observed_at);
+	/* identifiers made by this call carry observed_at already */
+	if (!a_created)
+		mark_seen(a.id, observed_at);
+	if (!b_created)
+		mark_seen(b.id, observed_at);
 	SPI_finish();
 	PG_RETURN_INT64(link_id);
 }
@@ -658,6 +672,7 @@ omni_touch(PG_FUNCTION_ARGS)
 	Datum		v[7];
 	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	bool		isnull;
+	bool		created;
 	int			i;
 
 	for (i = 0; i < 5; i++)
@@ -683,13 +698,16 @@ omni_touch(PG_FUNCTION_ARGS)
 	connect_spi();
 	v[0] = PG_GETARG_DATUM(2);
 	run(Q_CHANNEL, v, NULL, SPI_OK_SELECT);
-	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+	{
+		SPI_execute("SELECT string_agg(channel, ', ' ORDER BY channel) FROM omni.channel", true, 1);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown channel \"%s\"", TextDatumGetCString(PG_GETARG_DATUM(2))),
 				 errhint("Known channels: %s. Add a channel with INSERT INTO omni.channel.",
 						 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1))));
-	get_or_create(&ident, ts);
+	}
+	created = get_or_create(&ident, ts);
 
 	v[0] = Int64GetDatum(ident.id);
 	v[1] = TimestampTzGetDatum(ts);
@@ -715,7 +733,8 @@ omni_touch(PG_FUNCTION_ARGS)
 	{
 		int64		id = result_int8(0, 1, NULL);
 
-		mark_seen(ident.id, ts);
+		if (!created)
+			mark_seen(ident.id, ts);
 		SPI_finish();
 		PG_RETURN_INT64(id);
 	}

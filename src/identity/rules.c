@@ -5,10 +5,9 @@
  *		blocklist (omni.blocklist), normalization by kind, and the keyed
  *		hash of identifiers kept by erasure (omni.forgotten).
  *
- * Rules and blocklist are read together, once per statement for the SQL
- * functions (cached in fn_extra, which lives as long as the calling
- * expression) and once per run for the bulk path.  So a change to a rule
- * applies from the next statement on.
+ * Rules and blocklist are read together: the SQL functions share one copy
+ * per backend, read again after any change to either table (see
+ * omni_rules_for_call), and the bulk path reads its own copy per run.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,12 +18,15 @@
 #include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_collation_d.h"
+#include "commands/trigger.h"
 #include "common/hmac.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "regex/regex.h"
 #include "parser/parse_relation.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -121,15 +123,90 @@ omni_rules_load(MemoryContext mcxt)
 }
 
 /*
- * The rules for one SQL function call site, loaded on the first call of a
- * statement and kept in fn_extra for the rest of it.
+ * The rules as this backend last read them, and whether they may be stale.
+ * Triggers on omni.identity_rule and omni.blocklist (omni.rules_changed)
+ * send a relcache invalidation of the changed table with every change;
+ * the callback below then marks the copy stale, and the next call reads
+ * the tables again.  Invalidations reach every backend at commit, and the
+ * changing backend at once (and again if its transaction aborts), so a
+ * change applies from the next statement on, everywhere.
+ */
+static MemoryContext rules_cxt = NULL;
+static OmniRules *rules_cache = NULL;
+static bool rules_stale = true;
+static bool rules_callback_registered = false;
+static Oid	rules_relids[2] = {InvalidOid, InvalidOid};
+
+static void
+rules_invalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == rules_relids[0] || relid == rules_relids[1])
+		rules_stale = true;
+}
+
+/*
+ * The current rules and blocklist, read again when they changed.  The
+ * result lives until the next change: callers must not keep it across
+ * statements.
  */
 OmniRules *
 omni_rules_for_call(FunctionCallInfo fcinfo)
 {
-	if (fcinfo->flinfo->fn_extra == NULL)
-		fcinfo->flinfo->fn_extra = omni_rules_load(fcinfo->flinfo->fn_mcxt);
-	return (OmniRules *) fcinfo->flinfo->fn_extra;
+	if (!rules_callback_registered)
+	{
+		CacheRegisterRelcacheCallback(rules_invalidate, (Datum) 0);
+		rules_callback_registered = true;
+	}
+	if (rules_stale || rules_cache == NULL)
+	{
+		Oid			nsp = get_namespace_oid("omni", false);
+		MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "omni identity rules",
+												  ALLOCSET_SMALL_SIZES);
+		OmniRules  *rules;
+
+		/* stale from here on until the read below succeeds */
+		rules_stale = false;
+		rules_relids[0] = get_relname_relid("identity_rule", nsp);
+		rules_relids[1] = get_relname_relid("blocklist", nsp);
+		PG_TRY();
+		{
+			rules = omni_rules_load(cxt);
+		}
+		PG_CATCH();
+		{
+			rules_stale = true;
+			MemoryContextDelete(cxt);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+		/*
+		 * A caller up the stack may still use the previous copy: it goes
+		 * when the transaction ends.
+		 */
+		if (rules_cxt != NULL)
+			MemoryContextSetParent(rules_cxt, TopTransactionContext);
+		rules_cxt = cxt;
+		rules_cache = rules;
+	}
+	return rules_cache;
+}
+
+PG_FUNCTION_INFO_V1(omni_rules_changed);
+/*
+ * omni.rules_changed(): statement trigger of omni.identity_rule and
+ * omni.blocklist; tells every backend to read them again.
+ */
+Datum
+omni_rules_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("omni.rules_changed() must be called as a trigger")));
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	PG_RETURN_POINTER(NULL);
 }
 
 /* Index of a kind in rules->kinds, or -1. */
