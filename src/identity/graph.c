@@ -41,6 +41,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "parser/parse_relation.h"
+#include "storage/bufmgr.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -149,14 +150,15 @@ typedef struct ResolveCounts
  * every 5 seconds, whichever comes first.
  */
 static void
-progress_start(Resolver *r, const char *phase, int64 total)
+progress_start(Resolver *r, const char *phase, int64 total, bool estimated)
 {
 	INSTR_TIME_SET_CURRENT(r->last_notice);
 	r->last_decile = 0;
 	/* small runs report their phases only */
 	r->step = (total < 10000) ? PG_INT64_MAX : Max(1, Min(8192, total / 20));
 	ereport(NOTICE,
-			(errmsg("resolve_all: %s (%lld rows)", phase, (long long) total)));
+			(errmsg("resolve_all: %s (%s%lld rows)", phase, estimated ? "about " : "",
+					(long long) total)));
 }
 
 static void
@@ -170,12 +172,12 @@ progress(Resolver *r, const char *phase, int64 done, int64 total)
 	CHECK_FOR_INTERRUPTS();
 	INSTR_TIME_SET_CURRENT(now);
 	INSTR_TIME_SUBTRACT(now, r->last_notice);
-	decile = (int) (done * 10 / total);
+	decile = (int) Min(10, done * 10 / total);
 	if (decile > r->last_decile || INSTR_TIME_GET_DOUBLE(now) >= 5.0)
 	{
 		ereport(NOTICE,
 				(errmsg("resolve_all: %s: %d%% (%lld of %lld)", phase,
-						(int) (done * 100 / total), (long long) done, (long long) total)));
+						(int) Min(100, done * 100 / total), (long long) done, (long long) total)));
 		INSTR_TIME_SET_CURRENT(r->last_notice);
 		r->last_decile = decile;
 	}
@@ -190,6 +192,24 @@ omni_table(const char *relname)
 	if (!OidIsValid(relid))
 		elog(ERROR, "relation \"omni.%s\" does not exist", relname);
 	return relid;
+}
+
+/*
+ * The planner's estimate of a table's rows, for progress reports and first
+ * allocations: counting would cost a scan of its own.
+ */
+static int64
+estimated_rows(const char *relname)
+{
+	Relation	rel = table_open(omni_table(relname), AccessShareLock);
+	float4		reltuples = rel->rd_rel->reltuples;
+	int32		relpages = rel->rd_rel->relpages;
+	BlockNumber pages = RelationGetNumberOfBlocks(rel);
+
+	table_close(rel, AccessShareLock);
+	if (reltuples >= 0 && relpages > 0)
+		return (int64) (reltuples / relpages * pages);
+	return (int64) pages * 60;
 }
 
 /* Run a query that returns one int8. */
@@ -289,12 +309,11 @@ node_of_id(Resolver *r, int64 id)
 static void
 load_identities(Resolver *r)
 {
-	int64		total = query_int8("SELECT count(*) FROM omni.identity");
+	int64		total = estimated_rows("identity");
 	int64		done = 0;
-	int32		i,
-				j;
+	int32		j;
 
-	progress_start(r, "loading identities", total);
+	progress_start(r, "loading identities", total, true);
 	r->maxnodes = Max(1024, total + total / 4);
 	r->nodes = MemoryContextAllocHuge(r->cxt, sizeof(GNode) * r->maxnodes);
 	{
@@ -363,7 +382,15 @@ load_identities(Resolver *r)
 
 	qsort(r->nodes, r->nnodes, sizeof(GNode), node_id_cmp);
 	r->nexisting = r->nnodes;
-	r->keys = keymap_create(r->cxt, Max(1024, r->maxnodes), NULL);
+}
+
+/* The hash table of the identifiers by key, needed to resolve staged rows only. */
+static void
+build_keymap(Resolver *r, int64 staged)
+{
+	int32		i;
+
+	r->keys = keymap_create(r->cxt, Max(1024, r->nnodes + 2 * staged), NULL);
 	for (i = 0; i < r->nnodes; i++)
 	{
 		bool		found;
@@ -442,7 +469,10 @@ load_staging(Resolver *r)
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "resolve_all row",
 												 ALLOCSET_DEFAULT_SIZES);
 
-	progress_start(r, "normalizing staged rows", total);
+	progress_start(r, "normalizing staged rows", total, false);
+	if (total == 0)
+		return;
+	build_keymap(r, total);
 	r->ok_rows = MemoryContextAllocHuge(r->cxt, sizeof(int64) * maxok);
 	r->bad_rows = MemoryContextAlloc(r->cxt, sizeof(int64) * maxbad);
 	r->bad_reasons = MemoryContextAlloc(r->cxt, sizeof(char *) * maxbad);
@@ -541,10 +571,10 @@ load_staging(Resolver *r)
 static void
 load_links(Resolver *r)
 {
-	int64		total = query_int8("SELECT count(*) FROM omni.identity_link");
+	int64		total = estimated_rows("identity_link");
 	int64		done = 0;
 
-	progress_start(r, "loading links", total);
+	progress_start(r, "loading links", total, true);
 	{
 		Relation	rel = table_open(omni_table("identity_link"), AccessShareLock);
 		TupleTableSlot *slot = table_slot_create(rel, NULL);
@@ -810,8 +840,9 @@ resolve(Resolver *r, ResolveCounts *counts)
 	int32		j;
 	CustomerTable ct;
 	int64	   *final_customer; /* per root */
-	int32	   *by_customer;	/* existing nodes by (customer, id) */
-	int32	   *first_node;		/* per customer: its first position in by_customer */
+	int32	   *by_customer = NULL; /* existing nodes by (customer, id) */
+	int32	   *start = NULL;	/* per customer: its first position in by_customer */
+	int32	   *first_node;		/* per customer: its oldest identifier */
 	int64		new_customers = 0;
 	int64	   *new_customer_ids;
 	int64		nc;
@@ -833,7 +864,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 	sort_new_nodes(r);
 	load_links(r);
 
-	progress_start(r, "sorting links", r->nlinks);
+	progress_start(r, "sorting links", r->nlinks, false);
 	qsort(r->links, r->nlinks, sizeof(Link), link_cmp);
 
 	/* Union-find with the rules. */
@@ -868,7 +899,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 	for (j = 0; j < ct.n; j++)
 		ct.absorbed_by[j] = -1;
 
-	progress_start(r, "resolving links", r->nlinks);
+	progress_start(r, "resolving links", r->nlinks, false);
 	for (i = 0; i < r->nlinks; i++)
 	{
 		Link	   *l = &r->links[i];
@@ -937,24 +968,23 @@ resolve(Resolver *r, ResolveCounts *counts)
 	 * gets a new customer (new identifiers only, or the part of a customer a
 	 * rule change split off).
 	 */
-	by_customer = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, r->nexisting));
-	for (j = 0; j < r->nexisting; j++)
-		by_customer[j] = j;
-	qsort_arg(by_customer, r->nexisting, sizeof(int32), node_customer_cmp, r->nodes);
+	/* the oldest identifier of each customer: nodes are in identity id order */
 	first_node = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, ct.n));
+	for (j = 0; j < ct.n; j++)
+		first_node[j] = -1;
 	for (j = 0; j < r->nexisting; j++)
 	{
-		int32		ci = customer_index(&ct, r->nodes[by_customer[j]].customer);
+		int32		ci = customer_index(&ct, r->nodes[j].customer);
 
-		if (j == 0 || r->nodes[by_customer[j - 1]].customer != r->nodes[by_customer[j]].customer)
-			first_node[ci] = j; /* position in by_customer; ties by id, so oldest first */
+		if (first_node[ci] == -1)
+			first_node[ci] = j;
 	}
 	final_customer = MemoryContextAllocHuge(r->cxt, sizeof(int64) * Max(1, r->nnodes));
 	for (j = 0; j < r->nnodes; j++)
 		final_customer[j] = -1;
 	for (j = 0; j < ct.n; j++)
 	{
-		int32		root = uf_find(parent, by_customer[first_node[j]]);
+		int32		root = uf_find(parent, first_node[j]);
 
 		if (final_customer[root] == -1)
 		{
@@ -1017,7 +1047,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 					created[x] = r->nodes[j].first_seen;
 			}
 		}
-		progress_start(r, "creating customers", new_customers);
+		progress_start(r, "creating customers", new_customers, false);
 		if (omni_bulk_usable("customer"))
 		{
 			static const char *const cols[] = {"customer_id", "created_at"};
@@ -1062,7 +1092,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 		TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
 		int64		k;
 
-		progress_start(r, "writing new identities", nc);
+		progress_start(r, "writing new identities", nc, false);
 		for (j = 0; j < nc; j++)
 			r->nodes[r->nexisting + j].id = first_id + j;
 		if (omni_bulk_usable("identity"))
@@ -1202,7 +1232,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 		for (i = 0; i < r->nlinks; i++)
 			if (r->links[i].link_id == 0)
 				r->links[i].order = -(first_link + k++);	/* marks it new; id is -order */
-		progress_start(r, "writing links", r->nlinks);
+		progress_start(r, "writing links", r->nlinks, false);
 		if (nnew > 0 && omni_bulk_usable("identity_link"))
 		{
 			static const char *const cols[] = {"link_id", "identity_a", "identity_b", "source",
@@ -1339,7 +1369,21 @@ resolve(Resolver *r, ResolveCounts *counts)
 						   4, mtypes);
 		if (plan == NULL)
 			elog(ERROR, "could not prepare the merge statement: %s", SPI_result_code_string(SPI_result));
-		progress_start(r, "recording merges", ct.n);
+		progress_start(r, "recording merges", ct.n, false);
+		/* the identifiers of each customer, only when some customer was absorbed */
+		for (j = 0; j < ct.n && ct.claimed[j]; j++)
+			;
+		if (j < ct.n)
+		{
+			by_customer = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, r->nexisting));
+			start = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, ct.n));
+			for (j = 0; j < r->nexisting; j++)
+				by_customer[j] = j;
+			qsort_arg(by_customer, r->nexisting, sizeof(int32), node_customer_cmp, r->nodes);
+			for (j = 0; j < r->nexisting; j++)
+				if (j == 0 || r->nodes[by_customer[j - 1]].customer != r->nodes[by_customer[j]].customer)
+					start[customer_index(&ct, r->nodes[by_customer[j]].customer)] = j;
+		}
 		for (j = 0; j < ct.n; j++)
 		{
 			int64		survivor;
@@ -1353,7 +1397,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 			progress(r, "recording merges", j + 1, ct.n);
 			if (ct.claimed[j])
 				continue;
-			survivor = final_customer[uf_find(parent, by_customer[first_node[j]])];
+			survivor = final_customer[uf_find(parent, first_node[j])];
 			if (ct.absorbed_by[j] >= 0)
 			{
 				Link	   *l = &r->links[ct.absorbed_by[j]];
@@ -1362,7 +1406,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 			}
 			else
 				nulls[2] = 'n';
-			for (m = first_node[j]; m < r->nexisting && r->nodes[by_customer[m]].customer == absorbed; m++)
+			for (m = start[j]; m < r->nexisting && r->nodes[by_customer[m]].customer == absorbed; m++)
 				if (final_customer[uf_find(parent, by_customer[m])] == survivor)
 					moved[nmoved++] = r->nodes[by_customer[m]].id;
 			v[0] = Int64GetDatum(survivor);
