@@ -13,11 +13,13 @@
  * identifiers' customers read again once the locks are held: a link that
  * lost a race to another merge sees the customers as they now are and
  * starts over from them.  Two links touching the same customers are
- * therefore serialized and give the result of some serial order.  A lock
- * taken out of order (a customer that was merged away while we waited, or
- * locks held from earlier statements of the same transaction) can still
- * meet a deadlock; the merging step runs in a subtransaction and a
- * deadlock victim rolls it back and starts over, so callers never see it.
+ * therefore serialized and give the result of some serial order.  Starting
+ * over from a survivor can take a lock out of order and meet a deadlock; the
+ * merging step runs in a subtransaction, and a deadlock victim rolls it back
+ * (releasing the locks it took) and starts over, so callers never see it.
+ * Locks a transaction took in earlier statements are not released that
+ * way: two transactions that each hold customers locked by earlier links
+ * can deadlock for good, and after a few attempts the error is raised.
  *
  * All SQL goes through plans prepared once per backend (SPI_keepplan).
  *
@@ -36,8 +38,11 @@
 
 #include "identity/identity.h"
 
-/* How often a merge that was chosen as a deadlock victim starts over. */
-#define LINK_MAX_RETRIES 20
+/*
+ * How often a merge that was chosen as a deadlock victim starts over; each
+ * attempt may wait deadlock_timeout before the deadlock is found.
+ */
+#define LINK_MAX_RETRIES 3
 
 /* The prepared statements of this file. */
 typedef enum LinkQuery
