@@ -50,7 +50,7 @@ rm -rf results output_iso regression.diffs regression.out
 pg_virtualenv -o fsync=off -o max_prepared_transactions=10 \
     make -s installcheck TAP_TESTS= >"$logs/installcheck.log" 2>&1
 rc=$?
-grep -E '\.\.\. |^\+\+\+|tests? (passed|failed)|^ERROR|could not' "$logs/installcheck.log"
+grep -E '^(test |     [a-z]|\+\+\+| All [0-9]| [0-9]+ of [0-9]+ tests)' "$logs/installcheck.log"
 read -r ok bad < <(count_regress "$logs/installcheck.log")
 passed=$((passed + ok))
 failed=$((failed + bad))
