@@ -605,7 +605,8 @@ calendar_days(const SuppressRule *r)
 
 /*
  * The deterministic holdout draw of a customer for a rule, in [0, 1): a
- * 64-bit FNV-1a hash of the rule's name (the salt) and the customer id.  It
+ * 64-bit FNV-1a hash of the rule's name (the salt) and the customer id,
+ * mixed by MurmurHash3's finalizer.  It
  * is the same on every platform and in every release, so a customer stays
  * in or out of the holdout group until the rule is renamed.
  */
@@ -629,6 +630,12 @@ holdout_draw(const char *salt, int64 customer_id)
 		h ^= *p;
 		h *= UINT64CONST(1099511628211);
 	}
+	/* MurmurHash3's finalizer: FNV alone barely moves the high bits */
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
 	return (double) (h >> 11) / 9007199254740992.0;
 }
 
