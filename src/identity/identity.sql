@@ -13,8 +13,10 @@ CREATE TABLE omni.identity_rule (
     max_per_customer  integer CHECK (max_per_customer > 0),
     normalizer        text NOT NULL DEFAULT 'text'
                       CHECK (normalizer IN ('email', 'phone', 'name', 'text')),
+    region            text CHECK (region ~ '^[A-Z]{2}$'),
     description       text,
-    builtin           boolean NOT NULL DEFAULT false
+    builtin           boolean NOT NULL DEFAULT false,
+    CHECK (region IS NULL OR normalizer = 'phone')
 );
 CREATE TRIGGER identity_rule_seed_override BEFORE INSERT OR UPDATE ON omni.identity_rule
     FOR EACH ROW EXECUTE FUNCTION omni.seed_override('kind');
@@ -25,17 +27,18 @@ COMMENT ON COLUMN omni.identity_rule.kind IS 'Identifier kind (email, phone, coo
 COMMENT ON COLUMN omni.identity_rule.priority IS 'Trust of the kind, 1 = most trusted; merges protect the identifiers of the most trusted kinds first';
 COMMENT ON COLUMN omni.identity_rule.max_per_customer IS 'Most identifiers of this kind one customer may hold (NULL: unlimited); a link exceeding it is rejected';
 COMMENT ON COLUMN omni.identity_rule.normalizer IS 'How values of the kind are normalized: email, phone, name, or text (trim + NFKC)';
+COMMENT ON COLUMN omni.identity_rule.region IS 'phone normalizer: region (ISO 3166 code) of numbers written without a calling code; NULL means US';
 COMMENT ON COLUMN omni.identity_rule.description IS 'Free text for people';
 COMMENT ON COLUMN omni.identity_rule.builtin IS 'Seeded by CREATE EXTENSION and unchanged since (not dumped)';
 
-INSERT INTO omni.identity_rule (kind, priority, max_per_customer, normalizer, description, builtin) VALUES
-    ('crm',     1, 1,    'text',  'Customer id of the CRM or shop back office: one per customer', true),
-    ('email',   5, 5,    'email', 'E-mail address', true),
-    ('phone',   5, 5,    'phone', 'Phone number, stored in E.164', true),
-    ('loyalty', 3, 3,    'text',  'Loyalty card number', true),
-    ('device',  7, 20,   'text',  'Mobile device or app installation id', true),
-    ('social',  8, 10,   'text',  'Social network handle', true),
-    ('cookie',  9, NULL, 'text',  'Web cookie id: they churn, so a customer may hold any number', true);
+INSERT INTO omni.identity_rule (kind, priority, max_per_customer, normalizer, region, description, builtin) VALUES
+    ('crm',     1, 1,    'text',  NULL, 'Customer id of the CRM or shop back office: one per customer', true),
+    ('email',   5, 5,    'email', NULL, 'E-mail address', true),
+    ('phone',   5, 5,    'phone', 'US', 'Phone number, stored in E.164', true),
+    ('loyalty', 3, 3,    'text',  NULL, 'Loyalty card number', true),
+    ('device',  7, 20,   'text',  NULL, 'Mobile device or app installation id', true),
+    ('social',  8, 10,   'text',  NULL, 'Social network handle', true),
+    ('cookie',  9, NULL, 'text',  NULL, 'Web cookie id: they churn, so a customer may hold any number', true);
 
 /* Identifiers. */
 CREATE SEQUENCE omni.identity_identity_id_seq;
@@ -174,6 +177,72 @@ COMMENT ON COLUMN omni.forgotten.hash IS 'Keyed hash of the kind and normalized 
 COMMENT ON COLUMN omni.forgotten.kind IS 'Identifier kind';
 COMMENT ON COLUMN omni.forgotten.forgotten_at IS 'When the identifier was erased';
 
+/*
+ * The key of identifier hashes: one random 256-bit key per database, made by
+ * CREATE EXTENSION, readable by the owner only (omni.identifier_hash reads it
+ * for any caller without disclosing it).  pg_dump keeps it, so that erased
+ * identifiers stay recognizable after a restore; an INSERT replaces the
+ * current key, which is what a restore does.
+ */
+CREATE TABLE omni.secret (
+    secret_id   integer PRIMARY KEY DEFAULT 1 CHECK (secret_id = 1),
+    hmac_key    bytea NOT NULL CHECK (pg_catalog.length(hmac_key) >= 32),
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+REVOKE ALL ON omni.secret FROM PUBLIC;
+COMMENT ON TABLE omni.secret IS 'Per-database key of the identifier hashes kept in omni.forgotten; owner only';
+COMMENT ON COLUMN omni.secret.secret_id IS 'Always 1: there is one key';
+COMMENT ON COLUMN omni.secret.hmac_key IS 'HMAC-SHA256 key (at least 32 random bytes)';
+COMMENT ON COLUMN omni.secret.created_at IS 'When the key was made';
+
+CREATE FUNCTION omni.secret_replace() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM omni.secret WHERE secret_id = NEW.secret_id;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION omni.secret_replace() IS
+    'Trigger of omni.secret: an inserted key replaces the current one (a restore brings the original key back)';
+CREATE TRIGGER secret_replace BEFORE INSERT ON omni.secret
+    FOR EACH ROW EXECUTE FUNCTION omni.secret_replace();
+COMMENT ON TRIGGER secret_replace ON omni.secret IS 'An inserted key replaces the current one';
+-- gen_random_uuid() draws from pg_strong_random(): two of them give 244 random bits
+INSERT INTO omni.secret (hmac_key)
+VALUES (pg_catalog.decode(pg_catalog.replace(pg_catalog.gen_random_uuid()::text
+                                             || pg_catalog.gen_random_uuid()::text, '-', ''), 'hex'));
+
+/*
+ * The bulk path: raw pairs are COPYed here, then omni.resolve_all()
+ * normalizes them into identities and links.  Resolved rows are deleted;
+ * a row that could not be resolved stays, with the reason in error.
+ */
+CREATE SEQUENCE omni.link_staging_staging_id_seq;
+CREATE TABLE omni.link_staging (
+    staging_id   bigint PRIMARY KEY DEFAULT pg_catalog.nextval('omni.link_staging_staging_id_seq'),
+    kind_a       text NOT NULL,
+    value_a      text NOT NULL,
+    kind_b       text,
+    value_b      text,
+    source       text,
+    observed_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    error        text,
+    CHECK ((kind_b IS NULL) = (value_b IS NULL))
+);
+ALTER SEQUENCE omni.link_staging_staging_id_seq OWNED BY omni.link_staging.staging_id;
+COMMENT ON TABLE omni.link_staging IS
+    'Raw identifier pairs waiting for omni.resolve_all(); rows it could not resolve stay with their error';
+COMMENT ON COLUMN omni.link_staging.staging_id IS 'Row id (resolution order among rows observed at the same time)';
+COMMENT ON COLUMN omni.link_staging.kind_a IS 'Kind of the first identifier';
+COMMENT ON COLUMN omni.link_staging.value_a IS 'First identifier, raw (normalized by resolve_all)';
+COMMENT ON COLUMN omni.link_staging.kind_b IS 'Kind of the second identifier (NULL: the first identifier alone, no link)';
+COMMENT ON COLUMN omni.link_staging.value_b IS 'Second identifier, raw';
+COMMENT ON COLUMN omni.link_staging.source IS 'Where the observation came from';
+COMMENT ON COLUMN omni.link_staging.observed_at IS 'When the identifiers were seen together';
+COMMENT ON COLUMN omni.link_staging.error IS 'Why omni.resolve_all() could not resolve the row (NULL: not tried yet)';
+
 /* Touchpoints: everything a customer did or received, on any channel. */
 CREATE SEQUENCE omni.touchpoint_touchpoint_id_seq;
 CREATE TABLE omni.touchpoint (
@@ -211,3 +280,112 @@ SELECT pg_catalog.pg_extension_config_dump('omni.merge_log_merge_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('omni.forgotten', '');
 SELECT pg_catalog.pg_extension_config_dump('omni.touchpoint', '');
 SELECT pg_catalog.pg_extension_config_dump('omni.touchpoint_touchpoint_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('omni.secret', '');
+SELECT pg_catalog.pg_extension_config_dump('omni.link_staging', '');
+SELECT pg_catalog.pg_extension_config_dump('omni.link_staging_staging_id_seq', '');
+
+/*
+ * Normalization.  The results depend on ICU's data: IMMUTABLE holds for one
+ * ICU version (omni.icu_version()); re-normalize after an ICU upgrade.
+ */
+CREATE FUNCTION omni.normalize_email(value text) RETURNS text
+    AS 'MODULE_PATHNAME', 'omni_normalize_email'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION omni.normalize_email(text) IS
+    'E-mail address normalized: trimmed, lower case, domain to ASCII (UTS #46), provider rules (gmail dots and +tags, ...); 22023 when not an address';
+
+CREATE FUNCTION omni.normalize_phone(value text, region text DEFAULT 'US') RETURNS text
+    AS 'MODULE_PATHNAME', 'omni_normalize_phone'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION omni.normalize_phone(text, text) IS
+    'Phone number in E.164; region reads numbers without a calling code; 22023 for an unknown region or an impossible number';
+
+CREATE FUNCTION omni.normalize_name(value text) RETURNS text
+    AS 'MODULE_PATHNAME', 'omni_normalize_name'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION omni.normalize_name(text) IS
+    'Person name transliterated to Latin ASCII, case-folded, NFKC, white space collapsed';
+
+CREATE FUNCTION omni.skeleton(value text) RETURNS text
+    AS 'MODULE_PATHNAME', 'omni_skeleton'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION omni.skeleton(text) IS
+    'ICU confusable skeleton (UTS #39): look-alike strings in different scripts get the same skeleton';
+
+CREATE FUNCTION omni.jaro_winkler(a text, b text) RETURNS float8
+    AS 'MODULE_PATHNAME', 'omni_jaro_winkler'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION omni.jaro_winkler(text, text) IS
+    'Jaro-Winkler similarity in [0, 1] by character (prefix scale 0.1, up to 4 characters)';
+
+CREATE FUNCTION omni.normalize(kind text, value text) RETURNS text
+    AS 'MODULE_PATHNAME', 'omni_normalize'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION omni.normalize(text, text) IS
+    'Value normalized by the normalizer of its kind (omni.identity_rule); 22023 for an unknown kind or an invalid value';
+
+CREATE FUNCTION omni.try_normalize(kind text, value text) RETURNS text
+    AS 'MODULE_PATHNAME', 'omni_try_normalize'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION omni.try_normalize(text, text) IS
+    'Like omni.normalize, but NULL when the value is not valid for its kind (an unknown kind is still an error)';
+
+CREATE FUNCTION omni.blocked(kind text, value text) RETURNS text
+    AS 'MODULE_PATHNAME', 'omni_blocked'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION omni.blocked(text, text) IS
+    'Why an identifier is blocked by omni.blocklist (the value is normalized first), NULL when it may link';
+
+CREATE FUNCTION omni.identifier_hash(kind text, value text) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'omni_identifier_hash_sql'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION omni.identifier_hash(text, text) IS
+    'Keyed hash (HMAC-SHA256, per-database key) of a normalized identifier, as kept in omni.forgotten.hash';
+
+/* The graph. */
+CREATE FUNCTION omni.identify(kind text, value text) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'omni_identify'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION omni.identify(text, text) IS
+    'Identifier id of a value (normalized), created with a customer of its own when new';
+
+CREATE FUNCTION omni.customer_of(kind text, value text) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'omni_customer_of'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION omni.customer_of(text, text) IS
+    'Live customer of an identifier (the value is normalized), NULL when the identifier is unknown';
+
+CREATE FUNCTION omni.link(kind_a text, value_a text, kind_b text, value_b text,
+                          source text DEFAULT NULL,
+                          observed_at timestamptz DEFAULT pg_catalog.now()) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'omni_link'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION omni.link(text, text, text, text, text, timestamptz) IS
+    'Two identifiers seen together: merges their customers unless a rule refuses (then the link is kept as rejected, with the reason); returns the link id';
+
+CREATE FUNCTION omni.touch(kind text, value text, channel text, event text,
+                           ts timestamptz DEFAULT pg_catalog.now(), campaign text DEFAULT NULL,
+                           topic text DEFAULT NULL, properties jsonb DEFAULT '{}') RETURNS bigint
+    AS 'MODULE_PATHNAME', 'omni_touch'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION omni.touch(text, text, text, text, timestamptz, text, text, jsonb) IS
+    'Ingestion entry point: records a touchpoint of an identifier (created when new) and returns the touchpoint id';
+
+CREATE FUNCTION omni.forget(customer_id bigint) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'omni_forget'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION omni.forget(bigint) IS
+    'Erases a customer (identifiers, links, touchpoints, consents, messages, merges), keeping only keyed hashes of its identifiers in omni.forgotten; returns the number of identifiers erased';
+
+CREATE FUNCTION omni.identities(customer_id bigint)
+    RETURNS TABLE (identity_id bigint, kind text, value text, first_seen timestamptz, last_seen timestamptz)
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    AS $$
+        SELECT i.identity_id, i.kind, i.value, i.first_seen, i.last_seen
+          FROM omni.identity i
+         WHERE i.customer_id = (SELECT COALESCE(c.merged_into, c.customer_id)
+                                  FROM omni.customer c WHERE c.customer_id = $1)
+         ORDER BY i.kind, i.value
+    $$;
+COMMENT ON FUNCTION omni.identities(bigint) IS
+    'Identifiers of a customer (of its survivor when it was merged), by kind and value';

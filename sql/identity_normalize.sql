@@ -1,0 +1,151 @@
+-- Identity resolution: normalization of identifiers (ICU).
+\pset null '<null>'
+
+-- E-mail: trim, lower case, UTS #46 domains, provider rules.
+SELECT v, omni.normalize_email(v) FROM (VALUES
+    ('  Anna.Smith@Example.NET '),
+    ('info@Bücher.de'),
+    ('Anna.Smith+news@GoogleMail.com'),
+    ('a.n.n.a+x+y@gmail.com'),
+    ('A.B+orders@Outlook.com'),
+    ('first.last+tag@hotmail.com'),
+    ('first.last+tag@icloud.com'),
+    ('first.last+tag@me.com'),
+    ('first.last+tag@live.com'),
+    ('john-doe-shop@yahoo.com'),
+    ('john+x@yahoo.com'),
+    ('a.b_c-d+x@proton.me'),
+    ('a.b_c-d+x@protonmail.com'),
+    ('a.b+x@company.example'),
+    ('straße@straße.de'),
+    ('user@例え.jp'),
+    ('user@domain.com.')
+) t(v);
+
+-- Not addresses: 22023 naming the value.
+\set VERBOSITY default
+SELECT omni.normalize_email('foo');
+SELECT omni.normalize_email('   ');
+SELECT omni.normalize_email('a@b@c.com');
+SELECT omni.normalize_email('@example.com');
+SELECT omni.normalize_email('anna@');
+SELECT omni.normalize_email('anna smith@example.com');
+SELECT omni.normalize_email('.anna@example.com');
+SELECT omni.normalize_email('an..na@example.com');
+SELECT omni.normalize_email('anna@localhost');
+SELECT omni.normalize_email('anna@[192.0.2.1]');
+SELECT omni.normalize_email('anna@exa_mple.com');
+SELECT omni.normalize_email('anna@192.0.2.1');
+SELECT omni.normalize_email('+news@gmail.com');
+SELECT omni.normalize_email(repeat('a', 65) || '@example.com');
+\set VERBOSITY terse
+DO $$ BEGIN PERFORM omni.normalize_email('nope'); EXCEPTION WHEN invalid_parameter_value THEN RAISE NOTICE 'SQLSTATE 22023'; END $$;
+\set VERBOSITY default
+
+-- Phones to E.164: NANP, Europe, international prefixes, trunk prefixes, extensions.
+SELECT v, r, omni.normalize_phone(v, r) FROM (VALUES
+    ('(212) 555-1234', 'US'),
+    ('212.555.1234', 'US'),
+    ('1-212-555-1234', 'US'),
+    ('+1 (212) 555-1234', 'US'),
+    ('001 212 555 1234', 'US'),
+    ('011 44 7911 123456', 'US'),
+    ('212-555-1234 ext. 55', 'US'),
+    ('212-555-1234 x55', 'US'),
+    ('212 555 1234#55', 'US'),
+    ('tel:+1-212-555-1234;ext=55', 'US'),
+    ('(416) 555-0199', 'CA'),
+    ('07911 123456', 'GB'),
+    ('+44 (0)7911 123456', 'GB'),
+    ('+44 07911 123456', 'FR'),
+    ('0044 7911 123456', 'DE'),
+    ('0151 12345678', 'DE'),
+    ('06 12 34 56 78', 'FR'),
+    ('+33 6 12 34 56 78', 'US'),
+    ('06 1234 5678', 'IT'),
+    ('+39 06 1234 5678', 'US'),
+    ('333 123 4567', 'IT'),
+    ('612 345 678', 'ES'),
+    ('06-30 123 4567', 'HU'),
+    ('8 (912) 345-67-89', 'RU'),
+    ('+7 912 345-67-89', 'US'),
+    ('090-1234-5678', 'JP'),
+    ('98765 43210', 'IN'),
+    ('+91 98765 43210', 'US'),
+    ('(11) 98765-4321', 'BR'),
+    ('+52 1 55 1234 5678', 'US'),
+    ('55 1234 5678', 'MX'),
+    ('138 0013 8000', 'CN'),
+    ('079 123 45 67', 'CH'),
+    ('412 34 567', 'NO'),
+    ('０３-１２３４-５６７８', 'JP'),
+    ('+86 138 0013 8000', 'us')
+) t(v, r);
+SELECT omni.normalize_phone('(212) 555-1234');  -- region defaults to US
+
+-- Impossible numbers and unknown regions: 22023 with the value.
+SELECT omni.normalize_phone('000-000-0000');
+SELECT omni.normalize_phone('555-1234');
+SELECT omni.normalize_phone('(012) 555-1234');
+SELECT omni.normalize_phone('12', 'FR');
+SELECT omni.normalize_phone('+999 1234 5678');
+SELECT omni.normalize_phone('+0 1234 5678');
+SELECT omni.normalize_phone('call me maybe');
+SELECT omni.normalize_phone('---');
+SELECT omni.normalize_phone('+33 0 6 12 34 56', 'FR');
+\set VERBOSITY terse
+SELECT omni.normalize_phone('612 345 678', 'XX');
+\set VERBOSITY default
+
+-- Names: transliteration to Latin ASCII, case folding, NFKC, white space collapsed.
+SELECT v, omni.normalize_name(v) FROM (VALUES
+    ('José Ñúñez'), ('JOSE  NUNEZ'), ('  jose   nunez  '), ('Иван Петров'), ('Søren Müller'),
+    ('Straße'), ('Ｆｕｌｌｗｉｄｔｈ'), ('Zoë O''Brien'), ('Ελένη Παπαδοπούλου')
+) t(v);
+SELECT omni.normalize_name('José Ñúñez') = omni.normalize_name('JOSE  NUNEZ') AS same_person;
+SELECT omni.normalize_name('   ');
+
+-- Confusable skeletons: Latin "paypal" and one with a Cyrillic "а" (U+0430) agree.
+SELECT omni.skeleton('paypal') = omni.skeleton('p' || chr(1072) || 'ypal') AS confusable,
+       omni.skeleton('paypal') = omni.skeleton('paypa1') AS digit_one_confusable,
+       omni.skeleton('paypal') = omni.skeleton('ebay') AS different;
+
+-- Jaro-Winkler, standard definition.
+SELECT a, b, round(omni.jaro_winkler(a, b)::numeric, 3) AS jw FROM (VALUES
+    ('MARTHA', 'MARHTA'), ('DWAYNE', 'DUANE'), ('DIXON', 'DICKSONX'), ('same', 'same'),
+    ('abc', 'xyz'), ('', ''), ('a', ''), ('Zoë', 'Zoe')
+) t(a, b);
+
+-- Dispatch by kind.
+SELECT omni.normalize('email', ' X.Y+z@GMAIL.com') AS email,
+       omni.normalize('phone', '(212) 555-1234') AS phone,
+       omni.normalize('cookie', '  ck_AbC ') AS cookie_keeps_case,
+       omni.normalize('crm', 'ＣＲＭ-0001') AS crm_nfkc;
+SELECT omni.normalize('fax', '555');
+SELECT omni.normalize('email', 'not an address');
+SELECT omni.try_normalize('email', 'not an address') AS invalid_is_null,
+       omni.try_normalize('phone', '212 555 1234') AS valid;
+SELECT omni.try_normalize('fax', '555');
+SELECT omni.normalize('cookie', '   ');
+-- the phone kind reads numbers of its region
+BEGIN;
+UPDATE omni.identity_rule SET region = 'FR' WHERE kind = 'phone';
+SELECT omni.normalize('phone', '06 12 34 56 78') AS french_phone;
+ROLLBACK;
+-- a kind with the name normalizer
+BEGIN;
+INSERT INTO omni.identity_rule (kind, priority, normalizer) VALUES ('full_name', 10, 'name');
+SELECT omni.normalize('full_name', 'José  Ñúñez');
+ROLLBACK;
+-- strictness
+SELECT omni.normalize(NULL, 'x') IS NULL AS strict_kind, omni.normalize_email(NULL) IS NULL AS strict_email;
+
+-- Blocklist checks (normalized first).
+SELECT kind, v, omni.blocked(kind, v) FROM (VALUES
+    ('email', 'Test@Test.com'), ('email', 'no-reply@shop.org'), ('email', 'NoReply@shop.org'),
+    ('email', 'anna@example.com'), ('email', 'anna@shop.org'), ('cookie', 'undefined'),
+    ('cookie', 'NULL'), ('loyalty', '0000-000'), ('device', 'abc'), ('phone', '(212) 555-0100')
+) t(kind, v);
+
+-- The ICU objects are reused: many calls in one statement are fine.
+SELECT count(DISTINCT omni.normalize_name('Name ' || g)) FROM generate_series(1, 2000) g;

@@ -1,0 +1,98 @@
+/*-------------------------------------------------------------------------
+ *
+ * identity.h
+ *		Declarations shared by the identity-resolution sources: the
+ *		normalizers (normalize.c, phone.c), the rule and blocklist cache
+ *		(rules.c), the graph (graph.c) and the link operations (link.c).
+ *
+ * Normalizers come in a "soft" form: they return NULL and an error message
+ * instead of raising, so that the bulk path can record a bad value beside
+ * its staging row and go on, while the SQL functions raise the message with
+ * SQLSTATE 22023.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef OMNI_IDENTITY_H
+#define OMNI_IDENTITY_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+
+/* How the values of a kind are normalized (omni.identity_rule.normalizer). */
+typedef enum OmniNormalizer
+{
+	OMNI_NORM_TEXT,				/* trim and NFKC */
+	OMNI_NORM_EMAIL,
+	OMNI_NORM_PHONE,
+	OMNI_NORM_NAME
+} OmniNormalizer;
+
+/* One row of omni.identity_rule, as the C code needs it. */
+typedef struct OmniKindRule
+{
+	char	   *kind;
+	int			priority;
+	int			max_per_customer;	/* 0: unlimited */
+	OmniNormalizer normalizer;
+	char	   *region;			/* default region of phone numbers */
+} OmniKindRule;
+
+/* One row of omni.blocklist. */
+typedef struct OmniBlockEntry
+{
+	char	   *kind;			/* NULL: every kind */
+	text	   *value;			/* value, or regular expression */
+	bool		is_pattern;
+	char	   *reason;
+} OmniBlockEntry;
+
+/* The rules and the blocklist, loaded together for one statement or run. */
+typedef struct OmniRules
+{
+	int			nkinds;
+	OmniKindRule *kinds;		/* sorted by priority, then kind */
+	int			nblocks;
+	OmniBlockEntry *blocks;
+	char	   *known_kinds;	/* "crm, email, ..." for hints */
+} OmniRules;
+
+/*
+ * Why a value could not be normalized: errmsg names the value, errdetail
+ * says what is wrong with it.  Raised with SQLSTATE 22023 by
+ * omni_norm_raise, or kept beside a staging row by the bulk path.
+ */
+typedef struct OmniNormError
+{
+	char	   *msg;
+	char	   *detail;			/* NULL: none */
+	char	   *hint;			/* NULL: none */
+} OmniNormError;
+
+/* normalize.c */
+extern char *omni_normalize_email_soft(const char *in, int len, OmniNormError *err);
+extern char *omni_normalize_name_soft(const char *in, int len, OmniNormError *err);
+extern char *omni_normalize_text_soft(const char *in, int len, OmniNormError *err);
+extern void omni_norm_raise(OmniNormError *err) pg_attribute_noreturn();
+
+/* phone.c */
+extern char *omni_normalize_phone_soft(const char *in, int len,
+									   const char *region, OmniNormError *err);
+
+/* rules.c */
+extern OmniRules *omni_rules_load(MemoryContext mcxt);
+extern OmniRules *omni_rules_for_call(FunctionCallInfo fcinfo);
+extern int	omni_rules_kind_index(OmniRules *rules, const char *kind);
+extern OmniKindRule *omni_rules_kind(OmniRules *rules, const char *kind);
+extern char *omni_normalize_kind_soft(OmniKindRule *rule, const char *in,
+									  int len, OmniNormError *err);
+extern char *omni_normalize_kind(OmniRules *rules, const char *kind,
+								 const char *in, int len);
+extern const char *omni_blocked_reason(OmniRules *rules, const char *kind,
+									   const char *value);
+extern void omni_identifier_hash(const char *kind, const char *value,
+								 uint8 *dest);
+
+#define OMNI_HASH_LEN 32		/* HMAC-SHA256 */
+
+#endif							/* OMNI_IDENTITY_H */

@@ -1,0 +1,807 @@
+/*-------------------------------------------------------------------------
+ *
+ * link.c
+ *		The identity graph one observation at a time: identify (get or
+ *		create an identifier and its customer), link (two identifiers seen
+ *		together, merging their customers unless a rule refuses), touch (a
+ *		touchpoint of an identifier), unmerge (undo one merge) and forget
+ *		(erase a customer).
+ *
+ * Concurrency.  Every change to which customer an identifier belongs to is
+ * made with the customers involved locked (SELECT ... FOR UPDATE on their
+ * omni.customer rows), always in ascending customer id order, and with the
+ * identifiers' customers read again once the locks are held: a link that
+ * lost a race to another merge sees the customers as they now are and
+ * starts over from them.  Two links touching the same customers are
+ * therefore serialized and give the result of some serial order.  A lock
+ * taken out of order (a customer that was merged away while we waited, or
+ * locks held from earlier statements of the same transaction) can still
+ * meet a deadlock; the merging step runs in a subtransaction and a
+ * deadlock victim rolls it back and starts over, so callers never see it.
+ *
+ * All SQL goes through plans prepared once per backend (SPI_keepplan).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type_d.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "identity/identity.h"
+
+/* How often a merge that was chosen as a deadlock victim starts over. */
+#define LINK_MAX_RETRIES 20
+
+/* The prepared statements of this file. */
+typedef enum LinkQuery
+{
+	Q_FIND,
+	Q_CREATE,
+	Q_DROP_CUSTOMER,
+	Q_ADD_TO_CUSTOMER,
+	Q_LOCK_CUSTOMERS,
+	Q_CUSTOMER_OF_IDENTITY,
+	Q_KIND_COUNT,
+	Q_RULE_VIOLATION,
+	Q_INSERT_LINK,
+	Q_MOVE_IDENTITIES,
+	Q_ABSORB_CUSTOMER,
+	Q_MERGE_ATTRIBUTES,
+	Q_LOG_MERGE,
+	Q_SEEN,
+	Q_CHANNEL,
+	Q_TOUCH,
+	NUM_LINK_QUERIES
+} LinkQuery;
+
+typedef struct LinkQueryDef
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[6];
+} LinkQueryDef;
+
+static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
+	[Q_FIND] = {
+		"SELECT identity_id, customer_id FROM omni.identity WHERE kind = $1 AND value = $2",
+		2, {TEXTOID, TEXTOID}
+	},
+	/* a new identifier and its new customer; nothing when it exists */
+	[Q_CREATE] = {
+		"WITH c AS (INSERT INTO omni.customer (created_at) VALUES ($3) RETURNING customer_id) "
+		"INSERT INTO omni.identity (kind, value, customer_id, first_seen, last_seen) "
+		"SELECT $1, $2, c.customer_id, $3, $3 FROM c "
+		"ON CONFLICT (kind, value) DO NOTHING RETURNING identity_id, customer_id",
+		3, {TEXTOID, TEXTOID, TIMESTAMPTZOID}
+	},
+	[Q_DROP_CUSTOMER] = {
+		"DELETE FROM omni.customer c WHERE c.customer_id = $1 "
+		"AND NOT EXISTS (SELECT 1 FROM omni.identity i WHERE i.customer_id = $1)",
+		1, {INT8OID}
+	},
+	[Q_ADD_TO_CUSTOMER] = {
+		"INSERT INTO omni.identity (kind, value, customer_id, first_seen, last_seen) "
+		"VALUES ($1, $2, $3, $4, $4) ON CONFLICT (kind, value) DO NOTHING "
+		"RETURNING identity_id, customer_id",
+		4, {TEXTOID, TEXTOID, INT8OID, TIMESTAMPTZOID}
+	},
+	[Q_LOCK_CUSTOMERS] = {
+		"SELECT customer_id FROM omni.customer WHERE customer_id = ANY ($1) "
+		"ORDER BY customer_id FOR UPDATE",
+		1, {INT8ARRAYOID}
+	},
+	[Q_CUSTOMER_OF_IDENTITY] = {
+		"SELECT customer_id FROM omni.identity WHERE identity_id = $1",
+		1, {INT8OID}
+	},
+	[Q_KIND_COUNT] = {
+		"SELECT count(*) FROM omni.identity WHERE customer_id = $1 AND kind = $2",
+		2, {INT8OID, TEXTOID}
+	},
+	/* the most trusted kind whose limit a merge of two customers would exceed */
+	[Q_RULE_VIOLATION] = {
+		"SELECT i.kind, count(*), r.max_per_customer FROM omni.identity i "
+		"JOIN omni.identity_rule r ON r.kind = i.kind "
+		"WHERE i.customer_id IN ($1, $2) AND r.max_per_customer IS NOT NULL "
+		"GROUP BY i.kind, r.max_per_customer, r.priority "
+		"HAVING count(*) > r.max_per_customer ORDER BY r.priority, i.kind LIMIT 1",
+		2, {INT8OID, INT8OID}
+	},
+	[Q_INSERT_LINK] = {
+		"INSERT INTO omni.identity_link (identity_a, identity_b, source, observed_at, status, reason) "
+		"VALUES ($1, $2, $3, $4, CASE WHEN $5 IS NULL THEN 'accepted' ELSE 'rejected' END, $5) "
+		"RETURNING link_id",
+		5, {INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID}
+	},
+	[Q_MOVE_IDENTITIES] = {
+		"WITH m AS (UPDATE omni.identity SET customer_id = $1 WHERE customer_id = $2 "
+		"RETURNING identity_id) SELECT COALESCE(array_agg(identity_id ORDER BY identity_id), '{}') FROM m",
+		2, {INT8OID, INT8OID}
+	},
+	[Q_ABSORB_CUSTOMER] = {
+		"UPDATE omni.customer SET merged_into = $1, "
+		"merged_at = CASE WHEN customer_id = $2 THEN now() ELSE merged_at END "
+		"WHERE customer_id = $2 OR merged_into = $2",
+		2, {INT8OID, INT8OID}
+	},
+	/* the survivor keeps its own attributes and time zone where it has them */
+	[Q_MERGE_ATTRIBUTES] = {
+		"UPDATE omni.customer s SET attributes = a.attributes || s.attributes, "
+		"time_zone = COALESCE(s.time_zone, a.time_zone) "
+		"FROM omni.customer a WHERE s.customer_id = $1 AND a.customer_id = $2",
+		2, {INT8OID, INT8OID}
+	},
+	[Q_LOG_MERGE] = {
+		"INSERT INTO omni.merge_log (survivor, absorbed, link_id, identities) "
+		"VALUES ($1, $2, $3, $4) RETURNING merge_id",
+		4, {INT8OID, INT8OID, INT8OID, INT8ARRAYOID}
+	},
+	[Q_SEEN] = {
+		"UPDATE omni.identity SET first_seen = LEAST(first_seen, $2), "
+		"last_seen = GREATEST(last_seen, $2) "
+		"WHERE identity_id = $1 AND (first_seen > $2 OR last_seen < $2)",
+		2, {INT8OID, TIMESTAMPTZOID}
+	},
+	[Q_CHANNEL] = {
+		"SELECT string_agg(channel, ', ' ORDER BY channel), bool_or(channel = $1) "
+		"FROM omni.channel",
+		1, {TEXTOID}
+	},
+	[Q_TOUCH] = {
+		"INSERT INTO omni.touchpoint (identity_id, ts, channel, event, campaign, topic, properties) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING touchpoint_id",
+		6, {INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	},
+};
+
+static SPIPlanPtr link_plans[NUM_LINK_QUERIES];
+
+/*
+ * Run one of the prepared statements (preparing it on first use), expecting
+ * ret; returns the number of rows processed.
+ */
+static uint64
+run(LinkQuery q, Datum *values, const char *nulls, int expect)
+{
+	int			ret;
+
+	if (link_plans[q] == NULL)
+	{
+		Oid			argtypes[8];
+		int			nargs = link_queries[q].nargs;
+		SPIPlanPtr	plan;
+
+		memcpy(argtypes, link_queries[q].argtypes, sizeof(Oid) * 6);
+		/* the touch statement has a seventh argument of type jsonb */
+		if (q == Q_TOUCH)
+		{
+			argtypes[6] = JSONBOID;
+			nargs = 7;
+		}
+		plan = SPI_prepare(link_queries[q].sql, nargs, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s", link_queries[q].sql,
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		link_plans[q] = plan;
+	}
+	ret = SPI_execute_plan(link_plans[q], values, nulls, false, 0);
+	if (ret != expect)
+		elog(ERROR, "unexpected result %s of \"%s\"", SPI_result_code_string(ret),
+			 link_queries[q].sql);
+	return SPI_processed;
+}
+
+/* Column n (1-based) of row r of the last result as an int8. */
+static int64
+result_int8(int r, int n, bool *isnull)
+{
+	bool		dummy;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, n,
+								  isnull ? isnull : &dummy);
+
+	return (isnull && *isnull) ? 0 : DatumGetInt64(d);
+}
+
+/* An identifier: its id and its customer when it exists. */
+typedef struct Ident
+{
+	const char *kind;
+	const char *value;			/* normalized */
+	int64		id;				/* 0: not in the graph */
+	int64		customer;
+} Ident;
+
+/* Look an identifier up; false when unknown. */
+static bool
+find_identity(Ident *ident)
+{
+	Datum		v[2] = {CStringGetTextDatum(ident->kind), CStringGetTextDatum(ident->value)};
+
+	if (run(Q_FIND, v, NULL, SPI_OK_SELECT) == 0)
+	{
+		ident->id = 0;
+		ident->customer = 0;
+		return false;
+	}
+	ident->id = result_int8(0, 1, NULL);
+	ident->customer = result_int8(0, 2, NULL);
+	return true;
+}
+
+/*
+ * Get or create an identifier, a new one with a customer of its own.  A
+ * concurrent creation of the same identifier wins: ours is dropped and
+ * theirs is read.  Returns true when the identifier was created.
+ */
+static bool
+get_or_create(Ident *ident, TimestampTz seen)
+{
+	Datum		v[3];
+
+	for (;;)
+	{
+		if (find_identity(ident))
+			return false;
+		v[0] = CStringGetTextDatum(ident->kind);
+		v[1] = CStringGetTextDatum(ident->value);
+		v[2] = TimestampTzGetDatum(seen);
+		if (run(Q_CREATE, v, NULL, SPI_OK_INSERT_RETURNING) == 1)
+		{
+			ident->id = result_int8(0, 1, NULL);
+			ident->customer = result_int8(0, 2, NULL);
+			return true;
+		}
+		/* lost the race: the customer made for it has no identifier */
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* Lock customers (one or two) in ascending id order. */
+static void
+lock_customers(int64 c1, int64 c2)
+{
+	Datum		ids[2] = {Int64GetDatum(Min(c1, c2)), Int64GetDatum(Max(c1, c2))};
+	ArrayType  *arr = construct_array(ids, c1 == c2 ? 1 : 2, INT8OID, 8, FLOAT8PASSBYVAL, 'd');
+	Datum		v[1] = {PointerGetDatum(arr)};
+
+	run(Q_LOCK_CUSTOMERS, v, NULL, SPI_OK_SELECT);
+}
+
+/* The current customer of an identifier, read again (after locking). */
+static int64
+reread_customer(int64 identity_id)
+{
+	Datum		v[1] = {Int64GetDatum(identity_id)};
+
+	if (run(Q_CUSTOMER_OF_IDENTITY, v, NULL, SPI_OK_SELECT) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("identifier %lld was erased by a concurrent transaction",
+						(long long) identity_id)));
+	return result_int8(0, 1, NULL);
+}
+
+/* Record a link; reason NULL for an accepted one.  Returns its id. */
+static int64
+insert_link(int64 a, int64 b, text *source, TimestampTz observed_at, const char *reason)
+{
+	Datum		v[5];
+	char		nulls[5] = {' ', ' ', source ? ' ' : 'n', ' ', reason ? ' ' : 'n'};
+
+	v[0] = Int64GetDatum(a);
+	v[1] = Int64GetDatum(b);
+	v[2] = source ? PointerGetDatum(source) : (Datum) 0;
+	v[3] = TimestampTzGetDatum(observed_at);
+	v[4] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
+	run(Q_INSERT_LINK, v, nulls, SPI_OK_INSERT_RETURNING);
+	return result_int8(0, 1, NULL);
+}
+
+/* Widen an identifier's first_seen/last_seen to include ts. */
+static void
+mark_seen(int64 identity_id, TimestampTz ts)
+{
+	Datum		v[2] = {Int64GetDatum(identity_id), TimestampTzGetDatum(ts)};
+
+	run(Q_SEEN, v, NULL, SPI_OK_UPDATE);
+}
+
+/*
+ * Merge customer absorbed into survivor (both locked) because of link_id:
+ * move its identifiers, point it (and the customers it had absorbed) at
+ * the survivor, keep its attributes where the survivor has none, and log
+ * the merge.
+ */
+static void
+merge_customers(int64 survivor, int64 absorbed, int64 link_id)
+{
+	Datum		v[4];
+	bool		isnull;
+	Datum		moved;
+
+	v[0] = Int64GetDatum(survivor);
+	v[1] = Int64GetDatum(absorbed);
+	run(Q_MOVE_IDENTITIES, v, NULL, SPI_OK_SELECT);
+	moved = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	moved = PointerGetDatum(DatumGetArrayTypePCopy(moved));
+	run(Q_MERGE_ATTRIBUTES, v, NULL, SPI_OK_UPDATE);
+	run(Q_ABSORB_CUSTOMER, v, NULL, SPI_OK_UPDATE);
+	v[2] = Int64GetDatum(link_id);
+	v[3] = moved;
+	run(Q_LOG_MERGE, v, NULL, SPI_OK_INSERT_RETURNING);
+}
+
+/*
+ * The reason a merge of two locked customers is refused, or NULL: the most
+ * trusted kind whose max_per_customer the merged customer would exceed.
+ */
+static char *
+merge_refusal(int64 c1, int64 c2)
+{
+	Datum		v[2] = {Int64GetDatum(c1), Int64GetDatum(c2)};
+
+	if (run(Q_RULE_VIOLATION, v, NULL, SPI_OK_SELECT) == 0)
+		return NULL;
+	return psprintf("max_per_customer exceeded: customers %lld and %lld together would hold %lld %s identifiers (max %lld)",
+					(long long) Min(c1, c2), (long long) Max(c1, c2),
+					(long long) result_int8(0, 2, NULL),
+					SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+					(long long) result_int8(0, 3, NULL));
+}
+
+/*
+ * Attach a new identifier b to the customer of a, when b's kind has room
+ * in it; false (nothing done) when it has not, with *reason set, or when b
+ * appeared meanwhile.  The customer stays locked until the end of the
+ * transaction.
+ */
+static bool
+attach_new(Ident *a, Ident *b, OmniKindRule *rule_b, TimestampTz seen, char **reason)
+{
+	Datum		v[4];
+
+	*reason = NULL;
+	for (;;)
+	{
+		int64		c;
+
+		lock_customers(a->customer, a->customer);
+		c = reread_customer(a->id);
+		if (c == a->customer)
+			break;
+		a->customer = c;		/* merged meanwhile: lock the survivor */
+	}
+	if (rule_b->max_per_customer > 0)
+	{
+		int64		n;
+
+		v[0] = Int64GetDatum(a->customer);
+		v[1] = CStringGetTextDatum(b->kind);
+		run(Q_KIND_COUNT, v, NULL, SPI_OK_SELECT);
+		n = result_int8(0, 1, NULL);
+		if (n + 1 > rule_b->max_per_customer)
+		{
+			*reason = psprintf("max_per_customer exceeded: customer %lld already holds %lld %s identifiers (max %d)",
+							   (long long) a->customer, (long long) n, b->kind,
+							   rule_b->max_per_customer);
+			return false;
+		}
+	}
+	v[0] = CStringGetTextDatum(b->kind);
+	v[1] = CStringGetTextDatum(b->value);
+	v[2] = Int64GetDatum(a->customer);
+	v[3] = TimestampTzGetDatum(seen);
+	if (run(Q_ADD_TO_CUSTOMER, v, NULL, SPI_OK_INSERT_RETURNING) != 1)
+		return false;
+	b->id = result_int8(0, 1, NULL);
+	b->customer = a->customer;
+	return true;
+}
+
+/*
+ * Link two existing identifiers of different customers: lock both
+ * customers, check the rules, merge.  Returns the link id.
+ */
+static int64
+link_existing(Ident *a, Ident *b, text *source, TimestampTz observed_at)
+{
+	char	   *reason;
+	int64		link_id;
+
+	for (;;)
+	{
+		int64		ca,
+					cb;
+
+		if (a->customer == b->customer)
+			return insert_link(a->id, b->id, source, observed_at, NULL);
+		lock_customers(a->customer, b->customer);
+		ca = reread_customer(a->id);
+		cb = reread_customer(b->id);
+		if (ca == a->customer && cb == b->customer)
+			break;
+		/* another transaction moved one of them: start from what is now */
+		a->customer = ca;
+		b->customer = cb;
+		CHECK_FOR_INTERRUPTS();
+	}
+	reason = merge_refusal(a->customer, b->customer);
+	link_id = insert_link(a->id, b->id, source, observed_at, reason);
+	if (reason == NULL)
+		merge_customers(Min(a->customer, b->customer), Max(a->customer, b->customer),
+						link_id);
+	return link_id;
+}
+
+/*
+ * Run link_existing in a subtransaction, starting over when it is chosen
+ * as a deadlock victim.
+ */
+static int64
+link_existing_retrying(Ident *a, Ident *b, text *source, TimestampTz observed_at)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	Ident		a0 = *a,
+				b0 = *b;
+	volatile int attempt;
+
+	for (attempt = 0;; attempt++)
+	{
+		int64		link_id = 0;
+		bool		retry = false;
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcontext);
+		PG_TRY();
+		{
+			link_id = link_existing(a, b, source, observed_at);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcontext);
+			CurrentResourceOwner = oldowner;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(oldcontext);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcontext);
+			CurrentResourceOwner = oldowner;
+			if (edata->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED ||
+				attempt >= LINK_MAX_RETRIES)
+				ReThrowError(edata);
+			FreeErrorData(edata);
+			retry = true;
+		}
+		PG_END_TRY();
+		if (!retry)
+			return link_id;
+		*a = a0;
+		*b = b0;
+		find_identity(a);
+		find_identity(b);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* Connect to SPI, failing loudly. */
+static void
+connect_spi(void)
+{
+	int			ret = SPI_connect();
+
+	if (ret != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+}
+
+PG_FUNCTION_INFO_V1(omni_identify);
+/*
+ * omni.identify(kind, value): the identifier's id, created (with a new
+ * customer of its own) when it is new.
+ */
+Datum
+omni_identify(PG_FUNCTION_ARGS)
+{
+	OmniRules  *rules = omni_rules_for_call(fcinfo);
+	Ident		ident;
+	text	   *value = PG_GETARG_TEXT_PP(1);
+
+	ident.kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ident.value = omni_normalize_kind(rules, ident.kind, VARDATA_ANY(value),
+									  VARSIZE_ANY_EXHDR(value));
+	connect_spi();
+	get_or_create(&ident, GetCurrentTransactionStartTimestamp());
+	SPI_finish();
+	PG_RETURN_INT64(ident.id);
+}
+
+PG_FUNCTION_INFO_V1(omni_customer_of);
+/*
+ * omni.customer_of(kind, value): the live customer of an identifier, NULL
+ * when the identifier is unknown.
+ */
+Datum
+omni_customer_of(PG_FUNCTION_ARGS)
+{
+	OmniRules  *rules = omni_rules_for_call(fcinfo);
+	Ident		ident;
+	text	   *value = PG_GETARG_TEXT_PP(1);
+	bool		found;
+
+	ident.kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ident.value = omni_normalize_kind(rules, ident.kind, VARDATA_ANY(value),
+									  VARSIZE_ANY_EXHDR(value));
+	connect_spi();
+	found = find_identity(&ident);
+	SPI_finish();
+	if (!found)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(ident.customer);
+}
+
+PG_FUNCTION_INFO_V1(omni_link);
+/*
+ * omni.link(kind_a, value_a, kind_b, value_b, source, observed_at): two
+ * identifiers seen together.  Creates them as needed and merges their
+ * customers unless a rule refuses; a refused link is kept with status
+ * rejected and its reason.  Returns the link id.
+ */
+Datum
+omni_link(PG_FUNCTION_ARGS)
+{
+	OmniRules  *rules;
+	Ident		a,
+				b;
+	OmniKindRule *rule_b;
+	text	   *value_a,
+			   *value_b;
+	text	   *source;
+	TimestampTz observed_at;
+	const char *blocked;
+	int64		link_id;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("omni.link needs two identifiers: kinds and values must not be NULL")));
+	rules = omni_rules_for_call(fcinfo);
+	source = PG_ARGISNULL(4) ? NULL : PG_GETARG_TEXT_PP(4);
+	observed_at = PG_ARGISNULL(5) ? GetCurrentTransactionStartTimestamp() : PG_GETARG_TIMESTAMPTZ(5);
+	if (TIMESTAMP_NOT_FINITE(observed_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("observed_at must be finite")));
+
+	a.kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	b.kind = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	(void) omni_rules_kind(rules, a.kind);	/* an unknown kind is an error */
+	rule_b = omni_rules_kind(rules, b.kind);
+	value_a = PG_GETARG_TEXT_PP(1);
+	value_b = PG_GETARG_TEXT_PP(3);
+	a.value = omni_normalize_kind(rules, a.kind, VARDATA_ANY(value_a), VARSIZE_ANY_EXHDR(value_a));
+	b.value = omni_normalize_kind(rules, b.kind, VARDATA_ANY(value_b), VARSIZE_ANY_EXHDR(value_b));
+	if (strcmp(a.kind, b.kind) == 0 && strcmp(a.value, b.value) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot link identifier %s \"%s\" to itself", a.kind, a.value),
+				 errdetail("Both values normalize to the same identifier.")));
+
+	blocked = omni_blocked_reason(rules, a.kind, a.value);
+	if (blocked == NULL)
+		blocked = omni_blocked_reason(rules, b.kind, b.value);
+
+	connect_spi();
+	get_or_create(&a, observed_at);
+	if (blocked)
+	{
+		/* both identifiers exist, alone; the link is kept, refused */
+		get_or_create(&b, observed_at);
+		link_id = insert_link(a.id, b.id, source, observed_at, blocked);
+	}
+	else if (!find_identity(&b))
+	{
+		char	   *reason;
+
+		if (attach_new(&a, &b, rule_b, observed_at, &reason))
+			link_id = insert_link(a.id, b.id, source, observed_at, NULL);
+		else if (reason != NULL)
+		{
+			get_or_create(&b, observed_at);
+			link_id = insert_link(a.id, b.id, source, observed_at, reason);
+		}
+		else
+		{
+			/* b was created meanwhile by another transaction */
+			find_identity(&b);
+			link_id = link_existing_retrying(&a, &b, source, observed_at);
+		}
+	}
+	else
+		link_id = link_existing_retrying(&a, &b, source, observed_at);
+	mark_seen(a.id, observed_at);
+	mark_seen(b.id, observed_at);
+	SPI_finish();
+	PG_RETURN_INT64(link_id);
+}
+
+PG_FUNCTION_INFO_V1(omni_touch);
+/*
+ * omni.touch(kind, value, channel, event, ts, campaign, topic, properties):
+ * record a touchpoint of an identifier (created when new) and return its id.
+ */
+Datum
+omni_touch(PG_FUNCTION_ARGS)
+{
+	OmniRules  *rules;
+	Ident		ident;
+	text	   *value;
+	TimestampTz ts;
+	Datum		v[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	bool		isnull;
+	int			i;
+
+	for (i = 0; i < 5; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("omni.touch needs a kind, a value, a channel, an event and a time: none may be NULL")));
+	rules = omni_rules_for_call(fcinfo);
+	ident.kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	value = PG_GETARG_TEXT_PP(1);
+	ident.value = omni_normalize_kind(rules, ident.kind, VARDATA_ANY(value),
+									  VARSIZE_ANY_EXHDR(value));
+	if (VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(3)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("touchpoint event must not be empty")));
+	ts = PG_GETARG_TIMESTAMPTZ(4);
+	if (TIMESTAMP_NOT_FINITE(ts))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("touchpoint time must be finite")));
+
+	connect_spi();
+	v[0] = PG_GETARG_DATUM(2);
+	run(Q_CHANNEL, v, NULL, SPI_OK_SELECT);
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown channel \"%s\"", TextDatumGetCString(PG_GETARG_DATUM(2))),
+				 errhint("Known channels: %s. Add a channel with INSERT INTO omni.channel.",
+						 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1))));
+	get_or_create(&ident, ts);
+
+	v[0] = Int64GetDatum(ident.id);
+	v[1] = TimestampTzGetDatum(ts);
+	v[2] = PG_GETARG_DATUM(2);
+	v[3] = PG_GETARG_DATUM(3);
+	for (i = 5; i <= 7; i++)
+	{
+		if (PG_ARGISNULL(i))
+		{
+			nulls[i - 1] = 'n';
+			v[i - 1] = (Datum) 0;
+		}
+		else
+			v[i - 1] = PG_GETARG_DATUM(i);
+	}
+	if (nulls[6] == 'n')
+	{
+		/* properties NULL means none */
+		v[6] = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+		nulls[6] = ' ';
+	}
+	run(Q_TOUCH, v, nulls, SPI_OK_INSERT_RETURNING);
+	{
+		int64		id = result_int8(0, 1, NULL);
+
+		mark_seen(ident.id, ts);
+		SPI_finish();
+		PG_RETURN_INT64(id);
+	}
+}
+
+PG_FUNCTION_INFO_V1(omni_forget);
+/*
+ * omni.forget(customer_id): erase a customer.  Its identifiers, their links
+ * and touchpoints, its consents, messages, merges and the customer rows
+ * themselves (the live customer and every customer merged into it) are
+ * deleted in the calling transaction; only a keyed hash of each erased
+ * identifier is kept, in omni.forgotten, so that messages to it can still
+ * be suppressed.  Staged link rows that name an erased identifier are
+ * deleted too.  Returns the number of identifiers erased.
+ */
+Datum
+omni_forget(PG_FUNCTION_ARGS)
+{
+	int64		customer_id = PG_GETARG_INT64(0);
+	int64		root;
+	int64		erased;
+	Datum		v[1];
+	Oid			t[1] = {INT8OID};
+	bool		isnull;
+	int			ret;
+	static const char *const steps[] = {
+		/* the register of erased identifiers */
+		"INSERT INTO omni.forgotten (hash, kind) "
+		"SELECT omni.identifier_hash(kind, value), kind FROM omni.identity WHERE customer_id = $1 "
+		"ON CONFLICT (hash) DO UPDATE SET forgotten_at = EXCLUDED.forgotten_at",
+		/* raw copies of the identifiers waiting in the staging table */
+		"DELETE FROM omni.link_staging s USING omni.identity i "
+		"WHERE i.customer_id = $1 AND ("
+		"(s.kind_a = i.kind AND omni.try_normalize(s.kind_a, s.value_a) = i.value) OR "
+		"(s.kind_b = i.kind AND omni.try_normalize(s.kind_b, s.value_b) = i.value))",
+		/* messages to the customer or to one of its identifiers */
+		"DELETE FROM omni.message m WHERE m.customer_id IN "
+		"(SELECT customer_id FROM omni.customer WHERE customer_id = $1 OR merged_into = $1) "
+		"OR EXISTS (SELECT 1 FROM omni.identity i WHERE i.customer_id = $1 "
+		"AND i.kind = m.recipient_kind AND i.value = omni.try_normalize(m.recipient_kind, m.recipient))",
+		"DELETE FROM omni.consent c WHERE c.customer_id IN "
+		"(SELECT customer_id FROM omni.customer WHERE customer_id = $1 OR merged_into = $1) "
+		"OR c.identity_id IN (SELECT identity_id FROM omni.identity WHERE customer_id = $1)",
+		"DELETE FROM omni.merge_log WHERE survivor = $1 OR absorbed = $1 OR survivor IN "
+		"(SELECT customer_id FROM omni.customer WHERE merged_into = $1) OR absorbed IN "
+		"(SELECT customer_id FROM omni.customer WHERE merged_into = $1)",
+		"DELETE FROM omni.touchpoint WHERE identity_id IN "
+		"(SELECT identity_id FROM omni.identity WHERE customer_id = $1)",
+		/* links go with their identifiers (ON DELETE CASCADE) */
+		"DELETE FROM omni.identity WHERE customer_id = $1",
+		"DELETE FROM omni.customer WHERE customer_id = $1 OR merged_into = $1",
+	};
+	int			i;
+
+	connect_spi();
+	v[0] = Int64GetDatum(customer_id);
+	ret = SPI_execute_with_args("SELECT COALESCE(merged_into, customer_id) FROM omni.customer "
+								"WHERE customer_id = $1", 1, t, v, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read omni.customer: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("customer %lld does not exist", (long long) customer_id),
+				 errhint("It may have been erased already.")));
+	root = result_int8(0, 1, &isnull);
+	for (;;)
+	{
+		int64		now_root;
+
+		lock_customers(root, root);
+		v[0] = Int64GetDatum(root);
+		ret = SPI_execute_with_args("SELECT COALESCE(merged_into, customer_id) FROM omni.customer "
+									"WHERE customer_id = $1", 1, t, v, NULL, false, 0);
+		if (ret != SPI_OK_SELECT || SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("customer %lld was erased by a concurrent transaction",
+							(long long) customer_id)));
+		now_root = result_int8(0, 1, &isnull);
+		if (now_root == root)
+			break;
+		root = now_root;
+	}
+	v[0] = Int64GetDatum(root);
+	ret = SPI_execute_with_args("SELECT count(*) FROM omni.identity WHERE customer_id = $1",
+								1, t, v, NULL, false, 0);
+	erased = result_int8(0, 1, &isnull);
+	for (i = 0; i < lengthof(steps); i++)
+	{
+		ret = SPI_execute_with_args(steps[i], 1, t, v, NULL, false, 0);
+		if (ret < 0)
+			elog(ERROR, "erasure step failed: %s", SPI_result_code_string(ret));
+	}
+	SPI_finish();
+	PG_RETURN_INT64(erased);
+}

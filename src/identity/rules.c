@@ -1,0 +1,385 @@
+/*-------------------------------------------------------------------------
+ *
+ * rules.c
+ *		The identifier kinds and their rules (omni.identity_rule), the
+ *		blocklist (omni.blocklist), normalization by kind, and the keyed
+ *		hash of identifiers kept by erasure (omni.forgotten).
+ *
+ * Rules and blocklist are read together, once per statement for the SQL
+ * functions (cached in fn_extra, which lives as long as the calling
+ * expression) and once per run for the bulk path.  So a change to a rule
+ * applies from the next statement on.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_collation_d.h"
+#include "common/hmac.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "regex/regex.h"
+#include "parser/parse_relation.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "identity/identity.h"
+
+/*
+ * Read the rules and the blocklist into mcxt.  Rules come sorted by
+ * priority (most trusted first), then kind.
+ */
+OmniRules *
+omni_rules_load(MemoryContext mcxt)
+{
+	OmniRules  *rules;
+	MemoryContext old;
+	StringInfoData known;
+	uint64		i;
+	int			ret;
+
+	rules = MemoryContextAllocZero(mcxt, sizeof(OmniRules));
+	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+
+	ret = SPI_execute("SELECT kind, priority, max_per_customer, normalizer, region "
+					  "FROM omni.identity_rule ORDER BY priority, kind", true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read omni.identity_rule: %s", SPI_result_code_string(ret));
+	old = MemoryContextSwitchTo(mcxt);
+	rules->nkinds = SPI_processed;
+	rules->kinds = palloc0(sizeof(OmniKindRule) * Max(1, SPI_processed));
+	initStringInfo(&known);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		OmniKindRule *r = &rules->kinds[i];
+		bool		isnull;
+		char	   *norm;
+
+		r->kind = SPI_getvalue(tup, desc, 1);
+		r->priority = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		r->max_per_customer = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+		if (isnull)
+			r->max_per_customer = 0;
+		norm = SPI_getvalue(tup, desc, 4);
+		if (strcmp(norm, "email") == 0)
+			r->normalizer = OMNI_NORM_EMAIL;
+		else if (strcmp(norm, "phone") == 0)
+			r->normalizer = OMNI_NORM_PHONE;
+		else if (strcmp(norm, "name") == 0)
+			r->normalizer = OMNI_NORM_NAME;
+		else
+			r->normalizer = OMNI_NORM_TEXT;
+		r->region = SPI_getvalue(tup, desc, 5);
+		if (r->region == NULL)
+			r->region = "US";
+		appendStringInfo(&known, "%s%s", i ? ", " : "", r->kind);
+	}
+	/* the hint lists kinds alphabetically */
+	MemoryContextSwitchTo(old);
+
+	ret = SPI_execute("SELECT string_agg(kind, ', ' ORDER BY kind) FROM omni.identity_rule",
+					  true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read omni.identity_rule: %s", SPI_result_code_string(ret));
+	old = MemoryContextSwitchTo(mcxt);
+	rules->known_kinds = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (rules->known_kinds == NULL)
+		rules->known_kinds = "(none)";
+	MemoryContextSwitchTo(old);
+
+	ret = SPI_execute("SELECT kind, value, is_pattern, reason FROM omni.blocklist "
+					  "ORDER BY blocked_id", true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read omni.blocklist: %s", SPI_result_code_string(ret));
+	old = MemoryContextSwitchTo(mcxt);
+	rules->nblocks = SPI_processed;
+	rules->blocks = palloc0(sizeof(OmniBlockEntry) * Max(1, SPI_processed));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		OmniBlockEntry *b = &rules->blocks[i];
+		bool		isnull;
+
+		b->kind = SPI_getvalue(tup, desc, 1);
+		b->value = cstring_to_text(SPI_getvalue(tup, desc, 2));
+		b->is_pattern = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+		b->reason = SPI_getvalue(tup, desc, 4);
+	}
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	return rules;
+}
+
+/*
+ * The rules for one SQL function call site, loaded on the first call of a
+ * statement and kept in fn_extra for the rest of it.
+ */
+OmniRules *
+omni_rules_for_call(FunctionCallInfo fcinfo)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = omni_rules_load(fcinfo->flinfo->fn_mcxt);
+	return (OmniRules *) fcinfo->flinfo->fn_extra;
+}
+
+/* Index of a kind in rules->kinds, or -1. */
+int
+omni_rules_kind_index(OmniRules *rules, const char *kind)
+{
+	int			i;
+
+	for (i = 0; i < rules->nkinds; i++)
+		if (strcmp(rules->kinds[i].kind, kind) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * The rule of a kind; an unknown kind is an error whose hint lists the
+ * known ones.
+ */
+OmniKindRule *
+omni_rules_kind(OmniRules *rules, const char *kind)
+{
+	int			i = omni_rules_kind_index(rules, kind);
+
+	if (i < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown identifier kind \"%s\"", kind),
+				 errhint("Known kinds: %s. Add a kind with INSERT INTO omni.identity_rule.",
+						 rules->known_kinds)));
+	return &rules->kinds[i];
+}
+
+/*
+ * Normalize a value by its kind's normalizer, or return NULL with *err
+ * filled when the value is not valid for the kind.
+ */
+char *
+omni_normalize_kind_soft(OmniKindRule *rule, const char *in, int len,
+						 OmniNormError *err)
+{
+	switch (rule->normalizer)
+	{
+		case OMNI_NORM_EMAIL:
+			return omni_normalize_email_soft(in, len, err);
+		case OMNI_NORM_PHONE:
+			return omni_normalize_phone_soft(in, len, rule->region, err);
+		case OMNI_NORM_NAME:
+			return omni_normalize_name_soft(in, len, err);
+		case OMNI_NORM_TEXT:
+			break;
+	}
+	return omni_normalize_text_soft(in, len, err);
+}
+
+/* Normalize a value by kind, raising on an unknown kind or a bad value. */
+char *
+omni_normalize_kind(OmniRules *rules, const char *kind, const char *in, int len)
+{
+	OmniNormError err;
+	char	   *out;
+
+	out = omni_normalize_kind_soft(omni_rules_kind(rules, kind), in, len, &err);
+	if (out == NULL)
+		omni_norm_raise(&err);
+	return out;
+}
+
+/*
+ * Why a normalized identifier is blocked, or NULL when it is not.  Values
+ * compare without regard to ASCII case ("NULL", "Undefined"), patterns are
+ * POSIX regular expressions matched the same way.
+ */
+const char *
+omni_blocked_reason(OmniRules *rules, const char *kind, const char *value)
+{
+	int			i;
+	int			vlen = strlen(value);
+
+	for (i = 0; i < rules->nblocks; i++)
+	{
+		OmniBlockEntry *b = &rules->blocks[i];
+
+		if (b->kind != NULL && strcmp(b->kind, kind) != 0)
+			continue;
+		if (b->is_pattern)
+		{
+			if (RE_compile_and_execute(b->value, (char *) value, vlen,
+									   REG_ADVANCED | REG_ICASE, C_COLLATION_OID,
+									   0, NULL))
+				return psprintf("blocked value: %s \"%s\" matches %s (%s)", kind, value,
+								text_to_cstring(b->value), b->reason);
+		}
+		else if (VARSIZE_ANY_EXHDR(b->value) == vlen &&
+				 pg_strncasecmp(VARDATA_ANY(b->value), value, vlen) == 0)
+			return psprintf("blocked value: %s \"%s\" (%s)", kind, value, b->reason);
+	}
+	return NULL;
+}
+
+/*
+ * Read the per-database key of identifier hashes from omni.secret.  The
+ * table is readable by its owner only; the key is read here without an
+ * ACL check on purpose, so that any role may compute hashes (to check a
+ * recipient against omni.forgotten) without being able to read the key.
+ */
+static bytea *
+read_secret_key(void)
+{
+	Oid			nsp = get_namespace_oid("omni", false);
+	Oid			relid = get_relname_relid("secret", nsp);
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	bytea	   *key = NULL;
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation \"omni.secret\" does not exist");
+	rel = table_open(relid, AccessShareLock);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		int			attno = attnameAttNum(rel, "hmac_key", false);
+		Datum		d = heap_getattr(tup, attno, RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			key = DatumGetByteaPCopy(d);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the identifier hash key is missing from omni.secret"),
+				 errhint("Restore omni.secret from a backup: hashes made with another key do not match.")));
+	return key;
+}
+
+/*
+ * HMAC-SHA256, under the database's key, of the kind, a zero byte and the
+ * normalized value: the form identifiers are kept in after erasure.
+ */
+static void
+identifier_hash_with_key(bytea *key, const char *kind, const char *value, uint8 *dest)
+{
+	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
+	uint8		zero = 0;
+
+	if (ctx == NULL)
+		elog(ERROR, "out of memory creating an HMAC context");
+	if (pg_hmac_init(ctx, (uint8 *) VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) kind, strlen(kind)) < 0 ||
+		pg_hmac_update(ctx, &zero, 1) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) value, strlen(value)) < 0 ||
+		pg_hmac_final(ctx, dest, OMNI_HASH_LEN) < 0)
+	{
+		const char *msg = pg_hmac_error(ctx);
+
+		pg_hmac_free(ctx);
+		elog(ERROR, "could not compute HMAC-SHA256: %s", msg);
+	}
+	pg_hmac_free(ctx);
+}
+
+/* The keyed hash of one identifier, reading the key. */
+void
+omni_identifier_hash(const char *kind, const char *value, uint8 *dest)
+{
+	identifier_hash_with_key(read_secret_key(), kind, value, dest);
+}
+
+PG_FUNCTION_INFO_V1(omni_identifier_hash_sql);
+/*
+ * omni.identifier_hash(kind, value): the keyed hash of an already-normalized
+ * identifier, as kept in omni.forgotten.hash.  The key is read once per
+ * statement (fn_extra).
+ */
+Datum
+omni_identifier_hash_sql(PG_FUNCTION_ARGS)
+{
+	char	   *kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *value = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	bytea	   *result = palloc(VARHDRSZ + OMNI_HASH_LEN);
+
+	if (fcinfo->flinfo->fn_extra == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		fcinfo->flinfo->fn_extra = read_secret_key();
+		MemoryContextSwitchTo(old);
+	}
+	identifier_hash_with_key((bytea *) fcinfo->flinfo->fn_extra, kind, value,
+							 (uint8 *) VARDATA(result));
+	SET_VARSIZE(result, VARHDRSZ + OMNI_HASH_LEN);
+	PG_RETURN_BYTEA_P(result);
+}
+
+PG_FUNCTION_INFO_V1(omni_normalize);
+/*
+ * omni.normalize(kind, value): normalize by the kind's rule.
+ */
+Datum
+omni_normalize(PG_FUNCTION_ARGS)
+{
+	OmniRules  *rules = omni_rules_for_call(fcinfo);
+	char	   *kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	text	   *value = PG_GETARG_TEXT_PP(1);
+
+	PG_RETURN_TEXT_P(cstring_to_text(omni_normalize_kind(rules, kind, VARDATA_ANY(value),
+														 VARSIZE_ANY_EXHDR(value))));
+}
+
+PG_FUNCTION_INFO_V1(omni_try_normalize);
+/*
+ * omni.try_normalize(kind, value): like omni.normalize, but NULL instead of
+ * an error when the value is not valid for its kind (an unknown kind is
+ * still an error), for loaders that set bad values aside.
+ */
+Datum
+omni_try_normalize(PG_FUNCTION_ARGS)
+{
+	OmniRules  *rules = omni_rules_for_call(fcinfo);
+	char	   *kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	text	   *value = PG_GETARG_TEXT_PP(1);
+	OmniNormError err;
+	char	   *out;
+
+	out = omni_normalize_kind_soft(omni_rules_kind(rules, kind), VARDATA_ANY(value),
+								   VARSIZE_ANY_EXHDR(value), &err);
+	if (out == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(out));
+}
+
+PG_FUNCTION_INFO_V1(omni_blocked);
+/*
+ * omni.blocked(kind, value): why an identifier is blocked (the value is
+ * normalized first), or NULL when it may link.
+ */
+Datum
+omni_blocked(PG_FUNCTION_ARGS)
+{
+	OmniRules  *rules = omni_rules_for_call(fcinfo);
+	char	   *kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	text	   *value = PG_GETARG_TEXT_PP(1);
+	char	   *norm = omni_normalize_kind(rules, kind, VARDATA_ANY(value),
+										   VARSIZE_ANY_EXHDR(value));
+	const char *reason = omni_blocked_reason(rules, kind, norm);
+
+	if (reason == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(reason));
+}
