@@ -45,6 +45,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "identity/identity.h"
 #include "omnichannel.h"
 #include "suppress/suppress.h"
 
@@ -87,15 +88,6 @@ typedef struct SuppressChannel
 	bool		requires_opt_in;
 } SuppressChannel;
 
-/* One row of omni.blocklist. */
-typedef struct SuppressBlock
-{
-	char	   *kind;			/* NULL: every kind */
-	text	   *value;
-	bool		is_pattern;
-	char	   *reason;
-} SuppressBlock;
-
 /* The cached configuration, rebuilt when one of its tables changes. */
 typedef struct SuppressConfig
 {
@@ -104,19 +96,17 @@ typedef struct SuppressConfig
 	SuppressRule *rules;		/* in evaluation order */
 	int			nchannels;
 	SuppressChannel *channels;
-	int			nblocks;
-	SuppressBlock *blocks;
+	OmniRules  *identity;		/* identifier kinds and blocklist */
 } SuppressConfig;
 
 static SuppressConfig config;
 static bool config_valid = false;
 static bool callback_registered = false;
-static Oid	config_relids[3];
+static Oid	config_relids[4];
 
 /* Saved plans of the engine's queries. */
 static SPIPlanPtr plan_rules;
 static SPIPlanPtr plan_channels;
-static SPIPlanPtr plan_blocks;
 static SPIPlanPtr plan_resolve;
 static SPIPlanPtr plan_customer;
 static SPIPlanPtr plan_consent;
@@ -138,7 +128,7 @@ suppress_config_invalidate(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid ||
 		relid == config_relids[0] || relid == config_relids[1] ||
-		relid == config_relids[2])
+		relid == config_relids[2] || relid == config_relids[3])
 		config_valid = false;
 }
 
@@ -183,8 +173,8 @@ text_array_to_cstrings(Datum d, char ***out)
 }
 
 /*
- * Load the enabled rules, the channels and the blocked values into a fresh
- * memory context.  config_valid is set first, so an invalidation arriving
+ * Load the enabled rules, the channels, and identity's identifier kinds and
+ * blocked values into a fresh memory context.  config_valid is set first, so an invalidation arriving
  * while the tables are read marks the new copy stale at once.
  */
 static void
@@ -204,6 +194,7 @@ suppress_load_config(void)
 	config_relids[0] = get_relname_relid("suppression_rule", nsp);
 	config_relids[1] = get_relname_relid("channel", nsp);
 	config_relids[2] = get_relname_relid("blocklist", nsp);
+	config_relids[3] = get_relname_relid("identity_rule", nsp);
 	config_valid = true;
 
 	cxt = AllocSetContextCreate(CacheMemoryContext, "omnichannel suppression rules",
@@ -219,9 +210,6 @@ suppress_load_config(void)
 						 " ORDER BY priority, name", 0, NULL);
 		suppress_prepare(&plan_channels,
 						 "SELECT channel, requires_opt_in FROM omni.channel", 0, NULL);
-		suppress_prepare(&plan_blocks,
-						 "SELECT kind, value, is_pattern, reason FROM omni.blocklist"
-						 " ORDER BY blocked_id", 0, NULL);
 
 		if (SPI_execute_plan(plan_rules, NULL, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read omni.suppression_rule");
@@ -298,25 +286,7 @@ suppress_load_config(void)
 		}
 		MemoryContextSwitchTo(old);
 
-		if (SPI_execute_plan(plan_blocks, NULL, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read omni.blocklist");
-		n = SPI_processed;
-		old = MemoryContextSwitchTo(cxt);
-		config.nblocks = (int) n;
-		config.blocks = palloc0(sizeof(SuppressBlock) * Max(n, 1));
-		for (uint64 i = 0; i < n; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			SuppressBlock *b = &config.blocks[i];
-			bool		isnull;
-
-			b->kind = SPI_getvalue(tup, desc, 1);
-			b->value = DatumGetTextPCopy(SPI_getbinval(tup, desc, 2, &isnull));
-			b->is_pattern = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
-			b->reason = SPI_getvalue(tup, desc, 4);
-		}
-		MemoryContextSwitchTo(old);
+		config.identity = omni_rules_load(cxt);
 	}
 	PG_CATCH();
 	{
@@ -639,73 +609,65 @@ holdout_draw(const char *salt, int64 customer_id)
 	return (double) (h >> 11) / 9007199254740992.0;
 }
 
-/* The reason of the first blocklist entry the normalized recipient matches. */
-static const char *
-blocked_reason(SuppressConfig *cfg, const char *kind, const char *value)
-{
-	text	   *v = NULL;
-
-	for (int i = 0; i < cfg->nblocks; i++)
-	{
-		SuppressBlock *b = &cfg->blocks[i];
-
-		if (b->kind != NULL && strcmp(b->kind, kind) != 0)
-			continue;
-		if (v == NULL)
-			v = cstring_to_text(value);
-		if (b->is_pattern)
-		{
-			if (DatumGetBool(DirectFunctionCall2Coll(textregexeq, C_COLLATION_OID,
-													 PointerGetDatum(v),
-													 PointerGetDatum(b->value))))
-				return b->reason;
-		}
-		else if (VARSIZE_ANY_EXHDR(b->value) == VARSIZE_ANY_EXHDR(v) &&
-				 memcmp(VARDATA_ANY(b->value), VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v)) == 0)
-			return b->reason;
-	}
-	return NULL;
-}
-
 /*
- * Normalize the recipient and resolve it to its customer, its identifier
- * and whether it was erased.  *normalized is NULL when the value cannot be
- * normalized for its kind.
+ * Normalize the recipient by its kind (identity's normalizers), and find
+ * its identifier and customer, and whether it was erased (its keyed hash is
+ * in omni.forgotten).  The customer is the one omni.customer_of() gives: the
+ * identifier's, followed to its survivor by live_customer().  Returns the
+ * normalized value, or NULL with *why set when the value is not valid for
+ * its kind; an unknown kind is an error.
  */
-static void
-resolve_recipient(const SuppressMessage *msg, char **normalized,
+static char *
+resolve_recipient(SuppressConfig *cfg, const SuppressMessage *msg, char **why,
 				  bool *has_customer, int64 *customer_id,
 				  bool *has_identity, int64 *identity_id, bool *forgotten)
 {
-	Oid			types[2] = {TEXTOID, TEXTOID};
-	Datum		values[2];
+	Oid			types[3] = {TEXTOID, TEXTOID, BYTEAOID};
+	Datum		values[3];
+	OmniKindRule *rule = omni_rules_kind(cfg->identity, msg->recipient_kind);
+	OmniNormError err;
+	char	   *normalized;
+	bytea	   *hash;
 	bool		isnull;
 	HeapTuple	tup;
 	TupleDesc	desc;
 	Datum		d;
 
+	*has_customer = *has_identity = *forgotten = false;
+	normalized = omni_normalize_kind_soft(rule, msg->recipient, strlen(msg->recipient), &err);
+	if (normalized == NULL)
+	{
+		*why = err.detail != NULL ? psprintf("%s: %s", err.msg, err.detail) : err.msg;
+		return NULL;
+	}
+
+	hash = palloc(VARHDRSZ + OMNI_HASH_LEN);
+	SET_VARSIZE(hash, VARHDRSZ + OMNI_HASH_LEN);
+	omni_identifier_hash(rule->kind, normalized, (uint8 *) VARDATA(hash));
+
 	suppress_prepare(&plan_resolve,
-					 "SELECT n.value, i.identity_id, i.customer_id, false"
-					 " FROM (SELECT $2 AS value) n"
-					 " LEFT JOIN omni.identity i ON i.kind = $1 AND i.value = n.value",
-					 2, types);
-	values[0] = CStringGetTextDatum(msg->recipient_kind);
-	values[1] = CStringGetTextDatum(msg->recipient);
+					 "SELECT i.identity_id, i.customer_id,"
+					 " EXISTS (SELECT 1 FROM omni.forgotten f WHERE f.hash = $3)"
+					 " FROM (SELECT 1) one"
+					 " LEFT JOIN omni.identity i ON i.kind = $1 AND i.value = $2",
+					 3, types);
+	values[0] = CStringGetTextDatum(rule->kind);
+	values[1] = CStringGetTextDatum(normalized);
+	values[2] = PointerGetDatum(hash);
 	if (SPI_execute_plan(plan_resolve, values, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "could not resolve the recipient of a message");
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 
-	*normalized = SPI_getvalue(tup, desc, 1);
-	d = SPI_getbinval(tup, desc, 2, &isnull);
+	d = SPI_getbinval(tup, desc, 1, &isnull);
 	*has_identity = !isnull;
 	*identity_id = isnull ? 0 : DatumGetInt64(d);
-	d = SPI_getbinval(tup, desc, 3, &isnull);
+	d = SPI_getbinval(tup, desc, 2, &isnull);
 	*has_customer = !isnull;
 	*customer_id = isnull ? 0 : DatumGetInt64(d);
-	d = SPI_getbinval(tup, desc, 4, &isnull);
-	*forgotten = !isnull && DatumGetBool(d);
+	*forgotten = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+	return normalized;
 }
 
 /*
@@ -991,25 +953,22 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 		bool		resolved;
 		int64		resolved_id;
 		const char *blocked;
+		char	   *why = NULL;
 
-		resolve_recipient(msg, &normalized, &resolved, &resolved_id,
-						  &has_identity, &identity_id, &forgotten);
+		normalized = resolve_recipient(cfg, msg, &why, &resolved, &resolved_id,
+									   &has_identity, &identity_id, &forgotten);
 		if (normalized == NULL)
-			add_reason(d, &sup_reasons, &sup_details, resultcxt, SUPPRESS_REASON_INVALID,
-					   psprintf("\"%s\" is not a valid %s", msg->recipient,
-								msg->recipient_kind));
+			add_reason(d, &sup_reasons, &sup_details, resultcxt, SUPPRESS_REASON_INVALID, why);
 		else
 		{
 			if (forgotten)
 				add_reason(d, &sup_reasons, &sup_details, resultcxt,
 						   SUPPRESS_REASON_FORGOTTEN,
 						   psprintf("the %s was erased", msg->recipient_kind));
-			blocked = blocked_reason(cfg, msg->recipient_kind, normalized);
+			blocked = omni_blocked_reason(cfg->identity, msg->recipient_kind, normalized);
 			if (blocked != NULL)
 				add_reason(d, &sup_reasons, &sup_details, resultcxt,
-						   SUPPRESS_REASON_BLOCKLISTED,
-						   psprintf("%s \"%s\" is blocked: %s", msg->recipient_kind,
-									normalized, blocked));
+						   SUPPRESS_REASON_BLOCKLISTED, blocked);
 			if (!has_customer && resolved)
 			{
 				has_customer = true;

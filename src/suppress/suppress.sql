@@ -257,7 +257,7 @@ CREATE FUNCTION omni.suppression_config_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'omni_suppression_config_changed'
     LANGUAGE C;
 COMMENT ON FUNCTION omni.suppression_config_changed() IS
-    'Statement trigger of omni.suppression_rule, omni.channel and omni.blocklist: makes every backend reload the rules it caches';
+    'Statement trigger of omni.suppression_rule, omni.channel, omni.blocklist and omni.identity_rule: makes every backend reload the rules it caches';
 CREATE TRIGGER suppression_rule_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON omni.suppression_rule
     FOR EACH STATEMENT EXECUTE FUNCTION omni.suppression_config_changed();
 COMMENT ON TRIGGER suppression_rule_changed ON omni.suppression_rule IS 'Reloads the cached rules';
@@ -267,6 +267,9 @@ COMMENT ON TRIGGER channel_suppression_changed ON omni.channel IS 'Reloads the c
 CREATE TRIGGER blocklist_suppression_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON omni.blocklist
     FOR EACH STATEMENT EXECUTE FUNCTION omni.suppression_config_changed();
 COMMENT ON TRIGGER blocklist_suppression_changed ON omni.blocklist IS 'Reloads the blocked values cached by the suppression rules';
+CREATE TRIGGER identity_rule_suppression_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON omni.identity_rule
+    FOR EACH STATEMENT EXECUTE FUNCTION omni.suppression_config_changed();
+COMMENT ON TRIGGER identity_rule_suppression_changed ON omni.identity_rule IS 'Reloads the identifier kinds cached by the suppression rules';
 
 SELECT pg_catalog.pg_extension_config_dump('omni.consent', '');
 SELECT pg_catalog.pg_extension_config_dump('omni.consent_consent_id_seq', '');

@@ -592,7 +592,7 @@ omni_would_suppress(PG_FUNCTION_ARGS)
 /*
  * omni.suppression_config_changed(): AFTER statement trigger on the tables
  * the rule engine caches (omni.suppression_rule, omni.channel,
- * omni.blocklist).  It sends a relcache invalidation for the table, which
+ * omni.blocklist, omni.identity_rule).  It sends a relcache invalidation for the table, which
  * every backend receives when the transaction commits (and this one at
  * once), so each reloads its cached rules before deciding its next message.
  */
