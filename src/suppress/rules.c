@@ -12,12 +12,12 @@
  * suppresses or delays the message is named in its reasons.
  *
  * Race freedom: the counts behind frequency caps and same-campaign rules are
- * read after the customer's lock is taken, with the latest snapshot (as the
+ * read after the customer's row is locked, with the latest snapshot (as the
  * referential integrity triggers do), so a message committed by a concurrent
  * transaction that held the lock before us is always counted, whatever the
- * isolation level.  One lock per customer, taken in the order messages are
- * inserted, cannot deadlock transactions that each insert messages for one
- * customer.
+ * isolation level.  One lock per customer cannot deadlock transactions that
+ * each insert messages for one customer; transactions inserting for several
+ * customers lock them in insertion order.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,8 +33,6 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "pgtime.h"
-#include "storage/lmgr.h"
-#include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -109,6 +107,7 @@ static SPIPlanPtr plan_rules;
 static SPIPlanPtr plan_channels;
 static SPIPlanPtr plan_resolve;
 static SPIPlanPtr plan_customer;
+static SPIPlanPtr plan_customer_lock;
 static SPIPlanPtr plan_consent;
 static SPIPlanPtr plan_events;
 
@@ -672,17 +671,39 @@ resolve_recipient(SuppressConfig *cfg, const SuppressMessage *msg, char **why,
 
 /*
  * Follow merges from a customer to its live survivor, and read the
- * survivor's time zone.  An id that is not a customer is an error.
+ * survivor's time zone and the customers it absorbed (whose messages count
+ * toward its caps).  With lock = true each row visited is locked FOR NO KEY
+ * UPDATE until the end of the transaction: that is the customer's
+ * suppression lock.  Every message of one customer is decided under it, so
+ * two transactions can never both pass a cap.  A row lock lives in the
+ * tuple, not in the shared lock table, so one transaction may decide
+ * messages for any number of customers; and NO KEY UPDATE does not conflict
+ * with the KEY SHARE locks of foreign key checks.  A merge committed while
+ * we waited is seen (READ COMMITTED re-reads the locked row) and followed.
+ * An id that is not a customer is an error.
  */
 static int64
-live_customer(int64 customer_id, char **time_zone)
+live_customer(int64 customer_id, bool lock, char **time_zone, Datum *family)
 {
 	Oid			types[1] = {INT8OID};
 	int64		id = customer_id;
+	SPIPlanPtr	plan;
 
-	suppress_prepare(&plan_customer,
-					 "SELECT time_zone, merged_into FROM omni.customer WHERE customer_id = $1",
-					 1, types);
+	plan = lock
+		? suppress_prepare(&plan_customer_lock,
+						   "SELECT c.time_zone, c.merged_into,"
+						   " pg_catalog.array_append(ARRAY(SELECT a.customer_id FROM omni.customer a"
+						   "                               WHERE a.merged_into = c.customer_id),"
+						   "                         c.customer_id)"
+						   " FROM omni.customer c WHERE c.customer_id = $1 FOR NO KEY UPDATE",
+						   1, types)
+		: suppress_prepare(&plan_customer,
+						   "SELECT c.time_zone, c.merged_into,"
+						   " pg_catalog.array_append(ARRAY(SELECT a.customer_id FROM omni.customer a"
+						   "                               WHERE a.merged_into = c.customer_id),"
+						   "                         c.customer_id)"
+						   " FROM omni.customer c WHERE c.customer_id = $1",
+						   1, types);
 	for (int hop = 0; hop <= MAX_MERGE_HOPS; hop++)
 	{
 		Datum		values[1];
@@ -690,7 +711,8 @@ live_customer(int64 customer_id, char **time_zone)
 		Datum		d;
 
 		values[0] = Int64GetDatum(id);
-		if (SPI_execute_plan(plan_customer, values, NULL, true, 1) != SPI_OK_SELECT)
+		/* a locking read is not read-only: it takes a fresh snapshot */
+		if (SPI_execute_plan(plan, values, NULL, !lock, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read omni.customer");
 		if (SPI_processed == 0)
 			ereport(ERROR,
@@ -701,6 +723,7 @@ live_customer(int64 customer_id, char **time_zone)
 		if (isnull)
 		{
 			*time_zone = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			*family = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
 			return id;
 		}
 		id = DatumGetInt64(d);
@@ -713,32 +736,17 @@ live_customer(int64 customer_id, char **time_zone)
 }
 
 /*
- * Take the customer's suppression lock until the end of the transaction.
- * Every message of one customer is decided under it, so two transactions
- * can never both pass a cap.
- */
-static void
-lock_customer(int64 customer_id)
-{
-	LOCKTAG		tag;
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) ((uint64) customer_id >> 32),
-						 (uint32) customer_id, SUPPRESS_LOCK_FIELD4);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-}
-
-/*
  * Evaluate the consent rule for the message: an opt-out in force for the
- * customer or the recipient, on the channel (or every channel) and for the
+ * customer (or one it absorbed) or the recipient, on the channel (or every channel) and for the
  * message's purpose, always wins; marketing on a channel that requires
  * opt-in needs an opt-in in force.  Returns the explanation when the
  * message must not go, else NULL.
  */
 static char *
-consent_refusal(const SuppressMessage *msg, SuppressChannel *ch, int64 customer_id,
+consent_refusal(const SuppressMessage *msg, SuppressChannel *ch, Datum family,
 				bool has_identity, int64 identity_id)
 {
-	Oid			types[5] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+	Oid			types[5] = {INT8ARRAYOID, INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	const char *purpose = is_transactional(msg->category) ? "transactional" : "marketing";
@@ -752,16 +760,13 @@ consent_refusal(const SuppressMessage *msg, SuppressChannel *ch, int64 customer_
 					 " pg_catalog.bool_or(status = 'opt_in'),"
 					 " pg_catalog.min(consent_id) FILTER (WHERE status = 'opt_out')"
 					 " FROM omni.consent"
-					 " WHERE (customer_id = $1"
-					 "        OR customer_id IN (SELECT c.customer_id FROM omni.customer c"
-					 "                            WHERE c.merged_into = $1)"
-					 "        OR identity_id = $2)"
+					 " WHERE (customer_id = ANY ($1) OR identity_id = $2)"
 					 "   AND (channel IS NULL OR channel = $3) AND purpose = $4"
 					 "   AND granted_at <= $5"
 					 "   AND (expires_at IS NULL OR expires_at > $5)"
 					 "   AND (revoked_at IS NULL OR revoked_at > $5)",
 					 5, types);
-	values[0] = Int64GetDatum(customer_id);
+	values[0] = family;
 	values[1] = Int64GetDatum(identity_id);
 	if (!has_identity)
 		nulls[1] = 'n';
@@ -794,21 +799,21 @@ typedef struct HistoryRow
 } HistoryRow;
 
 /*
- * Read the customer's messages that went or will go out (queued or delayed)
- * created after "since", from the outbox the trigger fires on.  With
- * latest = true (the trigger, under the customer's lock) the latest
- * snapshot is used so that messages committed since our snapshot was taken
- * are counted too.
+ * Read the messages that went or will go out (queued or delayed) created
+ * after "since" for the customer and the customers it absorbed (family, a
+ * bigint[]), from the outbox the trigger fires on.  With latest = true (the
+ * trigger, under the customer's lock) the latest snapshot is used so that
+ * messages committed since our snapshot was taken are counted too.
  */
 static HistoryRow *
-read_history(SuppressHistorySource *history, int64 customer_id, TimestampTz since,
-			 bool latest, int *nrows)
+read_history(SuppressHistorySource *history, Datum family, int64 customer_id,
+			 TimestampTz since, bool latest, int *nrows)
 {
 	Datum		values[2];
 	int			rc;
 	HistoryRow *rows;
 
-	values[0] = Int64GetDatum(customer_id);
+	values[0] = family;
 	values[1] = TimestampTzGetDatum(since);
 	if (latest)
 		rc = SPI_execute_snapshot(history->plan, values, NULL, GetLatestSnapshot(),
@@ -938,6 +943,7 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 	TimestampTz history_since = DT_NOEND;
 	TimestampTz events_since = DT_NOEND;
 	List	   *events = NIL;
+	Datum		family = (Datum) 0;
 
 	memset(d, 0, sizeof(SuppressDecision));
 	d->has_send_at = msg->has_send_at;
@@ -989,11 +995,9 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 		return;
 	}
 
-	customer_id = live_customer(customer_id, &zone);
+	customer_id = live_customer(customer_id, take_lock, &zone, &family);
 	d->has_customer = true;
 	d->customer_id = customer_id;
-	if (take_lock)
-		lock_customer(customer_id);
 
 	/* What the applicable rules need to read. */
 	for (int i = 0; i < cfg->nrules; i++)
@@ -1050,7 +1054,7 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 		int			nevs = 0;
 
 		if (need_history)
-			hist = read_history(history, customer_id, history_since, take_lock, &nhist);
+			hist = read_history(history, family, customer_id, history_since, take_lock, &nhist);
 		if (need_events)
 		{
 			List	   *names = NIL;
@@ -1072,7 +1076,7 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 			{
 				case RULE_CONSENT:
 					{
-						char	   *why = consent_refusal(msg, ch, customer_id,
+						char	   *why = consent_refusal(msg, ch, family,
 														  has_identity, identity_id);
 
 						if (why != NULL)

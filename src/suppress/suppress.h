@@ -6,8 +6,8 @@
  *		preview omni.would_suppress().
  *
  * The engine (rules.c) decides one message at a time, inside the caller's
- * SPI connection: it resolves the recipient to a live customer, takes the
- * customer's suppression lock when asked to, and evaluates every enabled
+ * SPI connection: it resolves the recipient to a live customer, locks the
+ * customer's row when asked to, and evaluates every enabled
  * rule of omni.suppression_rule.  The rules, channels and blocked values are
  * cached per backend and reloaded when those tables change.
  *
@@ -21,14 +21,6 @@
 #include "executor/spi.h"
 #include "nodes/pg_list.h"
 #include "utils/timestamp.h"
-
-/*
- * Field 4 of the advisory lock tag of a customer's suppression lock.  The
- * SQL-level advisory lock functions use 1 (one bigint key) and 2 (two int4
- * keys), so this lock never collides with an application's own advisory
- * locks; pg_locks shows it as an advisory lock with objsubid 20301.
- */
-#define SUPPRESS_LOCK_FIELD4	20301
 
 /* Reasons that are not rule names. */
 #define SUPPRESS_REASON_FORGOTTEN	"forgotten"
@@ -52,7 +44,7 @@ typedef enum SuppressStatus
  */
 typedef struct SuppressHistorySource
 {
-	SPIPlanPtr	plan;			/* (customer bigint, since timestamptz) ->
+	SPIPlanPtr	plan;			/* (customers bigint[], since timestamptz) ->
 								 * (channel, category, campaign, created_at) */
 } SuppressHistorySource;
 

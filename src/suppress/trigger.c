@@ -159,7 +159,7 @@ history_source(OutboxMap *map, Relation rel)
 	StringInfoData q;
 	TupleDesc	desc = RelationGetDescr(rel);
 	HistoryPlan *hp;
-	Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
+	Oid			types[2] = {INT8ARRAYOID, TIMESTAMPTZOID};
 
 #define COL(f) quote_identifier(NameStr(TupleDescAttr(desc, map->attnum[f] - 1)->attname))
 
@@ -173,7 +173,7 @@ history_source(OutboxMap *map, Relation rel)
 		appendStringInfo(&q, "%s::pg_catalog.text, ", COL(FIELD_CAMPAIGN));
 	else
 		appendStringInfoString(&q, "NULL::pg_catalog.text, ");
-	appendStringInfo(&q, "%s FROM %s WHERE %s = $1 AND %s > $2"
+	appendStringInfo(&q, "%s FROM %s WHERE %s = ANY ($1) AND %s > $2"
 					 " AND %s IN ('queued', 'delayed')",
 					 COL(FIELD_CREATED_AT),
 					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
@@ -374,7 +374,7 @@ check_finite(TimestampTz t, const char *field)
 /*
  * omni.suppress(): BEFORE INSERT FOR EACH ROW trigger on an outbox.
  *
- * Decides the new message under its customer's lock and returns the row
+ * Decides the new message under its customer's row lock and returns the row
  * with status, reasons, the live customer id and, for a delayed message,
  * send_at filled in.  Nothing is dropped: a suppressed message is stored
  * with its reasons.
@@ -507,7 +507,7 @@ omni_suppress(PG_FUNCTION_ARGS)
 /*
  * omni.would_suppress(): the decision the trigger on omni.message would
  * make for a message, with every reason explained, without inserting it
- * and without taking the customer's lock.
+ * and without locking the customer.
  */
 Datum
 omni_would_suppress(PG_FUNCTION_ARGS)
