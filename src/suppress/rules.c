@@ -108,7 +108,6 @@ static SPIPlanPtr plan_channels;
 static SPIPlanPtr plan_resolve;
 static SPIPlanPtr plan_customer;
 static SPIPlanPtr plan_customer_lock;
-static SPIPlanPtr plan_consent;
 static SPIPlanPtr plan_events;
 
 /* Most merges followed from an absorbed customer to its survivor. */
@@ -134,14 +133,18 @@ suppress_config_invalidate(Datum arg, Oid relid)
 /*
  * Prepare a query once per backend and keep its plan.  The plan cache
  * revalidates saved plans when the tables they read change, so they survive
- * DROP and CREATE EXTENSION in the same session.
+ * DROP and CREATE EXTENSION in the same session.  The plans are generic:
+ * every query is an index lookup whose best plan does not depend on the
+ * parameters, and planning it again for each message would cost more than
+ * running it.
  */
 static SPIPlanPtr
 suppress_prepare(SPIPlanPtr *cache, const char *query, int nargs, Oid *argtypes)
 {
 	if (*cache == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(query, nargs, argtypes);
+		SPIPlanPtr	plan = SPI_prepare_cursor(query, nargs, argtypes,
+												  CURSOR_OPT_GENERIC_PLAN);
 
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
@@ -609,181 +612,203 @@ holdout_draw(const char *salt, int64 customer_id)
 }
 
 /*
- * Normalize the recipient by its kind (identity's normalizers), and find
- * its identifier and customer, and whether it was erased (its keyed hash is
- * in omni.forgotten).  The customer is the one omni.customer_of() gives: the
- * identifier's, followed to its survivor by live_customer().  Returns the
- * normalized value, or NULL with *why set when the value is not valid for
- * its kind; an unknown kind is an error.
+ * Normalize the recipient by its kind (identity's normalizers) and compute
+ * its keyed hash, as kept in omni.forgotten.  Returns the normalized value,
+ * or NULL with *why set when the value is not valid for its kind; an
+ * unknown kind is an error.
  */
 static char *
-resolve_recipient(SuppressConfig *cfg, const SuppressMessage *msg, char **why,
-				  bool *has_customer, int64 *customer_id,
-				  bool *has_identity, int64 *identity_id, bool *forgotten)
+normalize_recipient(SuppressConfig *cfg, const SuppressMessage *msg, char **why,
+					bytea **hash)
 {
-	Oid			types[3] = {TEXTOID, TEXTOID, BYTEAOID};
-	Datum		values[3];
 	OmniKindRule *rule = omni_rules_kind(cfg->identity, msg->recipient_kind);
 	OmniNormError err;
 	char	   *normalized;
-	bytea	   *hash;
-	bool		isnull;
-	HeapTuple	tup;
-	TupleDesc	desc;
-	Datum		d;
 
-	*has_customer = *has_identity = *forgotten = false;
 	normalized = omni_normalize_kind_soft(rule, msg->recipient, strlen(msg->recipient), &err);
 	if (normalized == NULL)
 	{
 		*why = err.detail != NULL ? psprintf("%s: %s", err.msg, err.detail) : err.msg;
 		return NULL;
 	}
-
-	hash = palloc(VARHDRSZ + OMNI_HASH_LEN);
-	SET_VARSIZE(hash, VARHDRSZ + OMNI_HASH_LEN);
-	omni_identifier_hash(rule->kind, normalized, (uint8 *) VARDATA(hash));
-
-	suppress_prepare(&plan_resolve,
-					 "SELECT i.identity_id, i.customer_id,"
-					 " EXISTS (SELECT 1 FROM omni.forgotten f WHERE f.hash = $3)"
-					 " FROM (SELECT 1) one"
-					 " LEFT JOIN omni.identity i ON i.kind = $1 AND i.value = $2",
-					 3, types);
-	values[0] = CStringGetTextDatum(rule->kind);
-	values[1] = CStringGetTextDatum(normalized);
-	values[2] = PointerGetDatum(hash);
-	if (SPI_execute_plan(plan_resolve, values, NULL, true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "could not resolve the recipient of a message");
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-
-	d = SPI_getbinval(tup, desc, 1, &isnull);
-	*has_identity = !isnull;
-	*identity_id = isnull ? 0 : DatumGetInt64(d);
-	d = SPI_getbinval(tup, desc, 2, &isnull);
-	*has_customer = !isnull;
-	*customer_id = isnull ? 0 : DatumGetInt64(d);
-	*forgotten = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+	*hash = palloc(VARHDRSZ + OMNI_HASH_LEN);
+	SET_VARSIZE(*hash, VARHDRSZ + OMNI_HASH_LEN);
+	omni_identifier_hash(rule->kind, normalized, (uint8 *) VARDATA(*hash));
 	return normalized;
 }
 
-/*
- * Follow merges from a customer to its live survivor, and read the
- * survivor's time zone and the customers it absorbed (whose messages count
- * toward its caps).  With lock = true each row visited is locked FOR NO KEY
- * UPDATE until the end of the transaction: that is the customer's
- * suppression lock.  Every message of one customer is decided under it, so
- * two transactions can never both pass a cap.  A row lock lives in the
- * tuple, not in the shared lock table, so one transaction may decide
- * messages for any number of customers; and NO KEY UPDATE does not conflict
- * with the KEY SHARE locks of foreign key checks.  A merge committed while
- * we waited is seen (READ COMMITTED re-reads the locked row) and followed.
- * An id that is not a customer is an error.
- */
-static int64
-live_customer(int64 customer_id, bool lock, char **time_zone, Datum *family)
+/* Whether an erased identifier had this keyed hash (the recipient resolved to no customer). */
+static bool
+is_forgotten(bytea *hash)
 {
-	Oid			types[1] = {INT8OID};
-	int64		id = customer_id;
+	Oid			types[1] = {BYTEAOID};
+	Datum		values[1];
+	bool		isnull;
+
+	suppress_prepare(&plan_resolve,
+					 "SELECT EXISTS (SELECT 1 FROM omni.forgotten f WHERE f.hash = $1)",
+					 1, types);
+	values[0] = PointerGetDatum(hash);
+	if (SPI_execute_plan(plan_resolve, values, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read omni.forgotten");
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* What one query tells about the message's customer and recipient. */
+typedef struct SuppressContext
+{
+	int64		customer_id;	/* live customer */
+	char	   *time_zone;		/* NULL: omni.default_time_zone */
+	Datum		family;			/* bigint[]: it and the customers it absorbed */
+	bool		has_identity;
+	int64		identity_id;	/* the recipient's identifier */
+	bool		forgotten;		/* the recipient was erased */
+	bool		opted_out;		/* an opt-out in force (consent) */
+	bool		opted_in;		/* an opt-in in force (consent) */
+	char	   *opt_out_id;
+} SuppressContext;
+
+/*
+ * Everything the rules need to know about the message's customer, in one
+ * query: the customer (given, or the recipient's identifier's), followed
+ * through merges to its live survivor; its time zone; the customers it
+ * absorbed (whose messages count toward its caps and whose consents hold);
+ * the recipient's identifier and whether it was erased; and, when a consent
+ * rule applies, whether an opt-out or an opt-in is in force for the
+ * customer or the recipient, on the channel (or every channel), for the
+ * message's purpose, at the message's time.
+ *
+ * With lock = true the customer's row is locked FOR NO KEY UPDATE until the
+ * end of the transaction: that is the customer's suppression lock.  Every
+ * message of one customer is decided under it, so two transactions can
+ * never both pass a cap.  A row lock lives in the tuple, not in the shared
+ * lock table, so one transaction may decide messages for any number of
+ * customers; and NO KEY UPDATE does not conflict with the KEY SHARE locks of
+ * foreign key checks.  A merge committed while we waited is seen (READ
+ * COMMITTED re-reads the locked row) and followed.
+ *
+ * Returns false when the recipient resolves to no customer; a customer id
+ * that is not a customer is an error.
+ */
+static bool
+load_context(const SuppressMessage *msg, const char *normalized, bytea *hash,
+			 bool need_consent, bool lock, SuppressContext *ctx)
+{
+	Oid			types[8] = {INT8OID, TEXTOID, TEXTOID, BYTEAOID, TEXTOID, TEXTOID,
+	TIMESTAMPTZOID, BOOLOID};
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	bool		has_customer = msg->has_customer;
+	int64		id = msg->customer_id;
 	SPIPlanPtr	plan;
 
+#define CONTEXT_QUERY \
+	"SELECT c.time_zone, c.merged_into, f.family, r.identity_id," \
+	" EXISTS (SELECT 1 FROM omni.forgotten g WHERE g.hash = $4)," \
+	" k.opted_out, k.opted_in, k.opt_out_id, c.customer_id" \
+	" FROM omni.customer c" \
+	" CROSS JOIN LATERAL (SELECT (SELECT i.identity_id FROM omni.identity i" \
+	"                             WHERE i.kind = $2 AND i.value = $3) AS identity_id) r" \
+	" CROSS JOIN LATERAL (SELECT pg_catalog.array_append(ARRAY(" \
+	"        SELECT a.customer_id FROM omni.customer a WHERE a.merged_into = c.customer_id)," \
+	"        c.customer_id) AS family) f" \
+	" CROSS JOIN LATERAL (SELECT pg_catalog.bool_or(k.status = 'opt_out') AS opted_out," \
+	"        pg_catalog.bool_or(k.status = 'opt_in') AS opted_in," \
+	"        pg_catalog.min(k.consent_id) FILTER (WHERE k.status = 'opt_out') AS opt_out_id" \
+	"   FROM omni.consent k" \
+	"  WHERE $8 AND (k.customer_id = ANY (f.family) OR k.identity_id = r.identity_id)" \
+	"    AND (k.channel IS NULL OR k.channel = $5) AND k.purpose = $6" \
+	"    AND k.granted_at <= $7" \
+	"    AND (k.expires_at IS NULL OR k.expires_at > $7)" \
+	"    AND (k.revoked_at IS NULL OR k.revoked_at > $7)) k" \
+	" WHERE c.customer_id = COALESCE($1, (SELECT i.customer_id FROM omni.identity i" \
+	"                                                 WHERE i.kind = $2 AND i.value = $3))"
+
 	plan = lock
-		? suppress_prepare(&plan_customer_lock,
-						   "SELECT c.time_zone, c.merged_into,"
-						   " pg_catalog.array_append(ARRAY(SELECT a.customer_id FROM omni.customer a"
-						   "                               WHERE a.merged_into = c.customer_id),"
-						   "                         c.customer_id)"
-						   " FROM omni.customer c WHERE c.customer_id = $1 FOR NO KEY UPDATE",
-						   1, types)
-		: suppress_prepare(&plan_customer,
-						   "SELECT c.time_zone, c.merged_into,"
-						   " pg_catalog.array_append(ARRAY(SELECT a.customer_id FROM omni.customer a"
-						   "                               WHERE a.merged_into = c.customer_id),"
-						   "                         c.customer_id)"
-						   " FROM omni.customer c WHERE c.customer_id = $1",
-						   1, types);
+		? suppress_prepare(&plan_customer_lock, CONTEXT_QUERY " FOR NO KEY UPDATE OF c", 8, types)
+		: suppress_prepare(&plan_customer, CONTEXT_QUERY, 8, types);
+#undef CONTEXT_QUERY
+
+	if (normalized != NULL)
+	{
+		values[1] = CStringGetTextDatum(msg->recipient_kind);
+		values[2] = CStringGetTextDatum(normalized);
+		values[3] = PointerGetDatum(hash);
+	}
+	else
+		nulls[1] = nulls[2] = nulls[3] = 'n';
+	values[4] = CStringGetTextDatum(msg->channel);
+	values[5] = CStringGetTextDatum(is_transactional(msg->category) ? "transactional" : "marketing");
+	values[6] = TimestampTzGetDatum(msg->created_at);
+	values[7] = BoolGetDatum(need_consent);
+
 	for (int hop = 0; hop <= MAX_MERGE_HOPS; hop++)
 	{
-		Datum		values[1];
+		HeapTuple	tup;
+		TupleDesc	desc;
 		bool		isnull;
 		Datum		d;
 
 		values[0] = Int64GetDatum(id);
+		nulls[0] = has_customer ? ' ' : 'n';
 		/* a locking read is not read-only: it takes a fresh snapshot */
-		if (SPI_execute_plan(plan, values, NULL, !lock, 1) != SPI_OK_SELECT)
+		if (SPI_execute_plan(plan, values, nulls, !lock, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read omni.customer");
 		if (SPI_processed == 0)
+		{
+			if (!has_customer)
+				return false;
 			ereport(ERROR,
 					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 					 errmsg("customer " INT64_FORMAT " does not exist", id),
-					 errdetail("The message names customer " INT64_FORMAT ".", customer_id)));
-		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-		if (isnull)
-		{
-			*time_zone = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-			*family = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
-			return id;
+					 errdetail("The message names customer " INT64_FORMAT ".", msg->customer_id)));
 		}
-		id = DatumGetInt64(d);
+		tup = SPI_tuptable->vals[0];
+		desc = SPI_tuptable->tupdesc;
+		d = SPI_getbinval(tup, desc, 2, &isnull);
+		if (!isnull)
+		{
+			/* absorbed: decide for its survivor */
+			has_customer = true;
+			id = DatumGetInt64(d);
+			continue;
+		}
+		ctx->customer_id = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
+		ctx->time_zone = SPI_getvalue(tup, desc, 1);
+		ctx->family = SPI_getbinval(tup, desc, 3, &isnull);
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		ctx->has_identity = !isnull;
+		ctx->identity_id = isnull ? 0 : DatumGetInt64(d);
+		ctx->forgotten = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+		d = SPI_getbinval(tup, desc, 6, &isnull);
+		ctx->opted_out = !isnull && DatumGetBool(d);
+		d = SPI_getbinval(tup, desc, 7, &isnull);
+		ctx->opted_in = !isnull && DatumGetBool(d);
+		ctx->opt_out_id = SPI_getvalue(tup, desc, 8);
+		return true;
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_CORRUPTED),
 			 errmsg("customer " INT64_FORMAT " was merged more than %d times in a row",
-					customer_id, MAX_MERGE_HOPS)));
-	return 0;					/* keep the compiler quiet */
+					msg->customer_id, MAX_MERGE_HOPS)));
+	return false;				/* keep the compiler quiet */
 }
 
 /*
- * Evaluate the consent rule for the message: an opt-out in force for the
- * customer (or one it absorbed) or the recipient, on the channel (or every channel) and for the
- * message's purpose, always wins; marketing on a channel that requires
- * opt-in needs an opt-in in force.  Returns the explanation when the
- * message must not go, else NULL.
+ * The consent rule's verdict on the message: an opt-out in force always
+ * wins; marketing on a channel that requires opt-in needs an opt-in in
+ * force.  Returns the explanation when the message must not go, else NULL.
  */
 static char *
-consent_refusal(const SuppressMessage *msg, SuppressChannel *ch, Datum family,
-				bool has_identity, int64 identity_id)
+consent_refusal(const SuppressMessage *msg, SuppressChannel *ch, SuppressContext *ctx)
 {
-	Oid			types[5] = {INT8ARRAYOID, INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	const char *purpose = is_transactional(msg->category) ? "transactional" : "marketing";
-	bool		isnull;
-	bool		opted_out;
-	bool		opted_in;
-	Datum		d;
 
-	suppress_prepare(&plan_consent,
-					 "SELECT pg_catalog.bool_or(status = 'opt_out'),"
-					 " pg_catalog.bool_or(status = 'opt_in'),"
-					 " pg_catalog.min(consent_id) FILTER (WHERE status = 'opt_out')"
-					 " FROM omni.consent"
-					 " WHERE (customer_id = ANY ($1) OR identity_id = $2)"
-					 "   AND (channel IS NULL OR channel = $3) AND purpose = $4"
-					 "   AND granted_at <= $5"
-					 "   AND (expires_at IS NULL OR expires_at > $5)"
-					 "   AND (revoked_at IS NULL OR revoked_at > $5)",
-					 5, types);
-	values[0] = family;
-	values[1] = Int64GetDatum(identity_id);
-	if (!has_identity)
-		nulls[1] = 'n';
-	values[2] = CStringGetTextDatum(msg->channel);
-	values[3] = CStringGetTextDatum(purpose);
-	values[4] = TimestampTzGetDatum(msg->created_at);
-	if (SPI_execute_plan(plan_consent, values, nulls, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read omni.consent");
-
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	opted_out = !isnull && DatumGetBool(d);
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	opted_in = !isnull && DatumGetBool(d);
-	if (opted_out)
+	if (ctx->opted_out)
 		return psprintf("opted out of %s %s (consent %s)", msg->channel, purpose,
-						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
-	if (ch->requires_opt_in && !is_transactional(msg->category) && !opted_in)
+						ctx->opt_out_id);
+	if (ch->requires_opt_in && !is_transactional(msg->category) && !ctx->opted_in)
 		return psprintf("no opt-in in force for %s marketing, which requires one",
 						msg->channel);
 	return NULL;
@@ -927,12 +952,9 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 			   *delay_reasons = NIL,
 			   *delay_details = NIL;
 	char	   *normalized = NULL;
-	bool		has_identity = false;
-	int64		identity_id = 0;
-	bool		forgotten = false;
-	bool		has_customer = msg->has_customer;
-	int64		customer_id = msg->customer_id;
-	char	   *zone = NULL;
+	bytea	   *hash = NULL;
+	SuppressContext ctx;
+	bool		need_consent = false;
 	pg_tz	   *tz = NULL;
 	const char *zone_name = NULL;
 	TimestampTz t = msg->created_at;
@@ -943,9 +965,10 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 	TimestampTz history_since = DT_NOEND;
 	TimestampTz events_since = DT_NOEND;
 	List	   *events = NIL;
-	Datum		family = (Datum) 0;
+	int64		customer_id;
 
 	memset(d, 0, sizeof(SuppressDecision));
+	memset(&ctx, 0, sizeof(ctx));
 	d->has_send_at = msg->has_send_at;
 	d->send_at = msg->send_at;
 
@@ -953,49 +976,62 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 	if (ch == NULL)
 		suppress_check_channel(msg->channel);	/* reports the error */
 
-	/* The recipient: normalized, resolved, erased or blocked. */
+	/* The recipient: normalized, and blocked or not. */
 	if (msg->recipient != NULL && msg->recipient_kind != NULL)
 	{
-		bool		resolved;
-		int64		resolved_id;
-		const char *blocked;
 		char	   *why = NULL;
+		const char *blocked;
 
-		normalized = resolve_recipient(cfg, msg, &why, &resolved, &resolved_id,
-									   &has_identity, &identity_id, &forgotten);
+		normalized = normalize_recipient(cfg, msg, &why, &hash);
 		if (normalized == NULL)
 			add_reason(d, &sup_reasons, &sup_details, resultcxt, SUPPRESS_REASON_INVALID, why);
-		else
-		{
-			if (forgotten)
-				add_reason(d, &sup_reasons, &sup_details, resultcxt,
-						   SUPPRESS_REASON_FORGOTTEN,
-						   psprintf("the %s was erased", msg->recipient_kind));
-			blocked = omni_blocked_reason(cfg->identity, msg->recipient_kind, normalized);
-			if (blocked != NULL)
-				add_reason(d, &sup_reasons, &sup_details, resultcxt,
-						   SUPPRESS_REASON_BLOCKLISTED, blocked);
-			if (!has_customer && resolved)
-			{
-				has_customer = true;
-				customer_id = resolved_id;
-			}
-		}
+		else if ((blocked = omni_blocked_reason(cfg->identity, msg->recipient_kind,
+												normalized)) != NULL)
+			add_reason(d, &sup_reasons, &sup_details, resultcxt,
+					   SUPPRESS_REASON_BLOCKLISTED, blocked);
 	}
-	if (!has_customer)
+	for (int i = 0; i < cfg->nrules; i++)
+		if (cfg->rules[i].kind == RULE_CONSENT && rule_applies(&cfg->rules[i], msg))
+			need_consent = true;
+
+	/* The customer, locked; the recipient's identifier; erasure; consent. */
+	if ((!msg->has_customer && normalized == NULL) ||
+		!load_context(msg, normalized, hash, need_consent, take_lock, &ctx))
 	{
+		MemoryContext old;
+
+		if (normalized != NULL && is_forgotten(hash))
+			add_reason(d, &sup_reasons, &sup_details, resultcxt, SUPPRESS_REASON_FORGOTTEN,
+					   psprintf("the %s was erased", msg->recipient_kind));
 		if (sup_reasons == NIL)
 			add_reason(d, &sup_reasons, &sup_details, resultcxt, SUPPRESS_REASON_UNKNOWN,
 					   msg->recipient == NULL ? "the message names no recipient and no customer"
 					   : psprintf("%s \"%s\" belongs to no customer", msg->recipient_kind,
 								  normalized));
 		d->status = SUPPRESS_SUPPRESSED;
+		/* erasure first, as when the customer is known */
+		old = MemoryContextSwitchTo(resultcxt);
+		if (list_length(sup_reasons) == 2 &&
+			strcmp((char *) llast(sup_reasons), SUPPRESS_REASON_FORGOTTEN) == 0)
+		{
+			sup_reasons = list_make2(llast(sup_reasons), linitial(sup_reasons));
+			sup_details = list_make2(llast(sup_details), linitial(sup_details));
+		}
+		MemoryContextSwitchTo(old);
 		d->reasons = sup_reasons;
 		d->details = sup_details;
 		return;
 	}
+	if (ctx.forgotten)
+	{
+		MemoryContext old = MemoryContextSwitchTo(resultcxt);
 
-	customer_id = live_customer(customer_id, take_lock, &zone, &family);
+		/* erasure first */
+		sup_reasons = lcons(pstrdup(SUPPRESS_REASON_FORGOTTEN), sup_reasons);
+		sup_details = lcons(psprintf("the %s was erased", msg->recipient_kind), sup_details);
+		MemoryContextSwitchTo(old);
+	}
+	customer_id = ctx.customer_id;
 	d->has_customer = true;
 	d->customer_id = customer_id;
 
@@ -1034,7 +1070,7 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 		}
 	}
 	if (need_zone)
-		tz = customer_time_zone(zone, customer_id, &zone_name);
+		tz = customer_time_zone(ctx.time_zone, customer_id, &zone_name);
 
 	/* Calendar-day windows start at a local midnight. */
 	for (int i = 0; i < cfg->nrules; i++)
@@ -1054,7 +1090,7 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 		int			nevs = 0;
 
 		if (need_history)
-			hist = read_history(history, family, customer_id, history_since, take_lock, &nhist);
+			hist = read_history(history, ctx.family, customer_id, history_since, take_lock, &nhist);
 		if (need_events)
 		{
 			List	   *names = NIL;
@@ -1076,8 +1112,7 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 			{
 				case RULE_CONSENT:
 					{
-						char	   *why = consent_refusal(msg, ch, family,
-														  has_identity, identity_id);
+						char	   *why = consent_refusal(msg, ch, &ctx);
 
 						if (why != NULL)
 							add_reason(d, &sup_reasons, &sup_details, resultcxt, r->name, why);

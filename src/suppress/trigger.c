@@ -201,7 +201,8 @@ history_source(OutboxMap *map, Relation rel)
 	}
 	if (hp->source.plan == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(hp->query, 2, types);
+		SPIPlanPtr	plan = SPI_prepare_cursor(hp->query, 2, types,
+												  CURSOR_OPT_GENERIC_PLAN);
 
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
