@@ -704,12 +704,12 @@ load_context(const SuppressMessage *msg, const char *normalized, bytea *hash,
 	SPIPlanPtr	plan;
 
 #define CONTEXT_QUERY \
-	"SELECT c.time_zone, c.merged_into, f.family, r.identity_id," \
+	"SELECT c.time_zone, c.merged_into, f.family, i.identity_id," \
 	" EXISTS (SELECT 1 FROM omni.forgotten g WHERE g.hash = $4)," \
 	" k.opted_out, k.opted_in, k.opt_out_id, c.customer_id" \
-	" FROM omni.customer c" \
-	" CROSS JOIN LATERAL (SELECT (SELECT i.identity_id FROM omni.identity i" \
-	"                             WHERE i.kind = $2 AND i.value = $3) AS identity_id) r" \
+	" FROM (SELECT 1) one" \
+	" LEFT JOIN omni.identity i ON i.kind = $2 AND i.value = $3" \
+	" JOIN omni.customer c ON c.customer_id = COALESCE($1, i.customer_id)" \
 	" CROSS JOIN LATERAL (SELECT pg_catalog.array_append(ARRAY(" \
 	"        SELECT a.customer_id FROM omni.customer a WHERE a.merged_into = c.customer_id)," \
 	"        c.customer_id) AS family) f" \
@@ -717,13 +717,11 @@ load_context(const SuppressMessage *msg, const char *normalized, bytea *hash,
 	"        pg_catalog.bool_or(k.status = 'opt_in') AS opted_in," \
 	"        pg_catalog.min(k.consent_id) FILTER (WHERE k.status = 'opt_out') AS opt_out_id" \
 	"   FROM omni.consent k" \
-	"  WHERE $8 AND (k.customer_id = ANY (f.family) OR k.identity_id = r.identity_id)" \
+	"  WHERE $8 AND (k.customer_id = ANY (f.family) OR k.identity_id = i.identity_id)" \
 	"    AND (k.channel IS NULL OR k.channel = $5) AND k.purpose = $6" \
 	"    AND k.granted_at <= $7" \
 	"    AND (k.expires_at IS NULL OR k.expires_at > $7)" \
-	"    AND (k.revoked_at IS NULL OR k.revoked_at > $7)) k" \
-	" WHERE c.customer_id = COALESCE($1, (SELECT i.customer_id FROM omni.identity i" \
-	"                                                 WHERE i.kind = $2 AND i.value = $3))"
+	"    AND (k.revoked_at IS NULL OR k.revoked_at > $7)) k"
 
 	plan = lock
 		? suppress_prepare(&plan_customer_lock, CONTEXT_QUERY " FOR NO KEY UPDATE OF c", 8, types)
