@@ -36,6 +36,48 @@ SELECT t.ts, t.channel, t.event, i.kind AS seen_as, t.topic, t.campaign
                          GROUP BY i2.customer_id ORDER BY count(DISTINCT t2.channel) DESC, count(*) DESC, i2.customer_id LIMIT 1)
  ORDER BY t.ts DESC LIMIT 12;
 
+\echo '== Identity resolution: what the raw identifiers became'
+SELECT (SELECT count(*) FROM gen.identifier) AS raw_identifiers,
+       (SELECT count(*) FROM gen.link) AS raw_pairs,
+       (SELECT count(*) FROM omni.identity) AS identities,
+       (SELECT count(*) FROM omni.identity_link WHERE status = 'accepted') AS links_accepted,
+       (SELECT count(*) FROM omni.identity_link WHERE status = 'rejected') AS links_refused,
+       (SELECT count(*) FROM omni.link_staging) AS staged_rows_refused;
+
+\echo '== Refused links and rows, by reason (nothing is dropped silently)'
+SELECT 'link' AS what, regexp_replace(reason, '^(blocked value|max_per_customer exceeded).*?((matches [^ ]+)|(\(.*\))|(\d+ [a-z]+ identifiers \(max \d+\)))?$', '\1 \2') AS reason, count(*)
+  FROM omni.identity_link WHERE status = 'rejected' GROUP BY 2
+UNION ALL
+SELECT 'staged row', regexp_replace(error, '"[^"]*"', '"..."'), count(*) FROM omni.link_staging GROUP BY 2
+ ORDER BY 1, 3 DESC;
+
+\echo '== Against the ground truth: persons whose linked identifiers resolved to one customer'
+WITH own AS (
+    -- a person's own identifiers that were seen in a pair (never-logged-in cookies cannot be resolved)
+    SELECT DISTINCT g.person_id, i.customer_id
+      FROM gen.identifier g JOIN gen.person p USING (person_id)
+      JOIN omni.identity i ON i.kind = g.kind AND i.value = omni.try_normalize(g.kind, g.value, p.country)
+     WHERE NOT g.shared
+       AND EXISTS (SELECT 1 FROM gen.link l WHERE (l.kind_b, l.value_b) = (g.kind, g.value) OR (l.kind_a, l.value_a) = (g.kind, g.value)))
+SELECT (SELECT count(DISTINCT person_id) FROM own) AS persons,
+       (SELECT count(*) FROM (SELECT person_id FROM own GROUP BY 1 HAVING count(*) = 1) x) AS resolved_to_one_customer,
+       (SELECT count(*) FROM (SELECT customer_id FROM own GROUP BY 1 HAVING count(*) > 1) x) AS customers_holding_several_persons;
+
+\echo '== One customer, many spellings: the identifiers of a customer seen under several raw e-mail spellings'
+SELECT i.kind, i.value, i.first_seen::date, i.last_seen::date,
+       (SELECT string_agg(DISTINCT g.value, ' | ') FROM gen.identifier g
+         WHERE g.kind = i.kind AND omni.try_normalize(g.kind, g.value, 'US') = i.value) AS raw_spellings
+  FROM omni.identities((SELECT i2.customer_id FROM omni.identity i2 JOIN omni.identity_link l ON l.identity_a = i2.identity_id
+                         WHERE i2.kind = 'email' AND i2.value LIKE '%@gmail.com' AND l.status = 'accepted'
+                         GROUP BY i2.customer_id ORDER BY count(*) DESC, i2.customer_id LIMIT 1)) i
+ ORDER BY i.kind, i.value;
+
+\echo '== Re-resolving every customer after a rule change (crm limit lifted, then restored)'
+BEGIN;
+UPDATE omni.identity_rule SET max_per_customer = NULL WHERE kind = 'crm';
+SELECT customers, links, rejected, merges, moved_identities FROM omni.resolve_all();
+ROLLBACK;
+
 \echo '== Cross-channel suppression: the week of outbound messages, each decided as it is inserted'
 -- a realistic rule set next to the seeded consent and TCPA quiet-hours rules,
 -- and sms opt-ins for 70% of the customers (without one, marketing texts are refused)
@@ -48,11 +90,18 @@ INSERT INTO omni.suppression_rule (name, kind, time_window) VALUES ('campaign_on
 INSERT INTO omni.suppression_rule (name, kind, share) VALUES ('holdout_2026', 'holdout', 0.05);
 INSERT INTO omni.consent (customer_id, channel, status, source, granted_at)
 SELECT customer_id, 'sms', 'opt_in', 'checkout', '2025-11-01 00:00+00'
-  FROM omni.customer WHERE customer_id % 10 < 7;
+  FROM omni.customer WHERE merged_into IS NULL AND customer_id % 10 < 7;
+-- the marketing side sends each address as its systems hold it (phones in E.164);
+-- the trigger normalizes it and resolves it to its customer
 \timing on
-INSERT INTO omni.message (customer_id, recipient_kind, recipient, channel, campaign, category, topic, created_at)
-SELECT person_id, recipient_kind, recipient, channel, campaign, category, topic, created_at
-  FROM gen.outbound ORDER BY created_at, outbound_no;
+INSERT INTO omni.message (recipient_kind, recipient, channel, campaign, category, topic, created_at)
+SELECT o.recipient_kind,
+       CASE WHEN o.recipient_kind = 'phone'
+            THEN coalesce(omni.try_normalize('phone', o.recipient, p.country), o.recipient)
+            ELSE o.recipient END,
+       o.channel, o.campaign, o.category, o.topic, o.created_at
+  FROM gen.outbound o JOIN gen.person p USING (person_id)
+ ORDER BY o.created_at, o.outbound_no;
 \timing off
 SELECT status, count(*) AS messages, round(100.0 * count(*) / sum(count(*)) OVER (), 1) AS pct
   FROM omni.message GROUP BY status ORDER BY status;

@@ -85,13 +85,22 @@ extern OmniRules *omni_rules_for_call(FunctionCallInfo fcinfo);
 extern int	omni_rules_kind_index(OmniRules *rules, const char *kind);
 extern OmniKindRule *omni_rules_kind(OmniRules *rules, const char *kind);
 extern char *omni_normalize_kind_soft(OmniKindRule *rule, const char *in,
-									  int len, OmniNormError *err);
+									  int len, const char *region,
+									  OmniNormError *err);
 extern char *omni_normalize_kind(OmniRules *rules, const char *kind,
 								 const char *in, int len);
 extern const char *omni_blocked_reason(OmniRules *rules, const char *kind,
 									   const char *value);
 extern void omni_identifier_hash(const char *kind, const char *value,
 								 uint8 *dest);
+
+/* bulkinsert.c */
+typedef struct OmniBulkInsert OmniBulkInsert;
+extern bool omni_bulk_usable(const char *relname);
+extern OmniBulkInsert *omni_bulk_begin(const char *relname, int ncols,
+									   const char *const *cols);
+extern void omni_bulk_row(OmniBulkInsert *b, Datum *values, bool *nulls);
+extern void omni_bulk_end(OmniBulkInsert *b);
 
 #define OMNI_HASH_LEN 32		/* HMAC-SHA256 */
 

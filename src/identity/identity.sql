@@ -40,6 +40,19 @@ INSERT INTO omni.identity_rule (kind, priority, max_per_customer, normalizer, re
     ('social',  8, 10,   'text',  NULL, 'Social network handle', true),
     ('cookie',  9, NULL, 'text',  NULL, 'Web cookie id: they churn, so a customer may hold any number', true);
 
+/*
+ * Backends keep the rules and the blocklist in memory; this trigger tells
+ * them all to read them again after a change.
+ */
+CREATE FUNCTION omni.rules_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'omni_rules_changed'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION omni.rules_changed() IS
+    'Trigger of omni.identity_rule and omni.blocklist: every backend reads the rules again after a change';
+CREATE TRIGGER identity_rule_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON omni.identity_rule
+    FOR EACH STATEMENT EXECUTE FUNCTION omni.rules_changed();
+COMMENT ON TRIGGER identity_rule_changed ON omni.identity_rule IS 'Backends read the rules again after a change';
+
 /* Identifiers. */
 CREATE SEQUENCE omni.identity_identity_id_seq;
 CREATE TABLE omni.identity (
@@ -107,6 +120,9 @@ CREATE TABLE omni.blocklist (
 CREATE TRIGGER blocklist_seed_override BEFORE INSERT OR UPDATE ON omni.blocklist
     FOR EACH ROW EXECUTE FUNCTION omni.seed_override('kind', 'value', 'is_pattern');
 COMMENT ON TRIGGER blocklist_seed_override ON omni.blocklist IS 'Keeps a DBA''s changes to seeded entries through pg_dump';
+CREATE TRIGGER blocklist_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON omni.blocklist
+    FOR EACH STATEMENT EXECUTE FUNCTION omni.rules_changed();
+COMMENT ON TRIGGER blocklist_changed ON omni.blocklist IS 'Backends read the blocklist again after a change';
 ALTER SEQUENCE omni.blocklist_blocked_id_seq OWNED BY omni.blocklist.blocked_id;
 CREATE UNIQUE INDEX blocklist_entry_idx ON omni.blocklist (COALESCE(kind, ''), value, is_pattern);
 COMMENT ON TABLE omni.blocklist IS
@@ -228,6 +244,7 @@ CREATE TABLE omni.link_staging (
     value_b      text,
     source       text,
     observed_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    region       text CHECK (region ~ '^[A-Z]{2}$'),
     error        text,
     CHECK ((kind_b IS NULL) = (value_b IS NULL))
 );
@@ -241,6 +258,7 @@ COMMENT ON COLUMN omni.link_staging.kind_b IS 'Kind of the second identifier (NU
 COMMENT ON COLUMN omni.link_staging.value_b IS 'Second identifier, raw';
 COMMENT ON COLUMN omni.link_staging.source IS 'Where the observation came from';
 COMMENT ON COLUMN omni.link_staging.observed_at IS 'When the identifiers were seen together';
+COMMENT ON COLUMN omni.link_staging.region IS 'Region (ISO 3166 code) of phone numbers written without a calling code (NULL: the kind''s region)';
 COMMENT ON COLUMN omni.link_staging.error IS 'Why omni.resolve_all() could not resolve the row (NULL: not tried yet)';
 
 /* Touchpoints: everything a customer did or received, on any channel. */
@@ -324,11 +342,17 @@ CREATE FUNCTION omni.normalize(kind text, value text) RETURNS text
 COMMENT ON FUNCTION omni.normalize(text, text) IS
     'Value normalized by the normalizer of its kind (omni.identity_rule); 22023 for an unknown kind or an invalid value';
 
-CREATE FUNCTION omni.try_normalize(kind text, value text) RETURNS text
-    AS 'MODULE_PATHNAME', 'omni_try_normalize'
+CREATE FUNCTION omni.normalize(kind text, value text, region text) RETURNS text
+    AS 'MODULE_PATHNAME', 'omni_normalize'
     LANGUAGE C STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION omni.try_normalize(text, text) IS
-    'Like omni.normalize, but NULL when the value is not valid for its kind (an unknown kind is still an error)';
+COMMENT ON FUNCTION omni.normalize(text, text, text) IS
+    'Value normalized by its kind, reading phone numbers without a calling code as numbers of region';
+
+CREATE FUNCTION omni.try_normalize(kind text, value text, region text DEFAULT NULL) RETURNS text
+    AS 'MODULE_PATHNAME', 'omni_try_normalize'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION omni.try_normalize(text, text, text) IS
+    'Like omni.normalize, but NULL when the value is not valid for its kind (an unknown kind or region is still an error)';
 
 CREATE FUNCTION omni.blocked(kind text, value text) RETURNS text
     AS 'MODULE_PATHNAME', 'omni_blocked'
@@ -355,6 +379,7 @@ CREATE FUNCTION omni.customer_of(kind text, value text) RETURNS bigint
 COMMENT ON FUNCTION omni.customer_of(text, text) IS
     'Live customer of an identifier (the value is normalized), NULL when the identifier is unknown';
 
+-- returns NULL when both values are spellings of one identifier (nothing to link)
 CREATE FUNCTION omni.link(kind_a text, value_a text, kind_b text, value_b text,
                           source text DEFAULT NULL,
                           observed_at timestamptz DEFAULT pg_catalog.now()) RETURNS bigint
@@ -389,3 +414,18 @@ CREATE FUNCTION omni.identities(customer_id bigint)
     $$;
 COMMENT ON FUNCTION omni.identities(bigint) IS
     'Identifiers of a customer (of its survivor when it was merged), by kind and value';
+
+CREATE FUNCTION omni.resolve_all(
+    OUT customers bigint, OUT identities bigint, OUT links bigint, OUT rejected bigint,
+    OUT merges bigint, OUT new_identities bigint, OUT new_links bigint, OUT changed_links bigint,
+    OUT moved_identities bigint, OUT split_customers bigint, OUT invalid_rows bigint)
+    AS 'MODULE_PATHNAME', 'omni_resolve_all'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION omni.resolve_all() IS
+    'Bulk resolution: normalizes omni.link_staging into identities and links, then recomputes every customer with an in-memory union-find under the current rules; returns counts';
+
+CREATE FUNCTION omni.unmerge(merge_id bigint) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'omni_unmerge'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION omni.unmerge(bigint) IS
+    'Splits a customer back along one merge of omni.merge_log; the links that caused it are marked unmerged and never merge again; returns the number of identifiers given back';

@@ -73,13 +73,10 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		"SELECT identity_id, customer_id FROM omni.identity WHERE kind = $1 AND value = $2",
 		2, {TEXTOID, TEXTOID}
 	},
-	/* a new identifier and its new customer; nothing when it exists */
+	/* a new customer for a new identifier */
 	[Q_CREATE] = {
-		"WITH c AS (INSERT INTO omni.customer (created_at) VALUES ($3) RETURNING customer_id) "
-		"INSERT INTO omni.identity (kind, value, customer_id, first_seen, last_seen) "
-		"SELECT $1, $2, c.customer_id, $3, $3 FROM c "
-		"ON CONFLICT (kind, value) DO NOTHING RETURNING identity_id, customer_id",
-		3, {TEXTOID, TEXTOID, TIMESTAMPTZOID}
+		"INSERT INTO omni.customer (created_at) VALUES ($1) RETURNING customer_id",
+		1, {TIMESTAMPTZOID}
 	},
 	[Q_DROP_CUSTOMER] = {
 		"DELETE FROM omni.customer c WHERE c.customer_id = $1 "
@@ -150,8 +147,7 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		2, {INT8OID, TIMESTAMPTZOID}
 	},
 	[Q_CHANNEL] = {
-		"SELECT string_agg(channel, ', ' ORDER BY channel), bool_or(channel = $1) "
-		"FROM omni.channel",
+		"SELECT EXISTS (SELECT 1 FROM omni.channel WHERE channel = $1)",
 		1, {TEXTOID}
 	},
 	[Q_TOUCH] = {
@@ -244,22 +240,29 @@ find_identity(Ident *ident)
 static bool
 get_or_create(Ident *ident, TimestampTz seen)
 {
-	Datum		v[3];
+	Datum		v[4];
+	int64		customer;
 
 	for (;;)
 	{
 		if (find_identity(ident))
 			return false;
+		v[0] = TimestampTzGetDatum(seen);
+		run(Q_CREATE, v, NULL, SPI_OK_INSERT_RETURNING);
+		customer = result_int8(0, 1, NULL);
 		v[0] = CStringGetTextDatum(ident->kind);
 		v[1] = CStringGetTextDatum(ident->value);
-		v[2] = TimestampTzGetDatum(seen);
-		if (run(Q_CREATE, v, NULL, SPI_OK_INSERT_RETURNING) == 1)
+		v[2] = Int64GetDatum(customer);
+		v[3] = TimestampTzGetDatum(seen);
+		if (run(Q_ADD_TO_CUSTOMER, v, NULL, SPI_OK_INSERT_RETURNING) == 1)
 		{
 			ident->id = result_int8(0, 1, NULL);
-			ident->customer = result_int8(0, 2, NULL);
+			ident->customer = customer;
 			return true;
 		}
-		/* lost the race: the customer made for it has no identifier */
+		/* lost the race: drop the customer made for it, read theirs */
+		v[0] = Int64GetDatum(customer);
+		run(Q_DROP_CUSTOMER, v, NULL, SPI_OK_DELETE);
 		CHECK_FOR_INTERRUPTS();
 	}
 }
@@ -364,12 +367,14 @@ merge_refusal(int64 c1, int64 c2)
  * transaction.
  */
 static bool
-attach_new(Ident *a, Ident *b, OmniKindRule *rule_b, TimestampTz seen, char **reason)
+attach_new(Ident *a, bool a_created, Ident *b, OmniKindRule *rule_b, TimestampTz seen,
+		   char **reason)
 {
 	Datum		v[4];
 
 	*reason = NULL;
-	for (;;)
+	/* a customer this call just made is invisible to others: no lock needed */
+	while (!a_created)
 	{
 		int64		c;
 
@@ -383,10 +388,15 @@ attach_new(Ident *a, Ident *b, OmniKindRule *rule_b, TimestampTz seen, char **re
 	{
 		int64		n;
 
-		v[0] = Int64GetDatum(a->customer);
-		v[1] = CStringGetTextDatum(b->kind);
-		run(Q_KIND_COUNT, v, NULL, SPI_OK_SELECT);
-		n = result_int8(0, 1, NULL);
+		if (a_created)
+			n = (strcmp(a->kind, b->kind) == 0) ? 1 : 0;
+		else
+		{
+			v[0] = Int64GetDatum(a->customer);
+			v[1] = CStringGetTextDatum(b->kind);
+			run(Q_KIND_COUNT, v, NULL, SPI_OK_SELECT);
+			n = result_int8(0, 1, NULL);
+		}
 		if (n + 1 > rule_b->max_per_customer)
 		{
 			*reason = psprintf("max_per_customer exceeded: customer %lld already holds %lld %s identifiers (max %d)",
@@ -570,6 +580,8 @@ omni_link(PG_FUNCTION_ARGS)
 	TimestampTz observed_at;
 	const char *blocked;
 	int64		link_id;
+	bool		a_created,
+				b_created = false;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		ereport(ERROR,
@@ -591,33 +603,40 @@ omni_link(PG_FUNCTION_ARGS)
 	value_b = PG_GETARG_TEXT_PP(3);
 	a.value = omni_normalize_kind(rules, a.kind, VARDATA_ANY(value_a), VARSIZE_ANY_EXHDR(value_a));
 	b.value = omni_normalize_kind(rules, b.kind, VARDATA_ANY(value_b), VARSIZE_ANY_EXHDR(value_b));
+	/* two spellings of one identifier: it is seen, there is nothing to link */
 	if (strcmp(a.kind, b.kind) == 0 && strcmp(a.value, b.value) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cannot link identifier %s \"%s\" to itself", a.kind, a.value),
-				 errdetail("Both values normalize to the same identifier.")));
+	{
+		connect_spi();
+		if (!get_or_create(&a, observed_at))
+			mark_seen(a.id, observed_at);
+		SPI_finish();
+		PG_RETURN_NULL();
+	}
 
 	blocked = omni_blocked_reason(rules, a.kind, a.value);
 	if (blocked == NULL)
 		blocked = omni_blocked_reason(rules, b.kind, b.value);
 
 	connect_spi();
-	get_or_create(&a, observed_at);
+	a_created = get_or_create(&a, observed_at);
 	if (blocked)
 	{
 		/* both identifiers exist, alone; the link is kept, refused */
-		get_or_create(&b, observed_at);
+		b_created = get_or_create(&b, observed_at);
 		link_id = insert_link(a.id, b.id, source, observed_at, blocked);
 	}
 	else if (!find_identity(&b))
 	{
 		char	   *reason;
 
-		if (attach_new(&a, &b, rule_b, observed_at, &reason))
+		if (attach_new(&a, a_created, &b, rule_b, observed_at, &reason))
+		{
+			b_created = true;
 			link_id = insert_link(a.id, b.id, source, observed_at, NULL);
+		}
 		else if (reason != NULL)
 		{
-			get_or_create(&b, observed_at);
+			b_created = get_or_create(&b, observed_at);
 			link_id = insert_link(a.id, b.id, source, observed_at, reason);
 		}
 		else
@@ -629,8 +648,11 @@ omni_link(PG_FUNCTION_ARGS)
 	}
 	else
 		link_id = link_existing_retrying(&a, &b, source, observed_at);
-	mark_seen(a.id, observed_at);
-	mark_seen(b.id, observed_at);
+	/* identifiers made by this call carry observed_at already */
+	if (!a_created)
+		mark_seen(a.id, observed_at);
+	if (!b_created)
+		mark_seen(b.id, observed_at);
 	SPI_finish();
 	PG_RETURN_INT64(link_id);
 }
@@ -650,6 +672,7 @@ omni_touch(PG_FUNCTION_ARGS)
 	Datum		v[7];
 	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	bool		isnull;
+	bool		created;
 	int			i;
 
 	for (i = 0; i < 5; i++)
@@ -675,13 +698,16 @@ omni_touch(PG_FUNCTION_ARGS)
 	connect_spi();
 	v[0] = PG_GETARG_DATUM(2);
 	run(Q_CHANNEL, v, NULL, SPI_OK_SELECT);
-	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+	{
+		SPI_execute("SELECT string_agg(channel, ', ' ORDER BY channel) FROM omni.channel", true, 1);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown channel \"%s\"", TextDatumGetCString(PG_GETARG_DATUM(2))),
 				 errhint("Known channels: %s. Add a channel with INSERT INTO omni.channel.",
 						 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1))));
-	get_or_create(&ident, ts);
+	}
+	created = get_or_create(&ident, ts);
 
 	v[0] = Int64GetDatum(ident.id);
 	v[1] = TimestampTzGetDatum(ts);
@@ -707,7 +733,8 @@ omni_touch(PG_FUNCTION_ARGS)
 	{
 		int64		id = result_int8(0, 1, NULL);
 
-		mark_seen(ident.id, ts);
+		if (!created)
+			mark_seen(ident.id, ts);
 		SPI_finish();
 		PG_RETURN_INT64(id);
 	}
@@ -741,8 +768,8 @@ omni_forget(PG_FUNCTION_ARGS)
 		/* raw copies of the identifiers waiting in the staging table */
 		"DELETE FROM omni.link_staging s USING omni.identity i "
 		"WHERE i.customer_id = $1 AND ("
-		"(s.kind_a = i.kind AND omni.try_normalize(s.kind_a, s.value_a) = i.value) OR "
-		"(s.kind_b = i.kind AND omni.try_normalize(s.kind_b, s.value_b) = i.value))",
+		"CASE WHEN s.kind_a = i.kind THEN omni.try_normalize(s.kind_a, s.value_a, s.region) END = i.value OR "
+		"CASE WHEN s.kind_b = i.kind THEN omni.try_normalize(s.kind_b, s.value_b, s.region) END = i.value)",
 		/* messages to the customer or to one of its identifiers */
 		"DELETE FROM omni.message m WHERE m.customer_id IN "
 		"(SELECT customer_id FROM omni.customer WHERE customer_id = $1 OR merged_into = $1) "
@@ -804,4 +831,288 @@ omni_forget(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	PG_RETURN_INT64(erased);
+}
+
+/* Index of an identity id in a sorted array, or -1. */
+static int
+id_index(int64 *ids, int n, int64 id)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] == id)
+			return mid;
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+static int
+uf_root(int *parent, int x)
+{
+	while (parent[x] != x)
+	{
+		parent[x] = parent[parent[x]];
+		x = parent[x];
+	}
+	return x;
+}
+
+/* Run a statement with int8 arguments, checking its result. */
+static void
+exec_int8(const char *sql, int nargs, Oid *types, Datum *v, int expect)
+{
+	int			ret = SPI_execute_with_args(sql, nargs, types, v, NULL, false, 0);
+
+	if (ret != expect)
+		elog(ERROR, "unexpected result %s of \"%s\"", SPI_result_code_string(ret), sql);
+}
+
+PG_FUNCTION_INFO_V1(omni_unmerge);
+/*
+ * omni.unmerge(merge_id): split a customer back along one merge.
+ *
+ * The identifiers that merge moved seed the absorbed side, the survivor's
+ * end of the merging link seeds the other.  The customer's accepted links
+ * are replayed in observed order without the merging link, and any link
+ * that would join the two sides again is marked unmerged too: those are
+ * the links that caused the merge, and they never merge anything again
+ * (omni.resolve_all keeps them out as well).  Identifiers that joined the
+ * customer later follow the side they are linked to.  The absorbed customer
+ * becomes live again with its side, and customers that had been merged into
+ * it before point at it again.  Returns the number of identifiers given back
+ * to the absorbed customer.
+ */
+Datum
+omni_unmerge(PG_FUNCTION_ARGS)
+{
+	int64		merge_id = PG_GETARG_INT64(0);
+	int64		survivor,
+				absorbed,
+				link_id = 0,
+				root;
+	bool		isnull;
+	Datum		v[4];
+	Oid			t[4] = {INT8OID, INT8OID, INT8OID, TEXTOID};
+	ArrayType  *moved_arr;
+	Datum	   *moved_d;
+	int			nmoved_d;
+	int64	   *ids;
+	int			nids,
+				i;
+	int		   *parent;
+	bool	   *side_a,
+			   *side_s;
+	int64	   *back;
+	int			nback = 0;
+	int64	   *cut;
+	int			ncut = 0;
+	int			ret;
+	char	   *reason;
+
+	connect_spi();
+	v[0] = Int64GetDatum(merge_id);
+	ret = SPI_execute_with_args("SELECT survivor, absorbed, link_id, identities, unmerged_at "
+								"FROM omni.merge_log WHERE merge_id = $1",
+								1, t, v, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read omni.merge_log: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("merge %lld does not exist", (long long) merge_id)));
+	SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull);
+	if (!isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("merge %lld was already undone", (long long) merge_id),
+				 errdetail("It was undone at %s.",
+						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5))));
+	survivor = result_int8(0, 1, NULL);
+	absorbed = result_int8(0, 2, NULL);
+	link_id = result_int8(0, 3, &isnull);
+	if (isnull)
+		link_id = 0;
+	moved_arr = DatumGetArrayTypePCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+	deconstruct_array(moved_arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &moved_d, NULL, &nmoved_d);
+
+	/* lock the live customer holding the survivor, and the absorbed one */
+	root = survivor;
+	for (;;)
+	{
+		int64		now_root;
+
+		v[0] = Int64GetDatum(root);
+		ret = SPI_execute_with_args("SELECT COALESCE(merged_into, customer_id) FROM omni.customer "
+									"WHERE customer_id = $1", 1, t, v, NULL, false, 0);
+		if (ret != SPI_OK_SELECT || SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("merge %lld cannot be undone: customer %lld was erased",
+							(long long) merge_id, (long long) survivor)));
+		now_root = result_int8(0, 1, NULL);
+		if (now_root == absorbed)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("merge %lld cannot be undone: customer %lld is live again",
+							(long long) merge_id, (long long) absorbed)));
+		lock_customers(now_root, absorbed);
+		v[0] = Int64GetDatum(survivor);
+		ret = SPI_execute_with_args("SELECT COALESCE(merged_into, customer_id) FROM omni.customer "
+									"WHERE customer_id = $1", 1, t, v, NULL, false, 0);
+		if (ret == SPI_OK_SELECT && SPI_processed == 1 && result_int8(0, 1, NULL) == now_root)
+		{
+			root = now_root;
+			break;
+		}
+		root = survivor;
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	/* the identifiers of the live customer */
+	v[0] = Int64GetDatum(root);
+	exec_int8("SELECT identity_id FROM omni.identity WHERE customer_id = $1 ORDER BY identity_id",
+			  1, t, v, SPI_OK_SELECT);
+	nids = SPI_processed;
+	ids = palloc(sizeof(int64) * Max(1, nids));
+	for (i = 0; i < nids; i++)
+		ids[i] = result_int8(i, 1, NULL);
+	parent = palloc(sizeof(int) * Max(1, nids));
+	side_a = palloc0(sizeof(bool) * Max(1, nids));
+	side_s = palloc0(sizeof(bool) * Max(1, nids));
+	for (i = 0; i < nids; i++)
+		parent[i] = i;
+	for (i = 0; i < nmoved_d; i++)
+	{
+		int			k = id_index(ids, nids, DatumGetInt64(moved_d[i]));
+
+		if (k >= 0)
+			side_a[k] = true;
+	}
+
+	/* the survivor's end of the merging link seeds the other side */
+	if (link_id != 0)
+	{
+		v[0] = Int64GetDatum(link_id);
+		exec_int8("SELECT identity_a, identity_b FROM omni.identity_link WHERE link_id = $1",
+				  1, t, v, SPI_OK_SELECT);
+		if (SPI_processed == 1)
+		{
+			int			ka = id_index(ids, nids, result_int8(0, 1, NULL));
+			int			kb = id_index(ids, nids, result_int8(0, 2, NULL));
+
+			if (ka >= 0 && !side_a[ka])
+				side_s[ka] = true;
+			if (kb >= 0 && !side_a[kb])
+				side_s[kb] = true;
+		}
+	}
+	/* without the link, everything the merge did not move is the survivor's */
+	{
+		bool		any_s = false,
+					any_a = false;
+
+		for (i = 0; i < nids; i++)
+		{
+			any_s |= side_s[i];
+			any_a |= side_a[i];
+		}
+		if (!any_a)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("merge %lld cannot be undone: none of the identifiers it moved belong to customer %lld any more",
+							(long long) merge_id, (long long) root)));
+		if (!any_s)
+			for (i = 0; i < nids; i++)
+				side_s[i] = !side_a[i];
+	}
+
+	/* replay the customer's accepted links, cutting those that rejoin the sides */
+	v[0] = Int64GetDatum(root);
+	v[1] = Int64GetDatum(link_id);
+	exec_int8("SELECT l.link_id, l.identity_a, l.identity_b FROM omni.identity_link l "
+			  "JOIN omni.identity i ON i.identity_id = l.identity_a "
+			  "WHERE i.customer_id = $1 AND l.status = 'accepted' AND l.link_id <> $2 "
+			  "ORDER BY l.observed_at, l.link_id",
+			  2, t, v, SPI_OK_SELECT);
+	cut = palloc(sizeof(int64) * (SPI_processed + 1));
+	if (link_id != 0)
+		cut[ncut++] = link_id;
+	for (i = 0; i < (int) SPI_processed; i++)
+	{
+		int			ka = id_index(ids, nids, result_int8(i, 2, NULL));
+		int			kb = id_index(ids, nids, result_int8(i, 3, NULL));
+		int			ra,
+					rb;
+
+		if (ka < 0 || kb < 0)
+			continue;			/* a link leaving the customer cannot be accepted */
+		ra = uf_root(parent, ka);
+		rb = uf_root(parent, kb);
+		if (ra == rb)
+			continue;
+		if ((side_a[ra] && side_s[rb]) || (side_s[ra] && side_a[rb]))
+		{
+			cut[ncut++] = result_int8(i, 1, NULL);
+			continue;
+		}
+		parent[rb] = ra;
+		side_a[ra] |= side_a[rb];
+		side_s[ra] |= side_s[rb];
+	}
+	back = palloc(sizeof(int64) * Max(1, nids));
+	for (i = 0; i < nids; i++)
+		if (side_a[uf_root(parent, i)])
+			back[nback++] = ids[i];
+
+	/* write */
+	reason = psprintf("undone by omni.unmerge(%lld)", (long long) merge_id);
+	{
+		Oid			at[3] = {INT8ARRAYOID, INT8OID, TEXTOID};
+		Datum		av[3];
+		Datum	   *d = palloc(sizeof(Datum) * Max(1, Max(nback, ncut)));
+
+		for (i = 0; i < nback; i++)
+			d[i] = Int64GetDatum(back[i]);
+		av[0] = PointerGetDatum(construct_array(d, nback, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		av[1] = Int64GetDatum(absorbed);
+		exec_int8("UPDATE omni.identity SET customer_id = $2 WHERE identity_id = ANY ($1)",
+				  2, at, av, SPI_OK_UPDATE);
+		for (i = 0; i < ncut; i++)
+			d[i] = Int64GetDatum(cut[i]);
+		av[0] = PointerGetDatum(construct_array(d, ncut, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		av[1] = Int64GetDatum(merge_id);
+		av[2] = CStringGetTextDatum(reason);
+		exec_int8("UPDATE omni.identity_link SET status = 'unmerged', reason = $3 WHERE link_id = ANY ($1)",
+				  3, at, av, SPI_OK_UPDATE);
+	}
+	v[0] = Int64GetDatum(merge_id);
+	exec_int8("UPDATE omni.merge_log SET unmerged_at = now() WHERE merge_id = $1", 1, t, v, SPI_OK_UPDATE);
+	v[0] = Int64GetDatum(absorbed);
+	exec_int8("UPDATE omni.customer SET merged_into = NULL, merged_at = NULL WHERE customer_id = $1",
+			  1, t, v, SPI_OK_UPDATE);
+	/* customers merged (through any chain of merges in effect) into the absorbed one */
+	v[0] = Int64GetDatum(root);
+	v[1] = Int64GetDatum(absorbed);
+	exec_int8("WITH RECURSIVE chain (c, s) AS ("
+			  "  SELECT c.customer_id, (SELECT m.survivor FROM omni.merge_log m WHERE m.absorbed = c.customer_id"
+			  "         AND m.unmerged_at IS NULL ORDER BY m.merge_id DESC LIMIT 1)"
+			  "    FROM omni.customer c WHERE c.merged_into = $1"
+			  "  UNION ALL"
+			  "  SELECT ch.c, (SELECT m.survivor FROM omni.merge_log m WHERE m.absorbed = ch.s"
+			  "         AND m.unmerged_at IS NULL ORDER BY m.merge_id DESC LIMIT 1)"
+			  "    FROM chain ch WHERE ch.s IS NOT NULL AND ch.s <> $1 AND ch.s <> $2)"
+			  "UPDATE omni.customer SET merged_into = $2 "
+			  "WHERE customer_id IN (SELECT c FROM chain WHERE s = $2)",
+			  2, t, v, SPI_OK_UPDATE);
+	SPI_finish();
+	PG_RETURN_INT64(nback);
 }

@@ -5,10 +5,9 @@
  *		blocklist (omni.blocklist), normalization by kind, and the keyed
  *		hash of identifiers kept by erasure (omni.forgotten).
  *
- * Rules and blocklist are read together, once per statement for the SQL
- * functions (cached in fn_extra, which lives as long as the calling
- * expression) and once per run for the bulk path.  So a change to a rule
- * applies from the next statement on.
+ * Rules and blocklist are read together: the SQL functions share one copy
+ * per backend, read again after any change to either table (see
+ * omni_rules_for_call), and the bulk path reads its own copy per run.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,12 +18,15 @@
 #include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_collation_d.h"
+#include "commands/trigger.h"
 #include "common/hmac.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "regex/regex.h"
 #include "parser/parse_relation.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -121,15 +123,90 @@ omni_rules_load(MemoryContext mcxt)
 }
 
 /*
- * The rules for one SQL function call site, loaded on the first call of a
- * statement and kept in fn_extra for the rest of it.
+ * The rules as this backend last read them, and whether they may be stale.
+ * Triggers on omni.identity_rule and omni.blocklist (omni.rules_changed)
+ * send a relcache invalidation of the changed table with every change;
+ * the callback below then marks the copy stale, and the next call reads
+ * the tables again.  Invalidations reach every backend at commit, and the
+ * changing backend at once (and again if its transaction aborts), so a
+ * change applies from the next statement on, everywhere.
+ */
+static MemoryContext rules_cxt = NULL;
+static OmniRules *rules_cache = NULL;
+static bool rules_stale = true;
+static bool rules_callback_registered = false;
+static Oid	rules_relids[2] = {InvalidOid, InvalidOid};
+
+static void
+rules_invalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == rules_relids[0] || relid == rules_relids[1])
+		rules_stale = true;
+}
+
+/*
+ * The current rules and blocklist, read again when they changed.  The
+ * result lives until the next change: callers must not keep it across
+ * statements.
  */
 OmniRules *
 omni_rules_for_call(FunctionCallInfo fcinfo)
 {
-	if (fcinfo->flinfo->fn_extra == NULL)
-		fcinfo->flinfo->fn_extra = omni_rules_load(fcinfo->flinfo->fn_mcxt);
-	return (OmniRules *) fcinfo->flinfo->fn_extra;
+	if (!rules_callback_registered)
+	{
+		CacheRegisterRelcacheCallback(rules_invalidate, (Datum) 0);
+		rules_callback_registered = true;
+	}
+	if (rules_stale || rules_cache == NULL)
+	{
+		Oid			nsp = get_namespace_oid("omni", false);
+		MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "omni identity rules",
+												  ALLOCSET_SMALL_SIZES);
+		OmniRules  *rules;
+
+		/* stale from here on until the read below succeeds */
+		rules_stale = false;
+		rules_relids[0] = get_relname_relid("identity_rule", nsp);
+		rules_relids[1] = get_relname_relid("blocklist", nsp);
+		PG_TRY();
+		{
+			rules = omni_rules_load(cxt);
+		}
+		PG_CATCH();
+		{
+			rules_stale = true;
+			MemoryContextDelete(cxt);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+		/*
+		 * A caller up the stack may still use the previous copy: it goes
+		 * when the transaction ends.
+		 */
+		if (rules_cxt != NULL)
+			MemoryContextSetParent(rules_cxt, TopTransactionContext);
+		rules_cxt = cxt;
+		rules_cache = rules;
+	}
+	return rules_cache;
+}
+
+PG_FUNCTION_INFO_V1(omni_rules_changed);
+/*
+ * omni.rules_changed(): statement trigger of omni.identity_rule and
+ * omni.blocklist; tells every backend to read them again.
+ */
+Datum
+omni_rules_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("omni.rules_changed() must be called as a trigger")));
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	PG_RETURN_POINTER(NULL);
 }
 
 /* Index of a kind in rules->kinds, or -1. */
@@ -164,18 +241,20 @@ omni_rules_kind(OmniRules *rules, const char *kind)
 
 /*
  * Normalize a value by its kind's normalizer, or return NULL with *err
- * filled when the value is not valid for the kind.
+ * filled when the value is not valid for the kind.  region, when not NULL,
+ * replaces the kind's region for phone numbers written without a calling
+ * code (the region of the customer, when the application knows it).
  */
 char *
 omni_normalize_kind_soft(OmniKindRule *rule, const char *in, int len,
-						 OmniNormError *err)
+						 const char *region, OmniNormError *err)
 {
 	switch (rule->normalizer)
 	{
 		case OMNI_NORM_EMAIL:
 			return omni_normalize_email_soft(in, len, err);
 		case OMNI_NORM_PHONE:
-			return omni_normalize_phone_soft(in, len, rule->region, err);
+			return omni_normalize_phone_soft(in, len, region ? region : rule->region, err);
 		case OMNI_NORM_NAME:
 			return omni_normalize_name_soft(in, len, err);
 		case OMNI_NORM_TEXT:
@@ -191,7 +270,7 @@ omni_normalize_kind(OmniRules *rules, const char *kind, const char *in, int len)
 	OmniNormError err;
 	char	   *out;
 
-	out = omni_normalize_kind_soft(omni_rules_kind(rules, kind), in, len, &err);
+	out = omni_normalize_kind_soft(omni_rules_kind(rules, kind), in, len, NULL, &err);
 	if (out == NULL)
 		omni_norm_raise(&err);
 	return out;
@@ -329,7 +408,8 @@ omni_identifier_hash_sql(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(omni_normalize);
 /*
- * omni.normalize(kind, value): normalize by the kind's rule.
+ * omni.normalize(kind, value [, region]): normalize by the kind's rule; the
+ * optional region reads phone numbers written without a calling code.
  */
 Datum
 omni_normalize(PG_FUNCTION_ARGS)
@@ -337,30 +417,49 @@ omni_normalize(PG_FUNCTION_ARGS)
 	OmniRules  *rules = omni_rules_for_call(fcinfo);
 	char	   *kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	text	   *value = PG_GETARG_TEXT_PP(1);
-
-	PG_RETURN_TEXT_P(cstring_to_text(omni_normalize_kind(rules, kind, VARDATA_ANY(value),
-														 VARSIZE_ANY_EXHDR(value))));
-}
-
-PG_FUNCTION_INFO_V1(omni_try_normalize);
-/*
- * omni.try_normalize(kind, value): like omni.normalize, but NULL instead of
- * an error when the value is not valid for its kind (an unknown kind is
- * still an error), for loaders that set bad values aside.
- */
-Datum
-omni_try_normalize(PG_FUNCTION_ARGS)
-{
-	OmniRules  *rules = omni_rules_for_call(fcinfo);
-	char	   *kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	text	   *value = PG_GETARG_TEXT_PP(1);
+	char	   *region = (PG_NARGS() > 2) ? text_to_cstring(PG_GETARG_TEXT_PP(2)) : NULL;
 	OmniNormError err;
 	char	   *out;
 
 	out = omni_normalize_kind_soft(omni_rules_kind(rules, kind), VARDATA_ANY(value),
-								   VARSIZE_ANY_EXHDR(value), &err);
+								   VARSIZE_ANY_EXHDR(value), region, &err);
 	if (out == NULL)
+		omni_norm_raise(&err);
+	PG_RETURN_TEXT_P(cstring_to_text(out));
+}
+
+PG_FUNCTION_INFO_V1(omni_try_normalize);
+/*
+ * omni.try_normalize(kind, value, region DEFAULT NULL): like omni.normalize,
+ * but NULL instead of an error when the value is not valid for its kind (an
+ * unknown kind or region is still an error), for loaders that set bad
+ * values aside.
+ */
+Datum
+omni_try_normalize(PG_FUNCTION_ARGS)
+{
+	OmniRules  *rules;
+	char	   *kind;
+	text	   *value;
+	char	   *region = NULL;
+	OmniNormError err;
+	char	   *out;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
+	rules = omni_rules_for_call(fcinfo);
+	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	value = PG_GETARG_TEXT_PP(1);
+	if (!PG_ARGISNULL(2))
+		region = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	out = omni_normalize_kind_soft(omni_rules_kind(rules, kind), VARDATA_ANY(value),
+								   VARSIZE_ANY_EXHDR(value), region, &err);
+	if (out == NULL)
+	{
+		if (region != NULL && strncmp(err.msg, "unknown phone region", 20) == 0)
+			omni_norm_raise(&err);
+		PG_RETURN_NULL();
+	}
 	PG_RETURN_TEXT_P(cstring_to_text(out));
 }
 

@@ -625,7 +625,8 @@ normalize_recipient(SuppressConfig *cfg, const SuppressMessage *msg, char **why,
 	OmniNormError err;
 	char	   *normalized;
 
-	normalized = omni_normalize_kind_soft(rule, msg->recipient, strlen(msg->recipient), &err);
+	normalized = omni_normalize_kind_soft(rule, msg->recipient, strlen(msg->recipient), NULL,
+										  &err);
 	if (normalized == NULL)
 	{
 		*why = err.detail != NULL ? psprintf("%s: %s", err.msg, err.detail) : err.msg;

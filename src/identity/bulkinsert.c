@@ -1,0 +1,248 @@
+/*-------------------------------------------------------------------------
+ *
+ * bulkinsert.c
+ *		Direct multi-row insertion into the identity tables, for the bulk
+ *		path (omni.resolve_all).
+ *
+ * Rows are inserted the way COPY FROM does it: table_multi_insert in
+ * batches, index entries, NOT NULL and CHECK constraints, column defaults
+ * for the columns the caller does not set, privileges checked.  What is
+ * skipped is the per-row foreign key check triggers: those run one query
+ * per row and cost more than everything else of a bulk run together.  The
+ * caller guarantees the references by construction (it inserts customers
+ * before the identities that name them and identities before their links)
+ * and holds locks that keep the referenced rows from going away meanwhile.
+ *
+ * A table with any other trigger (one a DBA added) is never written here:
+ * omni_bulk_usable says so and the caller goes through SQL instead, so no
+ * trigger is ever skipped silently.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_relation.h"
+#include "rewrite/rewriteHandler.h"
+#include "utils/acl.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "identity/identity.h"
+
+#define BULK_BATCH 1000
+
+struct OmniBulkInsert
+{
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	BulkInsertState bistate;
+	CommandId	cid;
+	int			ncols;
+	AttrNumber *attnums;		/* attribute of each caller column */
+	int			ndefaults;
+	AttrNumber *default_attnums;
+	ExprState **default_exprs;
+	TupleTableSlot *slots[BULK_BATCH];
+	int			nslots;
+	MemoryContext batchcxt;
+};
+
+/* The OID of omni.<relname>. */
+static Oid
+omni_relid(const char *relname)
+{
+	Oid			relid = get_relname_relid(relname, get_namespace_oid("omni", false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation \"omni.%s\" does not exist", relname);
+	return relid;
+}
+
+/*
+ * Whether omni.<relname> may be written directly: its only triggers are the
+ * internal ones of foreign keys.
+ */
+bool
+omni_bulk_usable(const char *relname)
+{
+	Relation	rel = table_open(omni_relid(relname), AccessShareLock);
+	bool		usable = true;
+	int			i;
+
+	if (rel->trigdesc != NULL)
+	{
+		for (i = 0; i < rel->trigdesc->numtriggers; i++)
+		{
+			Trigger    *t = &rel->trigdesc->triggers[i];
+
+			if (!t->tgisinternal || !OidIsValid(t->tgconstraint))
+				usable = false;
+		}
+	}
+	table_close(rel, AccessShareLock);
+	return usable;
+}
+
+/*
+ * Start inserting into omni.<relname>, the caller setting the named columns
+ * and the others taking their defaults.
+ */
+OmniBulkInsert *
+omni_bulk_begin(const char *relname, int ncols, const char *const *cols)
+{
+	OmniBulkInsert *b = palloc0(sizeof(OmniBulkInsert));
+	Oid			relid = omni_relid(relname);
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	TupleDesc	desc;
+	int			i;
+	bool	   *set;
+
+	rte->rtekind = RTE_RELATION;
+	rte->relid = relid;
+	rte->relkind = get_rel_relkind(relid);
+	rte->rellockmode = RowExclusiveLock;
+	rte->requiredPerms = ACL_INSERT;
+	ExecCheckRTPerms(list_make1(rte), true);
+
+	b->estate = CreateExecutorState();
+	ExecInitRangeTable(b->estate, list_make1(rte));
+	b->rri = makeNode(ResultRelInfo);
+	ExecInitResultRelation(b->estate, b->rri, 1);
+	b->rel = b->rri->ri_RelationDesc;
+	ExecOpenIndices(b->rri, false);
+	b->bistate = GetBulkInsertState();
+	b->cid = GetCurrentCommandId(true);
+	desc = RelationGetDescr(b->rel);
+
+	b->ncols = ncols;
+	b->attnums = palloc(sizeof(AttrNumber) * ncols);
+	set = palloc0(sizeof(bool) * (desc->natts + 1));
+	for (i = 0; i < ncols; i++)
+	{
+		b->attnums[i] = attnameAttNum(b->rel, cols[i], false);
+		if (b->attnums[i] <= 0)
+			elog(ERROR, "column \"%s\" of omni.%s does not exist", cols[i], relname);
+		set[b->attnums[i]] = true;
+	}
+	b->default_attnums = palloc(sizeof(AttrNumber) * desc->natts);
+	b->default_exprs = palloc(sizeof(ExprState *) * desc->natts);
+	for (i = 1; i <= desc->natts; i++)
+	{
+		Node	   *def;
+
+		if (set[i] || TupleDescAttr(desc, i - 1)->attisdropped)
+			continue;
+		def = build_column_default(b->rel, i);
+		if (def == NULL)
+			continue;			/* NULL */
+		b->default_attnums[b->ndefaults] = i;
+		b->default_exprs[b->ndefaults++] = ExecPrepareExpr((Expr *) expression_planner((Expr *) def),
+														   b->estate);
+	}
+	for (i = 0; i < BULK_BATCH; i++)
+		b->slots[i] = table_slot_create(b->rel, &b->estate->es_tupleTable);
+	b->batchcxt = AllocSetContextCreate(CurrentMemoryContext, "omni bulk insert",
+										ALLOCSET_DEFAULT_SIZES);
+	return b;
+}
+
+/* Write the buffered rows and their index entries. */
+static void
+bulk_flush(OmniBulkInsert *b)
+{
+	int			i;
+
+	if (b->nslots == 0)
+		return;
+	table_multi_insert(b->rel, b->slots, b->nslots, b->cid, 0, b->bistate);
+	for (i = 0; i < b->nslots; i++)
+	{
+		if (b->rri->ri_NumIndices > 0)
+		{
+			List	   *recheck;
+
+			ResetPerTupleExprContext(b->estate);
+			recheck = ExecInsertIndexTuples(b->rri, b->slots[i], b->estate,
+											false, false, NULL, NIL);
+			list_free(recheck);
+		}
+		ExecClearTuple(b->slots[i]);
+	}
+	b->nslots = 0;
+	MemoryContextReset(b->batchcxt);
+}
+
+/*
+ * Add one row: values and nulls in the order of the columns given to
+ * omni_bulk_begin.  By-reference values are copied.
+ */
+void
+omni_bulk_row(OmniBulkInsert *b, Datum *values, bool *nulls)
+{
+	TupleTableSlot *slot = b->slots[b->nslots];
+	TupleDesc	desc = RelationGetDescr(b->rel);
+	MemoryContext old = MemoryContextSwitchTo(b->batchcxt);
+	int			i;
+
+	ExecClearTuple(slot);
+	for (i = 0; i < desc->natts; i++)
+	{
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+	}
+	for (i = 0; i < b->ncols; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, b->attnums[i] - 1);
+
+		slot->tts_isnull[b->attnums[i] - 1] = nulls[i];
+		slot->tts_values[b->attnums[i] - 1] =
+			nulls[i] ? (Datum) 0 : datumCopy(values[i], att->attbyval, att->attlen);
+	}
+	if (b->ndefaults > 0)
+	{
+		ExprContext *econtext = GetPerTupleExprContext(b->estate);
+
+		for (i = 0; i < b->ndefaults; i++)
+		{
+			AttrNumber	a = b->default_attnums[i];
+			Form_pg_attribute att = TupleDescAttr(desc, a - 1);
+			Datum		d = ExecEvalExpr(b->default_exprs[i], econtext, &slot->tts_isnull[a - 1]);
+
+			slot->tts_values[a - 1] = slot->tts_isnull[a - 1] ? (Datum) 0 :
+				datumCopy(d, att->attbyval, att->attlen);
+		}
+		ResetPerTupleExprContext(b->estate);
+	}
+	MemoryContextSwitchTo(old);
+	ExecStoreVirtualTuple(slot);
+	if (b->rel->rd_att->constr)
+		ExecConstraints(b->rri, slot, b->estate);
+	if (++b->nslots == BULK_BATCH)
+		bulk_flush(b);
+}
+
+/* Finish: write what is buffered, close everything, make the rows visible. */
+void
+omni_bulk_end(OmniBulkInsert *b)
+{
+	bulk_flush(b);
+	FreeBulkInsertState(b->bistate);
+	table_finish_bulk_insert(b->rel, 0);
+	ExecResetTupleTable(b->estate->es_tupleTable, false);
+	ExecCloseResultRelations(b->estate);	/* and their indexes */
+	ExecCloseRangeTableRelations(b->estate);
+	FreeExecutorState(b->estate);
+	MemoryContextDelete(b->batchcxt);
+	CommandCounterIncrement();
+}

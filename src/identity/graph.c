@@ -1,0 +1,1393 @@
+/*-------------------------------------------------------------------------
+ *
+ * graph.c
+ *		omni.resolve_all(): the bulk path of identity resolution.
+ *
+ * Raw pairs COPYed into omni.link_staging are normalized and become
+ * identities and links; then every customer is recomputed from scratch by
+ * an in-memory union-find (path halving, union by size) over all links,
+ * taken in observed_at order, applying the current rules and blocklist to
+ * each link as omni.link would have.  Only what changed is written back:
+ * new customers, identities and links, identities whose customer changed,
+ * links whose status changed, merges and their log.
+ *
+ * Customer ids stay stable: a component keeps the oldest (lowest) customer
+ * id its identifiers already had.  When a rule change splits a customer,
+ * the part holding its oldest identifier keeps the id and the other parts
+ * get new customers.  Customers that end up inside another's component are
+ * merged into it and logged in omni.merge_log with the link that joined
+ * them, exactly like omni.link merges.
+ *
+ * The run locks the identity tables against writers (SHARE ROW EXCLUSIVE:
+ * readers go on), so it sees and writes one consistent graph.  Links with
+ * status unmerged are kept as they are and join nothing.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type_d.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "identity/identity.h"
+
+/* Rows fetched from a cursor at a time, and rows written per statement. */
+#define FETCH_BATCH 20000
+#define WRITE_BATCH 50000
+
+/* One identifier (a node of the graph). */
+typedef struct GNode
+{
+	int64		id;				/* identity_id, 0 for a new identifier */
+	int64		customer;		/* current customer, 0 for a new one */
+	const char *key;			/* "kind:value" */
+	int32		kind;			/* index in rules->kinds */
+	int8		blocked;		/* 0 unknown, 1 no, 2 yes */
+	bool		seen_changed;	/* first/last seen widened by staged rows */
+	TimestampTz first_seen;
+	TimestampTz last_seen;
+} GNode;
+
+/* One link, existing or staged. */
+typedef struct Link
+{
+	int64		link_id;		/* 0 for a staged link */
+	int64		order;			/* staging_id of a staged link */
+	int32		a;				/* node indexes */
+	int32		b;
+	TimestampTz observed_at;
+	char		old_status;		/* 'a', 'r', 'u'; 0 for a staged link */
+	char		new_status;
+	const char *old_reason;
+	const char *new_reason;
+	const char *source;
+} Link;
+
+/* The hash table of identifiers by "kind:value". */
+typedef struct KeyEntry
+{
+	const char *key;
+	uint32		hash;
+	int32		node;
+	char		status;
+} KeyEntry;
+
+#define SH_PREFIX keymap
+#define SH_ELEMENT_TYPE KeyEntry
+#define SH_KEY_TYPE const char *
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k), strlen(k))
+#define SH_EQUAL(tb, x, y) (strcmp((x), (y)) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, e) (e)->hash
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* The state of one run. */
+typedef struct Resolver
+{
+	MemoryContext cxt;
+	OmniRules  *rules;
+	GNode	   *nodes;
+	int32		nnodes;
+	int32		nexisting;		/* nodes[0..nexisting) are sorted by id */
+	int32		maxnodes;
+	keymap_hash *keys;
+	Link	   *links;
+	int64		nlinks;
+	int64		maxlinks;
+	/* staged rows */
+	int64	   *ok_rows;
+	int64		nok;
+	int64	   *bad_rows;
+	char	  **bad_reasons;
+	int64		nbad;
+	/* progress */
+	instr_time	start;
+	instr_time	last_notice;
+	int			last_decile;
+	int64		step;			/* rows between progress checks */
+} Resolver;
+
+/* Results. */
+typedef struct ResolveCounts
+{
+	int64		customers;
+	int64		identities;
+	int64		links;
+	int64		rejected;
+	int64		merges;
+	int64		new_identities;
+	int64		new_links;
+	int64		changed_links;
+	int64		moved_identities;
+	int64		split_customers;
+	int64		invalid_rows;
+} ResolveCounts;
+
+/*
+ * Progress: a NOTICE when a phase starts, then at least every 10% of it or
+ * every 5 seconds, whichever comes first.
+ */
+static void
+progress_start(Resolver *r, const char *phase, int64 total)
+{
+	INSTR_TIME_SET_CURRENT(r->last_notice);
+	r->last_decile = 0;
+	/* small runs report their phases only */
+	r->step = (total < 10000) ? PG_INT64_MAX : Max(1, Min(8192, total / 20));
+	ereport(NOTICE,
+			(errmsg("resolve_all: %s (%lld rows)", phase, (long long) total)));
+}
+
+static void
+progress(Resolver *r, const char *phase, int64 done, int64 total)
+{
+	instr_time	now;
+	int			decile;
+
+	if (done % r->step != 0 || total <= 0)
+		return;
+	CHECK_FOR_INTERRUPTS();
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, r->last_notice);
+	decile = (int) (done * 10 / total);
+	if (decile > r->last_decile || INSTR_TIME_GET_DOUBLE(now) >= 5.0)
+	{
+		ereport(NOTICE,
+				(errmsg("resolve_all: %s: %d%% (%lld of %lld)", phase,
+						(int) (done * 100 / total), (long long) done, (long long) total)));
+		INSTR_TIME_SET_CURRENT(r->last_notice);
+		r->last_decile = decile;
+	}
+}
+
+/* Run a query that returns one int8. */
+static int64
+query_int8(const char *sql)
+{
+	bool		isnull;
+	int			ret = SPI_execute(sql, true, 1);
+
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "unexpected result of \"%s\"", sql);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Append a node, growing the array. */
+static int32
+add_node(Resolver *r, int64 id, int64 customer, int32 kind, const char *key,
+		 TimestampTz first_seen, TimestampTz last_seen)
+{
+	GNode	   *n;
+
+	if (r->nnodes == r->maxnodes)
+	{
+		r->maxnodes *= 2;
+		r->nodes = repalloc_huge(r->nodes, sizeof(GNode) * r->maxnodes);
+	}
+	n = &r->nodes[r->nnodes];
+	n->id = id;
+	n->customer = customer;
+	n->key = key;
+	n->kind = kind;
+	n->blocked = 0;
+	n->seen_changed = false;
+	n->first_seen = first_seen;
+	n->last_seen = last_seen;
+	return r->nnodes++;
+}
+
+static Link *
+add_link(Resolver *r)
+{
+	if (r->nlinks == r->maxlinks)
+	{
+		r->maxlinks *= 2;
+		r->links = repalloc_huge(r->links, sizeof(Link) * r->maxlinks);
+	}
+	return &r->links[r->nlinks++];
+}
+
+/* "kind:value" in the run's context. */
+static char *
+make_key(Resolver *r, const char *kind, const char *value)
+{
+	size_t		kl = strlen(kind),
+				vl = strlen(value);
+	char	   *k = MemoryContextAlloc(r->cxt, kl + vl + 2);
+
+	memcpy(k, kind, kl);
+	k[kl] = ':';
+	memcpy(k + kl + 1, value, vl + 1);
+	return k;
+}
+
+static int
+node_id_cmp(const void *x, const void *y)
+{
+	int64		a = ((const GNode *) x)->id;
+	int64		b = ((const GNode *) y)->id;
+
+	return (a > b) - (a < b);
+}
+
+/* The node of an existing identity_id (binary search), or -1. */
+static int32
+node_of_id(Resolver *r, int64 id)
+{
+	int32		lo = 0,
+				hi = r->nexisting - 1;
+
+	while (lo <= hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+
+		if (r->nodes[mid].id == id)
+			return mid;
+		if (r->nodes[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/*
+ * Load every identity: id, customer, kind and value.
+ */
+static void
+load_identities(Resolver *r)
+{
+	Portal		portal;
+	int64		total = query_int8("SELECT count(*) FROM omni.identity");
+	int64		done = 0;
+	int32		i;
+
+	progress_start(r, "loading identities", total);
+	r->maxnodes = Max(1024, total + total / 4);
+	r->nodes = MemoryContextAllocHuge(r->cxt, sizeof(GNode) * r->maxnodes);
+	portal = SPI_cursor_open_with_args(NULL,
+									   "SELECT identity_id, customer_id, kind, value, first_seen, last_seen "
+									   "FROM omni.identity",
+									   0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		uint64		j;
+
+		SPI_cursor_fetch(portal, true, FETCH_BATCH);
+		if (SPI_processed == 0)
+			break;
+		for (j = 0; j < SPI_processed; j++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[j];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			MemoryContext old;
+			char	   *kind,
+					   *value;
+			int32		kidx;
+
+			old = MemoryContextSwitchTo(r->cxt);
+			kind = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
+			value = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
+			MemoryContextSwitchTo(old);
+			kidx = omni_rules_kind_index(r->rules, kind);
+			if (kidx < 0)
+				elog(ERROR, "identity of unknown kind \"%s\"", kind);
+			add_node(r,
+					 DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
+					 DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
+					 kidx, make_key(r, kind, value),
+					 DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &isnull)),
+					 DatumGetTimestampTz(SPI_getbinval(tup, desc, 6, &isnull)));
+			pfree(kind);
+			pfree(value);
+			progress(r, "loading identities", ++done, total);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+
+	qsort(r->nodes, r->nnodes, sizeof(GNode), node_id_cmp);
+	r->nexisting = r->nnodes;
+	r->keys = keymap_create(r->cxt, Max(1024, r->maxnodes), NULL);
+	for (i = 0; i < r->nnodes; i++)
+	{
+		bool		found;
+		KeyEntry   *e = keymap_insert(r->keys, r->nodes[i].key, &found);
+
+		e->node = i;
+	}
+}
+
+/* The node of a normalized identifier, created when new. */
+static int32
+node_for(Resolver *r, int32 kind, const char *value, TimestampTz seen)
+{
+	char	   *key = make_key(r, r->rules->kinds[kind].kind, value);
+	bool		found;
+	KeyEntry   *e = keymap_insert(r->keys, key, &found);
+	GNode	   *n;
+
+	if (!found)
+	{
+		e->node = add_node(r, 0, 0, kind, key, seen, seen);
+		return e->node;
+	}
+	pfree(key);
+	n = &r->nodes[e->node];
+	if (seen < n->first_seen)
+	{
+		n->first_seen = seen;
+		n->seen_changed = true;
+	}
+	if (seen > n->last_seen)
+	{
+		n->last_seen = seen;
+		n->seen_changed = true;
+	}
+	return e->node;
+}
+
+/*
+ * Normalize one staged identifier; NULL with *error set when it is not
+ * valid.
+ */
+static char *
+stage_value(Resolver *r, const char *kind, const char *value, const char *region,
+			int32 *kidx, char **error)
+{
+	OmniNormError err;
+	char	   *out;
+
+	*kidx = omni_rules_kind_index(r->rules, kind);
+	if (*kidx < 0)
+	{
+		*error = psprintf("unknown identifier kind \"%s\" (known kinds: %s)", kind,
+						  r->rules->known_kinds);
+		return NULL;
+	}
+	out = omni_normalize_kind_soft(&r->rules->kinds[*kidx], value, strlen(value), region, &err);
+	if (out == NULL)
+		*error = err.detail ? psprintf("%s: %s", err.msg, err.detail) : err.msg;
+	return out;
+}
+
+/*
+ * Read the staging table: normalize, find or create the identifiers, and
+ * add a staged link per pair.  Rows that cannot be resolved are kept aside
+ * with their error.
+ */
+static void
+load_staging(Resolver *r)
+{
+	Portal		portal;
+	int64		total = query_int8("SELECT count(*) FROM omni.link_staging");
+	int64		done = 0;
+	int64		maxok = Max(1024, total),
+				maxbad = 1024;
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "resolve_all row",
+												 ALLOCSET_DEFAULT_SIZES);
+
+	progress_start(r, "normalizing staged rows", total);
+	r->ok_rows = MemoryContextAllocHuge(r->cxt, sizeof(int64) * maxok);
+	r->bad_rows = MemoryContextAlloc(r->cxt, sizeof(int64) * maxbad);
+	r->bad_reasons = MemoryContextAlloc(r->cxt, sizeof(char *) * maxbad);
+	portal = SPI_cursor_open_with_args(NULL,
+									   "SELECT staging_id, kind_a, value_a, kind_b, value_b, source, observed_at, region "
+									   "FROM omni.link_staging",
+									   0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		uint64		j;
+
+		SPI_cursor_fetch(portal, true, FETCH_BATCH);
+		if (SPI_processed == 0)
+			break;
+		for (j = 0; j < SPI_processed; j++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[j];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			int64		staging_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			TimestampTz at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull));
+			char	   *kind_a,
+					   *kind_b = NULL,
+					   *region,
+					   *va,
+					   *vb = NULL,
+					   *error = NULL;
+			int32		ka,
+						kb = -1;
+			bool		pair;
+			MemoryContext old = MemoryContextSwitchTo(rowcxt);
+
+			region = SPI_getvalue(tup, desc, 8);
+			kind_a = SPI_getvalue(tup, desc, 2);
+			va = stage_value(r, kind_a, SPI_getvalue(tup, desc, 3), region, &ka, &error);
+			pair = (SPI_getvalue(tup, desc, 4) != NULL);
+			if (va != NULL && pair)
+			{
+				kind_b = SPI_getvalue(tup, desc, 4);
+				vb = stage_value(r, kind_b, SPI_getvalue(tup, desc, 5), region, &kb, &error);
+				/* two spellings of one identifier: nothing to link */
+				if (vb != NULL && ka == kb && strcmp(va, vb) == 0)
+					pair = false;
+			}
+			if (TIMESTAMP_NOT_FINITE(at) && error == NULL)
+				error = pstrdup("observed_at must be finite");
+			MemoryContextSwitchTo(r->cxt);
+			if (error != NULL)
+			{
+				if (r->nbad == maxbad)
+				{
+					maxbad *= 2;
+					r->bad_rows = repalloc_huge(r->bad_rows, sizeof(int64) * maxbad);
+					r->bad_reasons = repalloc_huge(r->bad_reasons, sizeof(char *) * maxbad);
+				}
+				r->bad_rows[r->nbad] = staging_id;
+				r->bad_reasons[r->nbad++] = pstrdup(error);
+			}
+			else
+			{
+				int32		na = node_for(r, ka, va, at);
+
+				if (pair)
+				{
+					int32		nb = node_for(r, kb, vb, at);
+					Link	   *l = add_link(r);
+					char	   *src = SPI_getvalue(tup, desc, 6);
+
+					l->link_id = 0;
+					l->order = staging_id;
+					l->a = na;
+					l->b = nb;
+					l->observed_at = at;
+					l->old_status = 0;
+					l->old_reason = NULL;
+					l->source = src ? pstrdup(src) : NULL;
+				}
+				if (r->nok == maxok)
+				{
+					maxok *= 2;
+					r->ok_rows = repalloc_huge(r->ok_rows, sizeof(int64) * maxok);
+				}
+				r->ok_rows[r->nok++] = staging_id;
+			}
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(rowcxt);
+			progress(r, "normalizing staged rows", ++done, total);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(rowcxt);
+}
+
+/* Load every existing link. */
+static void
+load_links(Resolver *r)
+{
+	Portal		portal;
+	int64		total = query_int8("SELECT count(*) FROM omni.identity_link");
+	int64		done = 0;
+
+	progress_start(r, "loading links", total);
+	portal = SPI_cursor_open_with_args(NULL,
+									   "SELECT link_id, identity_a, identity_b, observed_at, status, reason "
+									   "FROM omni.identity_link",
+									   0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		uint64		j;
+
+		SPI_cursor_fetch(portal, true, FETCH_BATCH);
+		if (SPI_processed == 0)
+			break;
+		for (j = 0; j < SPI_processed; j++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[j];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			Link	   *l = add_link(r);
+			char	   *status;
+			Datum		reason;
+
+			l->link_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			l->order = 0;
+			l->a = node_of_id(r, DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)));
+			l->b = node_of_id(r, DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)));
+			if (l->a < 0 || l->b < 0)
+				elog(ERROR, "link %lld names an identity that does not exist", (long long) l->link_id);
+			l->observed_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull));
+			status = SPI_getvalue(tup, desc, 5);
+			l->old_status = status[0];
+			reason = SPI_getbinval(tup, desc, 6, &isnull);
+			l->old_reason = isnull ? NULL : MemoryContextStrdup(r->cxt, TextDatumGetCString(reason));
+			l->source = NULL;
+			progress(r, "loading links", ++done, total);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+}
+
+/* Links in the order they were observed; staged ones after existing ones. */
+static int
+link_cmp(const void *x, const void *y)
+{
+	const Link *a = (const Link *) x;
+	const Link *b = (const Link *) y;
+
+	if (a->observed_at != b->observed_at)
+		return (a->observed_at > b->observed_at) - (a->observed_at < b->observed_at);
+	if ((a->link_id == 0) != (b->link_id == 0))
+		return (a->link_id == 0) ? 1 : -1;
+	if (a->link_id != b->link_id)
+		return (a->link_id > b->link_id) - (a->link_id < b->link_id);
+	return (a->order > b->order) - (a->order < b->order);
+}
+
+/* Union-find: the root of x, halving the path on the way. */
+static inline int32
+uf_find(int32 *parent, int32 x)
+{
+	while (parent[x] != x)
+	{
+		parent[x] = parent[parent[x]];
+		x = parent[x];
+	}
+	return x;
+}
+
+/* Why node i is blocked, or NULL (computed once per node). */
+static const char *
+node_blocked(Resolver *r, int32 i, const char **reasons)
+{
+	GNode	   *n = &r->nodes[i];
+
+	if (n->blocked == 0)
+	{
+		const char *kind = r->rules->kinds[n->kind].kind;
+		const char *reason = omni_blocked_reason(r->rules, kind, n->key + strlen(kind) + 1);
+
+		n->blocked = reason ? 2 : 1;
+		if (reason)
+			reasons[i] = MemoryContextStrdup(r->cxt, reason);
+	}
+	return n->blocked == 2 ? reasons[i] : NULL;
+}
+
+/* Customer ids as a sorted array, for the merge bookkeeping. */
+typedef struct CustomerTable
+{
+	int64	   *ids;
+	int32		n;
+	int32	   *absorbed_by;	/* link index whose union absorbed it, or -1 */
+	bool	   *claimed;
+} CustomerTable;
+
+static int
+int64_cmp(const void *x, const void *y)
+{
+	int64		a = *(const int64 *) x;
+	int64		b = *(const int64 *) y;
+
+	return (a > b) - (a < b);
+}
+
+static int32
+customer_index(CustomerTable *ct, int64 id)
+{
+	int64	   *p = bsearch(&id, ct->ids, ct->n, sizeof(int64), int64_cmp);
+
+	if (p == NULL)
+		elog(ERROR, "customer %lld is not in the table", (long long) id);
+	return (int32) (p - ct->ids);
+}
+
+/* Existing nodes by customer, then identity id. */
+static int
+node_customer_cmp(const void *x, const void *y, void *arg)
+{
+	const GNode *nodes = (const GNode *) arg;
+	const GNode *a = &nodes[*(const int32 *) x];
+	const GNode *b = &nodes[*(const int32 *) y];
+
+	if (a->customer != b->customer)
+		return (a->customer > b->customer) - (a->customer < b->customer);
+	return (a->id > b->id) - (a->id < b->id);
+}
+
+/* Build a one-dimensional array of int8, timestamptz or text. */
+static Datum
+int8_array(int64 *v, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = Int64GetDatum(v[i]);
+	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+static Datum
+ts_array(TimestampTz *v, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = TimestampTzGetDatum(v[i]);
+	return PointerGetDatum(construct_array(d, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+static Datum
+text_array(const char **v, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		nulls[i] = (v[i] == NULL);
+		d[i] = v[i] ? CStringGetTextDatum(v[i]) : (Datum) 0;
+	}
+	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* Run a statement with array arguments. */
+static void
+exec_arrays(const char *sql, int nargs, Oid *types, Datum *values, int expect)
+{
+	int			ret = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+
+	if (ret != expect)
+		elog(ERROR, "unexpected result %s of \"%s\"", SPI_result_code_string(ret), sql);
+}
+
+/* n values of a sequence. */
+static int64 *
+nextvals(const char *seq, int64 n)
+{
+	int64	   *out = palloc_extended(sizeof(int64) * Max(n, 1), MCXT_ALLOC_HUGE);
+	char	   *sql = psprintf("SELECT pg_catalog.nextval('%s') FROM pg_catalog.generate_series(1, %lld)",
+							   seq, (long long) n);
+	int64		i;
+	int			ret;
+
+	if (n == 0)
+		return out;
+	ret = SPI_execute(sql, false, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != n)
+		elog(ERROR, "could not draw %lld values of %s", (long long) n, seq);
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		out[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return out;
+}
+
+/*
+ * The run: load, resolve, write back.
+ */
+static void
+resolve(Resolver *r, ResolveCounts *counts)
+{
+	int32	   *parent,
+			   *size,
+			   *kcount;
+	int64	   *rep;			/* lowest existing customer of a root, 0: none */
+	const char **blocked_reasons;
+	int			nlimited = 0;
+	int32		kind_of_slot[256];
+	int64		i;
+	int32		j;
+	CustomerTable ct;
+	int64	   *final_customer; /* per root */
+	int32	   *by_customer;	/* existing nodes by (customer, id) */
+	int32	   *first_node;		/* per customer: its first position in by_customer */
+	int64		new_customers = 0;
+	int64	   *new_customer_ids;
+	int64		nc;
+	MemoryContext batch;
+
+	/* Rules and limits. */
+	if (r->rules->nkinds > 256)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("omni.resolve_all supports at most 256 identifier kinds")));
+	for (j = 0; j < r->rules->nkinds; j++)
+	{
+		if (r->rules->kinds[j].max_per_customer > 0)
+			kind_of_slot[nlimited++] = j;
+	}
+
+	load_identities(r);
+	load_staging(r);
+	load_links(r);
+
+	progress_start(r, "sorting links", r->nlinks);
+	qsort(r->links, r->nlinks, sizeof(Link), link_cmp);
+
+	/* Union-find with the rules. */
+	parent = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, r->nnodes));
+	size = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, r->nnodes));
+	rep = MemoryContextAllocHuge(r->cxt, sizeof(int64) * Max(1, r->nnodes));
+	kcount = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, (int64) r->nnodes * nlimited));
+	blocked_reasons = MemoryContextAllocHuge(r->cxt, sizeof(char *) * Max(1, r->nnodes));
+	for (j = 0; j < r->nnodes; j++)
+	{
+		int			s;
+
+		parent[j] = j;
+		size[j] = 1;
+		rep[j] = r->nodes[j].customer;
+		blocked_reasons[j] = NULL;
+		for (s = 0; s < nlimited; s++)
+			kcount[(int64) j * nlimited + s] = (kind_of_slot[s] == r->nodes[j].kind) ? 1 : 0;
+	}
+
+	/* the existing customers, for merge bookkeeping */
+	ct.ids = MemoryContextAllocHuge(r->cxt, sizeof(int64) * Max(1, r->nexisting));
+	for (j = 0; j < r->nexisting; j++)
+		ct.ids[j] = r->nodes[j].customer;
+	qsort(ct.ids, r->nexisting, sizeof(int64), int64_cmp);
+	ct.n = 0;
+	for (j = 0; j < r->nexisting; j++)
+		if (ct.n == 0 || ct.ids[ct.n - 1] != ct.ids[j])
+			ct.ids[ct.n++] = ct.ids[j];
+	ct.absorbed_by = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, ct.n));
+	ct.claimed = MemoryContextAllocZero(r->cxt, Max(1, ct.n));
+	for (j = 0; j < ct.n; j++)
+		ct.absorbed_by[j] = -1;
+
+	progress_start(r, "resolving links", r->nlinks);
+	for (i = 0; i < r->nlinks; i++)
+	{
+		Link	   *l = &r->links[i];
+		const char *why;
+		int32		ra,
+					rb;
+		int			s;
+
+		progress(r, "resolving links", i + 1, r->nlinks);
+		l->new_reason = NULL;
+		if (l->old_status == 'u')
+		{
+			l->new_status = 'u';	/* undone by omni.unmerge: joins nothing */
+			l->new_reason = l->old_reason;
+			continue;
+		}
+		if ((why = node_blocked(r, l->a, blocked_reasons)) != NULL ||
+			(why = node_blocked(r, l->b, blocked_reasons)) != NULL)
+		{
+			l->new_status = 'r';
+			l->new_reason = why;
+			continue;
+		}
+		ra = uf_find(parent, l->a);
+		rb = uf_find(parent, l->b);
+		l->new_status = 'a';
+		if (ra == rb)
+			continue;
+		for (s = 0; s < nlimited; s++)
+		{
+			int32		sum = kcount[(int64) ra * nlimited + s] + kcount[(int64) rb * nlimited + s];
+			OmniKindRule *kr = &r->rules->kinds[kind_of_slot[s]];
+
+			if (sum > kr->max_per_customer)
+			{
+				l->new_status = 'r';
+				l->new_reason = psprintf("max_per_customer exceeded: the merge would give one customer %d %s identifiers (max %d)",
+										 sum, kr->kind, kr->max_per_customer);
+				break;
+			}
+		}
+		if (l->new_status == 'r')
+			continue;
+		/* a merge of two existing customers is recorded against its link */
+		if (rep[ra] != 0 && rep[rb] != 0 && rep[ra] != rep[rb])
+			ct.absorbed_by[customer_index(&ct, Max(rep[ra], rep[rb]))] = (int32) i;
+		if (size[ra] < size[rb])
+		{
+			int32		t = ra;
+
+			ra = rb;
+			rb = t;
+		}
+		parent[rb] = ra;
+		size[ra] += size[rb];
+		if (rep[ra] == 0 || (rep[rb] != 0 && rep[rb] < rep[ra]))
+			rep[ra] = rep[rb];
+		for (s = 0; s < nlimited; s++)
+			kcount[(int64) ra * nlimited + s] += kcount[(int64) rb * nlimited + s];
+	}
+
+	/*
+	 * Customer of each component.  Every existing customer has a home: the
+	 * component holding its oldest identifier.  A component takes the lowest
+	 * customer id whose home it is; a component that is no customer's home
+	 * gets a new customer (new identifiers only, or the part of a customer a
+	 * rule change split off).
+	 */
+	by_customer = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, r->nexisting));
+	for (j = 0; j < r->nexisting; j++)
+		by_customer[j] = j;
+	qsort_arg(by_customer, r->nexisting, sizeof(int32), node_customer_cmp, r->nodes);
+	first_node = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, ct.n));
+	for (j = 0; j < r->nexisting; j++)
+	{
+		int32		ci = customer_index(&ct, r->nodes[by_customer[j]].customer);
+
+		if (j == 0 || r->nodes[by_customer[j - 1]].customer != r->nodes[by_customer[j]].customer)
+			first_node[ci] = j; /* position in by_customer; ties by id, so oldest first */
+	}
+	final_customer = MemoryContextAllocHuge(r->cxt, sizeof(int64) * Max(1, r->nnodes));
+	for (j = 0; j < r->nnodes; j++)
+		final_customer[j] = -1;
+	for (j = 0; j < ct.n; j++)
+	{
+		int32		root = uf_find(parent, by_customer[first_node[j]]);
+
+		if (final_customer[root] == -1)
+		{
+			final_customer[root] = ct.ids[j];
+			ct.claimed[j] = true;
+			counts->customers++;
+		}
+	}
+	for (j = 0; j < r->nnodes; j++)
+	{
+		int32		root = uf_find(parent, j);
+
+		if (final_customer[root] != -1)
+			continue;
+		final_customer[root] = -2 - new_customers;	/* placeholder */
+		new_customers++;
+		if (j < r->nexisting)
+			counts->split_customers++;
+		counts->customers++;
+	}
+	new_customer_ids = nextvals("omni.customer_customer_id_seq", new_customers);
+	for (j = 0; j < r->nnodes; j++)
+		if (final_customer[j] <= -2)
+			final_customer[j] = new_customer_ids[-2 - final_customer[j]];
+
+	counts->identities = r->nnodes;
+	counts->links = r->nlinks;
+	counts->new_identities = r->nnodes - r->nexisting;
+	counts->invalid_rows = r->nbad;
+
+	/* Write back, in batches. */
+	batch = AllocSetContextCreate(CurrentMemoryContext, "resolve_all batch", ALLOCSET_DEFAULT_SIZES);
+
+	/* new customers: created when first seen */
+	if (new_customers > 0)
+	{
+		int64	   *ids = palloc_extended(sizeof(int64) * new_customers, MCXT_ALLOC_HUGE);
+		TimestampTz *created = palloc_extended(sizeof(TimestampTz) * new_customers, MCXT_ALLOC_HUGE);
+		int64		k = 0;
+		Oid			types[2] = {INT8ARRAYOID, TIMESTAMPTZARRAYOID};
+
+		for (j = 0; j < new_customers; j++)
+			created[j] = DT_NOEND;
+		for (j = 0; j < r->nnodes; j++)
+		{
+			int64		c = final_customer[uf_find(parent, j)];
+			int64	   *p = bsearch(&c, new_customer_ids, new_customers, sizeof(int64), int64_cmp);
+
+			if (p)
+			{
+				int64		x = p - new_customer_ids;
+
+				if (r->nodes[j].first_seen < created[x])
+					created[x] = r->nodes[j].first_seen;
+			}
+		}
+		progress_start(r, "creating customers", new_customers);
+		if (omni_bulk_usable("customer"))
+		{
+			static const char *const cols[] = {"customer_id", "created_at"};
+			OmniBulkInsert *b = omni_bulk_begin("customer", 2, cols);
+
+			for (k = 0; k < new_customers; k++)
+			{
+				Datum		v[2] = {Int64GetDatum(new_customer_ids[k]), TimestampTzGetDatum(created[k])};
+				bool		n[2] = {false, false};
+
+				omni_bulk_row(b, v, n);
+				progress(r, "creating customers", k + 1, new_customers);
+			}
+			omni_bulk_end(b);
+		}
+		else
+		{
+			for (k = 0; k < new_customers; k += WRITE_BATCH)
+			{
+				int			n = (int) Min(WRITE_BATCH, new_customers - k);
+				Datum		v[2];
+				MemoryContext old = MemoryContextSwitchTo(batch);
+
+				for (j = 0; j < n; j++)
+					ids[j] = new_customer_ids[k + j];
+				v[0] = int8_array(ids, n);
+				v[1] = ts_array(created + k, n);
+				exec_arrays("INSERT INTO omni.customer (customer_id, created_at) "
+							"SELECT * FROM unnest($1, $2)", 2, types, v, SPI_OK_INSERT);
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(batch);
+			}
+		}
+	}
+
+	/* new identities, with ids drawn now so that links can name them */
+	nc = r->nnodes - r->nexisting;
+	if (nc > 0)
+	{
+		int64	   *ids = nextvals("omni.identity_identity_id_seq", nc);
+		Oid			types[6] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID,
+		TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
+		int64		k;
+
+		progress_start(r, "writing new identities", nc);
+		for (j = 0; j < nc; j++)
+			r->nodes[r->nexisting + j].id = ids[j];
+		if (omni_bulk_usable("identity"))
+		{
+			static const char *const cols[] = {"identity_id", "kind", "value", "customer_id",
+			"first_seen", "last_seen"};
+			OmniBulkInsert *b = omni_bulk_begin("identity", 6, cols);
+			Datum	   *kinds = palloc(sizeof(Datum) * r->rules->nkinds);
+
+			for (j = 0; j < r->rules->nkinds; j++)
+				kinds[j] = CStringGetTextDatum(r->rules->kinds[j].kind);
+			for (k = 0; k < nc; k++)
+			{
+				GNode	   *nd = &r->nodes[r->nexisting + k];
+				const char *kind = r->rules->kinds[nd->kind].kind;
+				Datum		v[6];
+				bool		n[6] = {false, false, false, false, false, false};
+				MemoryContext old = MemoryContextSwitchTo(batch);
+
+				v[0] = Int64GetDatum(nd->id);
+				v[1] = kinds[nd->kind];
+				v[2] = CStringGetTextDatum(nd->key + strlen(kind) + 1);
+				v[3] = Int64GetDatum(final_customer[uf_find(parent, r->nexisting + k)]);
+				v[4] = TimestampTzGetDatum(nd->first_seen);
+				v[5] = TimestampTzGetDatum(nd->last_seen);
+				MemoryContextSwitchTo(old);
+				omni_bulk_row(b, v, n);
+				MemoryContextReset(batch);
+				progress(r, "writing new identities", k + 1, nc);
+			}
+			omni_bulk_end(b);
+		}
+		else
+		{
+			for (k = 0; k < nc; k += WRITE_BATCH)
+			{
+				int			n = (int) Min(WRITE_BATCH, nc - k);
+				MemoryContext old = MemoryContextSwitchTo(batch);
+				int64	   *bid = palloc(sizeof(int64) * n);
+				int64	   *bcust = palloc(sizeof(int64) * n);
+				const char **bkind = palloc(sizeof(char *) * n);
+				const char **bval = palloc(sizeof(char *) * n);
+				TimestampTz *bfs = palloc(sizeof(TimestampTz) * n);
+				TimestampTz *bls = palloc(sizeof(TimestampTz) * n);
+				Datum		v[6];
+				int			m;
+
+				for (m = 0; m < n; m++)
+				{
+					GNode	   *nd = &r->nodes[r->nexisting + k + m];
+					const char *kind = r->rules->kinds[nd->kind].kind;
+
+					bid[m] = nd->id;
+					bcust[m] = final_customer[uf_find(parent, r->nexisting + k + m)];
+					bkind[m] = kind;
+					bval[m] = nd->key + strlen(kind) + 1;
+					bfs[m] = nd->first_seen;
+					bls[m] = nd->last_seen;
+				}
+				v[0] = int8_array(bid, n);
+				v[1] = text_array(bkind, n);
+				v[2] = text_array(bval, n);
+				v[3] = int8_array(bcust, n);
+				v[4] = ts_array(bfs, n);
+				v[5] = ts_array(bls, n);
+				exec_arrays("INSERT INTO omni.identity (identity_id, kind, value, customer_id, first_seen, last_seen) "
+							"SELECT * FROM unnest($1, $2, $3, $4, $5, $6)", 6, types, v, SPI_OK_INSERT);
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(batch);
+				progress(r, "writing new identities", k + n, nc);
+			}
+		}
+	}
+
+	/* existing identities whose customer or first/last seen changed */
+	{
+		Oid			types[4] = {INT8ARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
+		int64	   *bid = MemoryContextAlloc(r->cxt, sizeof(int64) * WRITE_BATCH);
+		int64	   *bcust = MemoryContextAlloc(r->cxt, sizeof(int64) * WRITE_BATCH);
+		TimestampTz *bfs = MemoryContextAlloc(r->cxt, sizeof(TimestampTz) * WRITE_BATCH);
+		TimestampTz *bls = MemoryContextAlloc(r->cxt, sizeof(TimestampTz) * WRITE_BATCH);
+		int			n = 0;
+
+		for (j = 0; j <= r->nexisting; j++)
+		{
+			if (j < r->nexisting)
+			{
+				GNode	   *nd = &r->nodes[j];
+				int64		c = final_customer[uf_find(parent, j)];
+
+				if (c == nd->customer && !nd->seen_changed)
+					continue;
+				if (c != nd->customer)
+					counts->moved_identities++;
+				bid[n] = nd->id;
+				bcust[n] = c;
+				bfs[n] = nd->first_seen;
+				bls[n] = nd->last_seen;
+				n++;
+			}
+			if (n > 0 && (n == WRITE_BATCH || j == r->nexisting))
+			{
+				Datum		v[4];
+				MemoryContext old = MemoryContextSwitchTo(batch);
+
+				v[0] = int8_array(bid, n);
+				v[1] = int8_array(bcust, n);
+				v[2] = ts_array(bfs, n);
+				v[3] = ts_array(bls, n);
+				exec_arrays("UPDATE omni.identity i SET customer_id = u.c, "
+							"first_seen = LEAST(i.first_seen, u.fs), last_seen = GREATEST(i.last_seen, u.ls) "
+							"FROM unnest($1, $2, $3, $4) u(id, c, fs, ls) WHERE i.identity_id = u.id",
+							4, types, v, SPI_OK_UPDATE);
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(batch);
+				n = 0;
+			}
+		}
+	}
+
+	/* new links, ids drawn now for the merge log; changed existing links */
+	{
+		int64		nnew = 0;
+		int64	   *link_ids;
+		bool		direct_links = false;
+		int64		k = 0;
+
+		for (i = 0; i < r->nlinks; i++)
+		{
+			if (r->links[i].link_id == 0)
+				nnew++;
+			if (r->links[i].new_status == 'r')
+				counts->rejected++;
+		}
+		counts->new_links = nnew;
+		link_ids = nextvals("omni.identity_link_link_id_seq", nnew);
+		for (i = 0; i < r->nlinks; i++)
+			if (r->links[i].link_id == 0)
+				r->links[i].order = -link_ids[k++];	/* marks it new; id is -order */
+		progress_start(r, "writing links", r->nlinks);
+		if (nnew > 0 && omni_bulk_usable("identity_link"))
+		{
+			static const char *const cols[] = {"link_id", "identity_a", "identity_b", "source",
+			"observed_at", "status", "reason"};
+			OmniBulkInsert *b = omni_bulk_begin("identity_link", 7, cols);
+			Datum		status[3] = {CStringGetTextDatum("accepted"), CStringGetTextDatum("rejected"),
+			CStringGetTextDatum("unmerged")};
+
+			for (i = 0; i < r->nlinks; i++)
+			{
+				Link	   *l = &r->links[i];
+				Datum		v[7];
+				bool		n[7] = {false, false, false, l->source == NULL, false, false, l->new_reason == NULL};
+				MemoryContext old;
+
+				if (l->link_id != 0)
+					continue;
+				old = MemoryContextSwitchTo(batch);
+				v[0] = Int64GetDatum(-l->order);
+				v[1] = Int64GetDatum(r->nodes[l->a].id);
+				v[2] = Int64GetDatum(r->nodes[l->b].id);
+				v[3] = l->source ? CStringGetTextDatum(l->source) : (Datum) 0;
+				v[4] = TimestampTzGetDatum(l->observed_at);
+				v[5] = status[l->new_status == 'a' ? 0 : l->new_status == 'r' ? 1 : 2];
+				v[6] = l->new_reason ? CStringGetTextDatum(l->new_reason) : (Datum) 0;
+				MemoryContextSwitchTo(old);
+				omni_bulk_row(b, v, n);
+				MemoryContextReset(batch);
+				progress(r, "writing links", i + 1, r->nlinks);
+			}
+			omni_bulk_end(b);
+			direct_links = true;
+		}
+		for (k = direct_links ? 1 : 0; k < 2; k++)
+		{
+			/* k = 0: new links; k = 1: existing links whose status changed */
+			int64	   *bid = MemoryContextAllocHuge(r->cxt, sizeof(int64) * WRITE_BATCH);
+			int64	   *ba = MemoryContextAllocHuge(r->cxt, sizeof(int64) * WRITE_BATCH);
+			int64	   *bb = MemoryContextAllocHuge(r->cxt, sizeof(int64) * WRITE_BATCH);
+			const char **bsrc = MemoryContextAllocHuge(r->cxt, sizeof(char *) * WRITE_BATCH);
+			TimestampTz *bat = MemoryContextAllocHuge(r->cxt, sizeof(TimestampTz) * WRITE_BATCH);
+			const char **bstatus = MemoryContextAllocHuge(r->cxt, sizeof(char *) * WRITE_BATCH);
+			const char **breason = MemoryContextAllocHuge(r->cxt, sizeof(char *) * WRITE_BATCH);
+			int			n = 0;
+
+			for (i = 0; i <= r->nlinks; i++)
+			{
+				if (i < r->nlinks)
+				{
+					Link	   *l = &r->links[i];
+					bool		is_new = (l->link_id == 0);
+
+					if (k == 0 && !is_new)
+						continue;
+					if (k == 1)
+					{
+						if (is_new)
+							continue;
+						if (l->new_status == l->old_status &&
+							((l->new_reason == NULL && l->old_reason == NULL) ||
+							 (l->new_reason && l->old_reason && strcmp(l->new_reason, l->old_reason) == 0)))
+							continue;
+						counts->changed_links++;
+					}
+					bid[n] = is_new ? -l->order : l->link_id;
+					ba[n] = r->nodes[l->a].id;
+					bb[n] = r->nodes[l->b].id;
+					bsrc[n] = l->source;
+					bat[n] = l->observed_at;
+					bstatus[n] = l->new_status == 'a' ? "accepted" : l->new_status == 'r' ? "rejected" : "unmerged";
+					breason[n] = l->new_reason;
+					n++;
+					progress(r, "writing links", i + 1, r->nlinks);
+				}
+				if (n > 0 && (n == WRITE_BATCH || i == r->nlinks))
+				{
+					MemoryContext old = MemoryContextSwitchTo(batch);
+
+					if (k == 0)
+					{
+						Oid			types[7] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
+						TIMESTAMPTZARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+						Datum		v[7];
+
+						v[0] = int8_array(bid, n);
+						v[1] = int8_array(ba, n);
+						v[2] = int8_array(bb, n);
+						v[3] = text_array(bsrc, n);
+						v[4] = ts_array(bat, n);
+						v[5] = text_array(bstatus, n);
+						v[6] = text_array(breason, n);
+						exec_arrays("INSERT INTO omni.identity_link "
+									"(link_id, identity_a, identity_b, source, observed_at, status, reason) "
+									"SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7)",
+									7, types, v, SPI_OK_INSERT);
+					}
+					else
+					{
+						Oid			types[3] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+						Datum		v[3];
+
+						v[0] = int8_array(bid, n);
+						v[1] = text_array(bstatus, n);
+						v[2] = text_array(breason, n);
+						exec_arrays("UPDATE omni.identity_link l SET status = u.s, reason = u.r "
+									"FROM unnest($1, $2, $3) u(id, s, r) WHERE l.link_id = u.id",
+									3, types, v, SPI_OK_UPDATE);
+					}
+					MemoryContextSwitchTo(old);
+					MemoryContextReset(batch);
+					n = 0;
+				}
+			}
+		}
+	}
+
+	/*
+	 * Merges: every existing customer that is not the customer of a
+	 * component any more was absorbed by its home component.
+	 */
+	{
+		Oid			mtypes[4] = {INT8OID, INT8OID, INT8OID, INT8ARRAYOID};
+		SPIPlanPtr	plan;
+		int64	   *moved = MemoryContextAllocHuge(r->cxt, sizeof(int64) * Max(1, r->nexisting));
+
+		plan = SPI_prepare("WITH m AS (INSERT INTO omni.merge_log (survivor, absorbed, link_id, identities) "
+						   "VALUES ($1, $2, $3, $4) RETURNING survivor, absorbed), "
+						   "a AS (UPDATE omni.customer s SET attributes = x.attributes || s.attributes, "
+						   "time_zone = COALESCE(s.time_zone, x.time_zone) FROM omni.customer x "
+						   "WHERE s.customer_id = $1 AND x.customer_id = $2) "
+						   "UPDATE omni.customer c SET merged_into = $1, "
+						   "merged_at = CASE WHEN c.customer_id = $2 THEN now() ELSE c.merged_at END "
+						   "WHERE c.customer_id = $2 OR c.merged_into = $2",
+						   4, mtypes);
+		if (plan == NULL)
+			elog(ERROR, "could not prepare the merge statement: %s", SPI_result_code_string(SPI_result));
+		progress_start(r, "recording merges", ct.n);
+		for (j = 0; j < ct.n; j++)
+		{
+			int64		survivor;
+			int64		absorbed = ct.ids[j];
+			int64		link_id = 0;
+			int32		nmoved = 0;
+			int32		m;
+			Datum		v[4];
+			char		nulls[4] = {' ', ' ', ' ', ' '};
+
+			progress(r, "recording merges", j + 1, ct.n);
+			if (ct.claimed[j])
+				continue;
+			survivor = final_customer[uf_find(parent, by_customer[first_node[j]])];
+			if (ct.absorbed_by[j] >= 0)
+			{
+				Link	   *l = &r->links[ct.absorbed_by[j]];
+
+				link_id = l->link_id ? l->link_id : -l->order;
+			}
+			else
+				nulls[2] = 'n';
+			for (m = first_node[j]; m < r->nexisting && r->nodes[by_customer[m]].customer == absorbed; m++)
+				if (final_customer[uf_find(parent, by_customer[m])] == survivor)
+					moved[nmoved++] = r->nodes[by_customer[m]].id;
+			v[0] = Int64GetDatum(survivor);
+			v[1] = Int64GetDatum(absorbed);
+			v[2] = Int64GetDatum(link_id);
+			v[3] = int8_array(moved, nmoved);
+			if (SPI_execute_plan(plan, v, nulls, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "could not record the merge of customer %lld", (long long) absorbed);
+			pfree(DatumGetPointer(v[3]));
+			counts->merges++;
+		}
+		SPI_freeplan(plan);
+	}
+
+	/* The staging table: resolved rows go, refused rows stay with their error. */
+	if (r->nok > 0)
+	{
+		Oid			types[1] = {INT8ARRAYOID};
+		int64		k;
+
+		for (k = 0; k < r->nok; k += WRITE_BATCH)
+		{
+			int			n = (int) Min(WRITE_BATCH, r->nok - k);
+			Datum		v[1];
+			MemoryContext old = MemoryContextSwitchTo(batch);
+
+			v[0] = int8_array(r->ok_rows + k, n);
+			exec_arrays("DELETE FROM omni.link_staging s USING unnest($1) u(id) WHERE s.staging_id = u.id",
+						1, types, v, SPI_OK_DELETE);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(batch);
+		}
+	}
+	if (r->nbad > 0)
+	{
+		Oid			types[2] = {INT8ARRAYOID, TEXTARRAYOID};
+		int64		k;
+
+		for (k = 0; k < r->nbad; k += WRITE_BATCH)
+		{
+			int			n = (int) Min(WRITE_BATCH, r->nbad - k);
+			Datum		v[2];
+			MemoryContext old = MemoryContextSwitchTo(batch);
+
+			v[0] = int8_array(r->bad_rows + k, n);
+			v[1] = text_array((const char **) r->bad_reasons + k, n);
+			exec_arrays("UPDATE omni.link_staging s SET error = u.e "
+						"FROM unnest($1, $2) u(id, e) WHERE s.staging_id = u.id",
+						2, types, v, SPI_OK_UPDATE);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(batch);
+		}
+	}
+	MemoryContextDelete(batch);
+}
+
+PG_FUNCTION_INFO_V1(omni_resolve_all);
+/*
+ * omni.resolve_all(): resolve the staged pairs and recompute every customer.
+ * Returns one row of counts.
+ */
+Datum
+omni_resolve_all(PG_FUNCTION_ARGS)
+{
+	Resolver	r;
+	ResolveCounts counts;
+	TupleDesc	tupdesc;
+	Datum		values[11];
+	bool		nulls[11];
+	int			ret;
+	MemoryContext callcxt = CurrentMemoryContext;
+	instr_time	elapsed;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	memset(&r, 0, sizeof(r));
+	memset(&counts, 0, sizeof(counts));
+	INSTR_TIME_SET_CURRENT(r.start);
+	r.cxt = AllocSetContextCreate(callcxt, "resolve_all", ALLOCSET_DEFAULT_SIZES);
+
+	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+	/* writers wait until the run commits; readers go on */
+	if (SPI_execute("LOCK TABLE omni.link_staging, omni.customer, omni.identity, omni.identity_link, "
+					"omni.merge_log IN SHARE ROW EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY ||
+		SPI_execute("LOCK TABLE omni.identity_rule, omni.blocklist IN SHARE MODE", false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not lock the identity tables");
+	r.rules = omni_rules_load(r.cxt);
+	r.maxlinks = 1024;
+	r.links = MemoryContextAllocHuge(r.cxt, sizeof(Link) * r.maxlinks);
+
+	resolve(&r, &counts);
+	SPI_finish();
+	MemoryContextDelete(r.cxt);
+
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, r.start);
+	ereport(NOTICE,
+			(errmsg("resolve_all: done: %lld customers, %lld identities (%lld new), %lld links (%lld new, %lld changed status), %lld rejected, %lld merges, %lld identities moved, %lld invalid staged rows",
+					(long long) counts.customers, (long long) counts.identities,
+					(long long) counts.new_identities, (long long) counts.links,
+					(long long) counts.new_links, (long long) counts.changed_links,
+					(long long) counts.rejected, (long long) counts.merges,
+					(long long) counts.moved_identities, (long long) counts.invalid_rows)));
+	elog(DEBUG1, "resolve_all: %.3f s", INSTR_TIME_GET_DOUBLE(elapsed));
+
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = Int64GetDatum(counts.customers);
+	values[1] = Int64GetDatum(counts.identities);
+	values[2] = Int64GetDatum(counts.links);
+	values[3] = Int64GetDatum(counts.rejected);
+	values[4] = Int64GetDatum(counts.merges);
+	values[5] = Int64GetDatum(counts.new_identities);
+	values[6] = Int64GetDatum(counts.new_links);
+	values[7] = Int64GetDatum(counts.changed_links);
+	values[8] = Int64GetDatum(counts.moved_identities);
+	values[9] = Int64GetDatum(counts.split_customers);
+	values[10] = Int64GetDatum(counts.invalid_rows);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

@@ -1,0 +1,73 @@
+/*
+ * The SQL half of test/bench/identity/run.sh: psql variables links (number
+ * of links) and work (a directory the server can write).
+ */
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+CREATE EXTENSION omnichannel;
+
+/*
+ * Raw pairs: people with a mixed-case e-mail address, three cookies and a
+ * device each; one person in fifty shares a cookie with the next one (so
+ * some customers span two people, as households do).  About four links a
+ * person.
+ */
+SELECT (:links / 4)::int AS people \gset
+CREATE UNLOGGED TABLE bench_pairs AS
+SELECT 'email'::text AS kind_a, 'User.' || p || '@Shop' || (p % 97) || '.com' AS value_a,
+       'cookie'::text AS kind_b, 'ck_' || p || '_' || k AS value_b, 'web_login'::text AS source,
+       timestamptz '2026-01-01' + (p * 4 + k) * interval '1 second' AS observed_at
+  FROM generate_series(1, :people) p, generate_series(1, 3) k
+UNION ALL
+SELECT 'email', 'user.' || p || '@shop' || (p % 97) || '.com', 'device', 'dev-' || md5(p::text),
+       'app_login', timestamptz '2026-01-01' + (p * 4) * interval '1 second'
+  FROM generate_series(1, :people) p
+ WHERE p % 50 <> 0
+UNION ALL
+SELECT 'cookie', 'ck_' || p || '_1', 'cookie', 'ck_' || (p + 1) || '_2', 'shared_device',
+       timestamptz '2026-01-01' + (p * 4 + 3) * interval '1 second'
+  FROM generate_series(1, :people - 1) p
+ WHERE p % 50 = 0;
+SELECT count(*) AS raw_pairs FROM bench_pairs \gset
+\set csv :work '/pairs.csv'
+COPY bench_pairs TO :'csv' (FORMAT csv);
+DROP TABLE bench_pairs;
+CHECKPOINT;
+
+\echo == bulk ingest
+SELECT clock_timestamp() AS t0 \gset
+COPY omni.link_staging (kind_a, value_a, kind_b, value_b, source, observed_at) FROM :'csv' (FORMAT csv);
+SELECT clock_timestamp() AS t1 \gset
+SELECT * FROM omni.resolve_all() \gset r_
+SELECT clock_timestamp() AS t2 \gset
+SELECT :raw_pairs AS raw_pairs,
+       round(extract(epoch FROM :'t1'::timestamptz - :'t0'::timestamptz)::numeric, 2) AS copy_s,
+       round(extract(epoch FROM :'t2'::timestamptz - :'t1'::timestamptz)::numeric, 2) AS resolve_all_s,
+       round(:raw_pairs / extract(epoch FROM :'t2'::timestamptz - :'t0'::timestamptz)) AS pairs_per_s,
+       :r_customers AS customers, :r_identities AS identities, :r_links AS links, :r_rejected AS rejected;
+VACUUM ANALYZE omni.identity, omni.identity_link, omni.customer;
+
+\echo == re-resolution of every customer: omni.resolve_all() vs a recursive CTE
+SELECT clock_timestamp() AS t0 \gset
+SELECT * FROM omni.resolve_all() \gset r_
+SELECT clock_timestamp() AS t1 \gset
+SET statement_timeout = '600s';
+-- connected components by label propagation: every node reaches every node of its component
+SELECT count(DISTINCT label) AS cte_components FROM (
+    WITH RECURSIVE edge (a, b) AS (
+        SELECT identity_a, identity_b FROM omni.identity_link WHERE status = 'accepted'
+        UNION ALL
+        SELECT identity_b, identity_a FROM omni.identity_link WHERE status = 'accepted'),
+    reach (node, label) AS (
+        SELECT identity_id, identity_id FROM omni.identity
+        UNION
+        SELECT e.b, r.label FROM reach r JOIN edge e ON e.a = r.node)
+    SELECT node, min(label) AS label FROM reach GROUP BY node) cc \gset
+SELECT clock_timestamp() AS t2 \gset
+RESET statement_timeout;
+SELECT :r_links AS links,
+       round(extract(epoch FROM :'t1'::timestamptz - :'t0'::timestamptz)::numeric, 3) AS resolve_all_s,
+       round(extract(epoch FROM :'t2'::timestamptz - :'t1'::timestamptz)::numeric, 3) AS recursive_cte_s,
+       round(extract(epoch FROM :'t2'::timestamptz - :'t1'::timestamptz)::numeric
+             / extract(epoch FROM :'t1'::timestamptz - :'t0'::timestamptz)::numeric, 1) AS speedup,
+       :r_customers = :cte_components AS same_components;

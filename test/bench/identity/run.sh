@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+#
+# Identity resolution benchmark, as root (it installs the extension):
+#
+#   bash test/bench/identity/run.sh [--links N]      (default 1000000)
+#
+# In one throwaway cluster (pg_virtualenv, fsync off), on the same generated
+# links, it measures and prints:
+#   1. bulk ingest: COPY of raw pairs into omni.link_staging, then
+#      omni.resolve_all() (normalization, identities, links, customers);
+#   2. re-resolution of every customer by omni.resolve_all() against the
+#      classic recursive-CTE connected-components query on the same links
+#      (checked to find the same number of components), and their ratio;
+#   3. omni.link() single-session throughput (pgbench, one client, one link
+#      per transaction): new pairs, a new identifier joining a customer, and
+#      merges of two existing customers.
+set -u
+cd "$(dirname "$0")/../../.." || exit 2
+. test/lib.sh
+
+links=1000000
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --links) [ $# -ge 2 ] && [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge 1000 ] && [ "$2" -le 20000000 ] \
+                     || { echo "error: --links needs an integer between 1000 and 20000000" >&2; exit 2; }
+                 links=$2; shift 2 ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        *) echo "error: unknown argument \"$1\"" >&2; exit 2 ;;
+    esac
+done
+if [ "$(id -u)" -ne 0 ]; then
+    echo "error: run as root (it installs the extension)" >&2
+    exit 2
+fi
+omni_require_packages || exit 1
+omni_build_install || exit 1
+
+export BENCH_LINKS=$links BENCH_DIR=$(pwd)/test/bench/identity
+pg_virtualenv -o fsync=off -o shared_buffers=1GB -o max_wal_size=8GB -o work_mem=256MB \
+    -o maintenance_work_mem=1GB bash -c '
+    set -e
+    work=$(mktemp -d); chmod 777 "$work"; trap "rm -rf $work" EXIT
+    psql -X -q -v ON_ERROR_STOP=1 -v links="$BENCH_LINKS" -v work="$work" -f "$BENCH_DIR/bench.sql"
+    echo
+    echo "== omni.link() throughput: pgbench, 1 client, one link per transaction, 20000 transactions each"
+    for s in new join merge; do
+        tps=$(pgbench -n -c 1 -t 20000 -f "$BENCH_DIR/link_$s.pgbench" 2>&1 | sed -n "s/^tps = \([0-9.]*\).*/\1/p")
+        printf "%-6s %10.0f links/s\n" "$s" "$tps"
+    done
+' 2>&1 | grep -v '^\*\*\*\|^20[0-9][0-9]-.* LOG: \|^Creating new PostgreSQL\|^Dropping cluster'
+exit "${PIPESTATUS[0]}"
