@@ -873,47 +873,57 @@ typedef struct EventRow
 	TimestampTz ts;
 } EventRow;
 
-/* Read the customer's touchpoints of the given events in (since, until]. */
+/*
+ * Read the customer's touchpoints of the given events in (since, until],
+ * one event at a time: with the event as a plain parameter the generic plan
+ * reads touchpoint_identity_event_ts_idx, one index range per identifier,
+ * instead of every touchpoint of the window.
+ */
 static EventRow *
 read_events(int64 customer_id, List *events, TimestampTz since, TimestampTz until,
 			int *nrows)
 {
-	Oid			types[4] = {INT8OID, TEXTARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Oid			types[4] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		values[4];
-	Datum	   *elems;
 	ListCell   *lc;
-	int			i = 0;
-	EventRow   *rows;
+	EventRow   *rows = NULL;
+	int			n = 0;
+	int			size = 0;
 
 	suppress_prepare(&plan_events,
 					 "SELECT t.event, t.topic, t.ts"
 					 " FROM omni.identity i"
 					 " JOIN omni.touchpoint t ON t.identity_id = i.identity_id"
-					 " WHERE i.customer_id = $1 AND t.event = ANY ($2)"
+					 " WHERE i.customer_id = $1 AND t.event = $2"
 					 "   AND t.ts > $3 AND t.ts <= $4",
 					 4, types);
-	elems = palloc(sizeof(Datum) * list_length(events));
-	foreach(lc, events)
-		elems[i++] = CStringGetTextDatum((char *) lfirst(lc));
 	values[0] = Int64GetDatum(customer_id);
-	values[1] = PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
 	values[2] = TimestampTzGetDatum(since);
 	values[3] = TimestampTzGetDatum(until);
-	if (SPI_execute_plan(plan_events, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the touchpoints of customer " INT64_FORMAT, customer_id);
-
-	*nrows = (int) SPI_processed;
-	rows = palloc(sizeof(EventRow) * Max(SPI_processed, 1));
-	for (uint64 k = 0; k < SPI_processed; k++)
+	foreach(lc, events)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[k];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
+		values[1] = CStringGetTextDatum((char *) lfirst(lc));
+		if (SPI_execute_plan(plan_events, values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the touchpoints of customer " INT64_FORMAT, customer_id);
+		if (n + SPI_processed > size)
+		{
+			size = n + SPI_processed + 8;
+			rows = rows == NULL ? palloc(sizeof(EventRow) * size)
+				: repalloc(rows, sizeof(EventRow) * size);
+		}
+		for (uint64 k = 0; k < SPI_processed; k++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[k];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
 
-		rows[k].event = SPI_getvalue(tup, desc, 1);
-		rows[k].topic = SPI_getvalue(tup, desc, 2);
-		rows[k].ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
+			rows[n].event = SPI_getvalue(tup, desc, 1);
+			rows[n].topic = SPI_getvalue(tup, desc, 2);
+			rows[n].ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
+			n++;
+		}
 	}
+	*nrows = n;
 	return rows;
 }
 
