@@ -118,9 +118,10 @@ SELECT max(planned) AS most_planned_in_a_day, max(sent) AS most_sent_in_a_day,
                count(*) FILTER (WHERE status <> 'suppressed' AND category <> 'transactional') AS sent
           FROM omni.message WHERE category <> 'transactional' GROUP BY 1, 2) d;
 
-\echo '== One decision explained: the next text to the customer with the most stopped messages'
+\echo '== One decision explained: a late-night text to the customer stopped for the most different reasons'
 SELECT w.status, w.deliver_at, w.reasons, w.details
-  FROM (SELECT customer_id FROM omni.message WHERE status = 'suppressed' AND customer_id IS NOT NULL
-         GROUP BY customer_id ORDER BY count(*) DESC, customer_id LIMIT 1) c,
+  FROM (SELECT customer_id FROM omni.message, unnest(reasons) reason
+         WHERE status = 'suppressed' AND customer_id IS NOT NULL
+         GROUP BY customer_id ORDER BY count(DISTINCT reason) DESC, count(*) DESC, customer_id LIMIT 1) c,
        omni.would_suppress(NULL, NULL, 'sms', campaign => 'black_friday', customer_id => c.customer_id,
                            created_at => '2026-06-05 23:30+00') w;
