@@ -2,8 +2,9 @@
  *
  * rules.c
  *		The suppression rule engine: the per-backend cache of rules,
- *		channels and blocked values, the customer's suppression lock, and
- *		the evaluation of every rule kind for one message.
+ *		channels, identifier kinds and blocked values, the customer's
+ *		suppression lock (its row), and the evaluation of every rule kind
+ *		for one message.
  *
  * A message is decided in this order: its recipient is normalized and
  * resolved to a live customer (an unknown or invalid recipient is kept as
@@ -23,11 +24,7 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
-#include "access/xact.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_collation_d.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -176,8 +173,9 @@ text_array_to_cstrings(Datum d, char ***out)
 
 /*
  * Load the enabled rules, the channels, and identity's identifier kinds and
- * blocked values into a fresh memory context.  config_valid is set first, so an invalidation arriving
- * while the tables are read marks the new copy stale at once.
+ * blocked values into a fresh memory context.  config_valid is set first,
+ * so an invalidation arriving while the tables are read marks the new copy
+ * stale at once.
  */
 static void
 suppress_load_config(void)
