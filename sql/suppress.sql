@@ -206,6 +206,22 @@ SELECT * FROM omni.would_suppress('email', 'test@test.com', 'email', customer_id
 SELECT * FROM omni.would_suppress('email', 'nobody@shop.test', 'email', created_at => '2026-04-01 12:00+00');
 SELECT * FROM omni.would_suppress(NULL, NULL, 'email', created_at => '2026-04-01 12:00+00');
 DELETE FROM omni.message WHERE priority >= 1000;
+-- after a merge, the absorbed customer's messages count toward the survivor's
+-- caps, and its opt-outs hold for the survivor
+INSERT INTO omni.customer (customer_id) VALUES (900005);
+INSERT INTO omni.suppression_rule (name, kind, max_messages, time_window) VALUES ('one_a_day', 'frequency_cap', 1, '1 day');
+INSERT INTO omni.message (priority, customer_id, recipient_kind, recipient, channel, created_at)
+    VALUES (1405, 900005, 'email', 'bob.old@shop.test', 'email', '2026-04-01 09:00+00');
+INSERT INTO omni.consent (customer_id, channel, status, granted_at) VALUES (900005, 'push', 'opt_out', '2026-01-01 00:00+00');
+UPDATE omni.customer SET merged_into = 900002, merged_at = '2026-04-01 10:00+00' WHERE customer_id = 900005;
+INSERT INTO omni.message (priority, recipient_kind, recipient, channel, created_at)
+    VALUES (1406, 'email', 'bob@shop.test', 'email', '2026-04-01 12:00+00');
+SELECT n, customer_id, status, reasons FROM m WHERE n >= 1405;
+SELECT reasons FROM omni.would_suppress('email', 'bob@shop.test', 'push', created_at => '2026-04-03 12:00+00');
+DELETE FROM omni.suppression_rule WHERE name = 'one_a_day';
+DELETE FROM omni.consent WHERE customer_id = 900005;
+DELETE FROM omni.message WHERE priority >= 1000;
+DELETE FROM omni.customer WHERE customer_id = 900005;
 
 --
 -- Combinations: every rule that stops a message is named, in priority order

@@ -39,7 +39,7 @@ BEGIN
     END IF;
 END $$;
 
-SELECT bench.run(m, r) FROM generate_series(1, :rounds) r, unnest(ARRAY['none', 'c', 'plpgsql']) m;
+SELECT count(bench.run(m, r)) AS runs FROM generate_series(1, :rounds) r, unnest(ARRAY['none', 'c', 'plpgsql']) m;
 -- leave the extension's own trigger in place
 DROP TRIGGER IF EXISTS bench_plpgsql ON omni.message;
 ALTER TABLE omni.message ENABLE TRIGGER message_suppress;

@@ -7,6 +7,7 @@
  * the identity capability's SQL functions (try_normalize, identifier_hash,
  * blocked) for the recipient, and reads the rules once per message.
  */
+SET client_min_messages = warning;
 CREATE SCHEMA IF NOT EXISTS bench;
 
 /* The holdout draw of omni.suppress(): FNV-1a 64 + MurmurHash3's finalizer, in numeric. */
