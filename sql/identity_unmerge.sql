@@ -52,8 +52,9 @@ SELECT omni.customer_of('email', 'carl@shop.org') = :b AS carl_with_bob, omni.cu
 SELECT count(*) AS identities FROM omni.identities(:c);
 
 -- Bad input.
-\set VERBOSITY terse
+\set VERBOSITY sqlstate
 SELECT omni.unmerge(:m2);
+\set VERBOSITY terse
 SELECT omni.unmerge(-1);
 SELECT omni.unmerge(NULL) IS NULL AS strict;
 

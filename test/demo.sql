@@ -45,10 +45,13 @@ SELECT (SELECT count(*) FROM gen.identifier) AS raw_identifiers,
        (SELECT count(*) FROM omni.link_staging) AS staged_rows_refused;
 
 \echo '== Refused links and rows, by reason (nothing is dropped silently)'
-SELECT 'link' AS what, regexp_replace(reason, '^(blocked value|max_per_customer exceeded).*?((matches [^ ]+)|(\(.*\))|(\d+ [a-z]+ identifiers \(max \d+\)))?$', '\1 \2') AS reason, count(*)
+SELECT 'link refused' AS what,
+       CASE WHEN reason LIKE 'blocked value:%' THEN 'blocked value (' || substring(reason FROM '\(([^()]*)\)$') || ')'
+            ELSE 'max_per_customer of ' || substring(reason FROM '\d+ ([a-z_]+) identifiers') END AS reason,
+       count(*)
   FROM omni.identity_link WHERE status = 'rejected' GROUP BY 2
 UNION ALL
-SELECT 'staged row', regexp_replace(error, '"[^"]*"', '"..."'), count(*) FROM omni.link_staging GROUP BY 2
+SELECT 'staged row refused', regexp_replace(error, '"[^"]*"', '"..."'), count(*) FROM omni.link_staging GROUP BY 2
  ORDER BY 1, 3 DESC;
 
 \echo '== Against the ground truth: persons whose linked identifiers resolved to one customer'

@@ -26,7 +26,12 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "executor/executor.h"
 #include "catalog/pg_type_d.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
@@ -35,7 +40,11 @@
 #include "portability/instr_time.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "parser/parse_relation.h"
+#include "storage/bufmgr.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "identity/identity.h"
@@ -141,14 +150,15 @@ typedef struct ResolveCounts
  * every 5 seconds, whichever comes first.
  */
 static void
-progress_start(Resolver *r, const char *phase, int64 total)
+progress_start(Resolver *r, const char *phase, int64 total, bool estimated)
 {
 	INSTR_TIME_SET_CURRENT(r->last_notice);
 	r->last_decile = 0;
 	/* small runs report their phases only */
 	r->step = (total < 10000) ? PG_INT64_MAX : Max(1, Min(8192, total / 20));
 	ereport(NOTICE,
-			(errmsg("resolve_all: %s (%lld rows)", phase, (long long) total)));
+			(errmsg("resolve_all: %s (%s%lld rows)", phase, estimated ? "about " : "",
+					(long long) total)));
 }
 
 static void
@@ -162,15 +172,44 @@ progress(Resolver *r, const char *phase, int64 done, int64 total)
 	CHECK_FOR_INTERRUPTS();
 	INSTR_TIME_SET_CURRENT(now);
 	INSTR_TIME_SUBTRACT(now, r->last_notice);
-	decile = (int) (done * 10 / total);
+	decile = (int) Min(10, done * 10 / total);
 	if (decile > r->last_decile || INSTR_TIME_GET_DOUBLE(now) >= 5.0)
 	{
 		ereport(NOTICE,
 				(errmsg("resolve_all: %s: %d%% (%lld of %lld)", phase,
-						(int) (done * 100 / total), (long long) done, (long long) total)));
+						(int) Min(100, done * 100 / total), (long long) done, (long long) total)));
 		INSTR_TIME_SET_CURRENT(r->last_notice);
 		r->last_decile = decile;
 	}
+}
+
+/* The OID of omni.<relname>. */
+static Oid
+omni_table(const char *relname)
+{
+	Oid			relid = get_relname_relid(relname, get_namespace_oid("omni", false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation \"omni.%s\" does not exist", relname);
+	return relid;
+}
+
+/*
+ * The planner's estimate of a table's rows, for progress reports and first
+ * allocations: counting would cost a scan of its own.
+ */
+static int64
+estimated_rows(const char *relname)
+{
+	Relation	rel = table_open(omni_table(relname), AccessShareLock);
+	float4		reltuples = rel->rd_rel->reltuples;
+	int32		relpages = rel->rd_rel->relpages;
+	BlockNumber pages = RelationGetNumberOfBlocks(rel);
+
+	table_close(rel, AccessShareLock);
+	if (reltuples >= 0 && relpages > 0)
+		return (int64) (reltuples / relpages * pages);
+	return (int64) pages * 60;
 }
 
 /* Run a query that returns one int8. */
@@ -270,59 +309,88 @@ node_of_id(Resolver *r, int64 id)
 static void
 load_identities(Resolver *r)
 {
-	Portal		portal;
-	int64		total = query_int8("SELECT count(*) FROM omni.identity");
+	int64		total = estimated_rows("identity");
 	int64		done = 0;
-	int32		i;
+	int32		j;
 
-	progress_start(r, "loading identities", total);
+	progress_start(r, "loading identities", total, true);
 	r->maxnodes = Max(1024, total + total / 4);
 	r->nodes = MemoryContextAllocHuge(r->cxt, sizeof(GNode) * r->maxnodes);
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT identity_id, customer_id, kind, value, first_seen, last_seen "
-									   "FROM omni.identity",
-									   0, NULL, NULL, NULL, true, 0);
-	for (;;)
 	{
-		uint64		j;
+		Relation	rel = table_open(omni_table("identity"), AccessShareLock);
+		TupleTableSlot *slot = table_slot_create(rel, NULL);
+		TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+		AttrNumber	a_id = attnameAttNum(rel, "identity_id", false),
+					a_cust = attnameAttNum(rel, "customer_id", false),
+					a_kind = attnameAttNum(rel, "kind", false),
+					a_value = attnameAttNum(rel, "value", false),
+					a_first = attnameAttNum(rel, "first_seen", false),
+					a_last = attnameAttNum(rel, "last_seen", false);
+		int32		last_kidx = -1;
+		MemoryContext old = MemoryContextSwitchTo(r->cxt);
 
-		SPI_cursor_fetch(portal, true, FETCH_BATCH);
-		if (SPI_processed == 0)
-			break;
-		for (j = 0; j < SPI_processed; j++)
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 		{
-			HeapTuple	tup = SPI_tuptable->vals[j];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			MemoryContext old;
-			char	   *kind,
+			text	   *kind,
 					   *value;
-			int32		kidx;
+			int32		kidx = -1;
+			int			klen,
+						vlen;
+			char	   *key;
 
-			old = MemoryContextSwitchTo(r->cxt);
-			kind = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
-			value = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
-			MemoryContextSwitchTo(old);
-			kidx = omni_rules_kind_index(r->rules, kind);
-			if (kidx < 0)
-				elog(ERROR, "identity of unknown kind \"%s\"", kind);
+			slot_getallattrs(slot);
+			kind = DatumGetTextPP(slot->tts_values[a_kind - 1]);
+			value = DatumGetTextPP(slot->tts_values[a_value - 1]);
+			klen = VARSIZE_ANY_EXHDR(kind);
+			vlen = VARSIZE_ANY_EXHDR(value);
+			/* runs of one kind are common: try the last one first */
+			if (last_kidx >= 0 && strlen(r->rules->kinds[last_kidx].kind) == klen &&
+				memcmp(r->rules->kinds[last_kidx].kind, VARDATA_ANY(kind), klen) == 0)
+				kidx = last_kidx;
+			else
+			{
+				for (j = 0; j < r->rules->nkinds; j++)
+					if (strlen(r->rules->kinds[j].kind) == klen &&
+						memcmp(r->rules->kinds[j].kind, VARDATA_ANY(kind), klen) == 0)
+						kidx = j;
+				if (kidx < 0)
+					elog(ERROR, "identity of unknown kind \"%s\"", text_to_cstring(kind));
+				last_kidx = kidx;
+			}
+			key = palloc(klen + vlen + 2);
+			memcpy(key, VARDATA_ANY(kind), klen);
+			key[klen] = ':';
+			memcpy(key + klen + 1, VARDATA_ANY(value), vlen);
+			key[klen + vlen + 1] = '\0';
 			add_node(r,
-					 DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
-					 DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)),
-					 kidx, make_key(r, kind, value),
-					 DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &isnull)),
-					 DatumGetTimestampTz(SPI_getbinval(tup, desc, 6, &isnull)));
-			pfree(kind);
-			pfree(value);
+					 DatumGetInt64(slot->tts_values[a_id - 1]),
+					 DatumGetInt64(slot->tts_values[a_cust - 1]),
+					 kidx, key,
+					 DatumGetTimestampTz(slot->tts_values[a_first - 1]),
+					 DatumGetTimestampTz(slot->tts_values[a_last - 1]));
+			if ((Pointer) kind != DatumGetPointer(slot->tts_values[a_kind - 1]))
+				pfree(kind);
+			if ((Pointer) value != DatumGetPointer(slot->tts_values[a_value - 1]))
+				pfree(value);
 			progress(r, "loading identities", ++done, total);
 		}
-		SPI_freetuptable(SPI_tuptable);
+		MemoryContextSwitchTo(old);
+		table_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+		table_close(rel, AccessShareLock);
 	}
-	SPI_cursor_close(portal);
 
 	qsort(r->nodes, r->nnodes, sizeof(GNode), node_id_cmp);
 	r->nexisting = r->nnodes;
-	r->keys = keymap_create(r->cxt, Max(1024, r->maxnodes), NULL);
+}
+
+/* The hash table of the identifiers by key, needed to resolve staged rows only. */
+static void
+build_keymap(Resolver *r, int64 staged)
+{
+	int32		i;
+
+	r->keys = keymap_create(r->cxt, Max(1024, r->nnodes + 2 * staged), NULL);
 	for (i = 0; i < r->nnodes; i++)
 	{
 		bool		found;
@@ -401,7 +469,10 @@ load_staging(Resolver *r)
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "resolve_all row",
 												 ALLOCSET_DEFAULT_SIZES);
 
-	progress_start(r, "normalizing staged rows", total);
+	progress_start(r, "normalizing staged rows", total, false);
+	if (total == 0)
+		return;
+	build_keymap(r, total);
 	r->ok_rows = MemoryContextAllocHuge(r->cxt, sizeof(int64) * maxok);
 	r->bad_rows = MemoryContextAlloc(r->cxt, sizeof(int64) * maxbad);
 	r->bad_reasons = MemoryContextAlloc(r->cxt, sizeof(char *) * maxbad);
@@ -500,48 +571,45 @@ load_staging(Resolver *r)
 static void
 load_links(Resolver *r)
 {
-	Portal		portal;
-	int64		total = query_int8("SELECT count(*) FROM omni.identity_link");
+	int64		total = estimated_rows("identity_link");
 	int64		done = 0;
 
-	progress_start(r, "loading links", total);
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT link_id, identity_a, identity_b, observed_at, status, reason "
-									   "FROM omni.identity_link",
-									   0, NULL, NULL, NULL, true, 0);
-	for (;;)
+	progress_start(r, "loading links", total, true);
 	{
-		uint64		j;
+		Relation	rel = table_open(omni_table("identity_link"), AccessShareLock);
+		TupleTableSlot *slot = table_slot_create(rel, NULL);
+		TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+		AttrNumber	a_id = attnameAttNum(rel, "link_id", false),
+					a_a = attnameAttNum(rel, "identity_a", false),
+					a_b = attnameAttNum(rel, "identity_b", false),
+					a_at = attnameAttNum(rel, "observed_at", false),
+					a_status = attnameAttNum(rel, "status", false),
+					a_reason = attnameAttNum(rel, "reason", false);
 
-		SPI_cursor_fetch(portal, true, FETCH_BATCH);
-		if (SPI_processed == 0)
-			break;
-		for (j = 0; j < SPI_processed; j++)
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 		{
-			HeapTuple	tup = SPI_tuptable->vals[j];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
 			Link	   *l = add_link(r);
-			char	   *status;
-			Datum		reason;
+			text	   *status;
 
-			l->link_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			slot_getallattrs(slot);
+			l->link_id = DatumGetInt64(slot->tts_values[a_id - 1]);
 			l->order = 0;
-			l->a = node_of_id(r, DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)));
-			l->b = node_of_id(r, DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)));
+			l->a = node_of_id(r, DatumGetInt64(slot->tts_values[a_a - 1]));
+			l->b = node_of_id(r, DatumGetInt64(slot->tts_values[a_b - 1]));
 			if (l->a < 0 || l->b < 0)
 				elog(ERROR, "link %lld names an identity that does not exist", (long long) l->link_id);
-			l->observed_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull));
-			status = SPI_getvalue(tup, desc, 5);
-			l->old_status = status[0];
-			reason = SPI_getbinval(tup, desc, 6, &isnull);
-			l->old_reason = isnull ? NULL : MemoryContextStrdup(r->cxt, TextDatumGetCString(reason));
+			l->observed_at = DatumGetTimestampTz(slot->tts_values[a_at - 1]);
+			status = DatumGetTextPP(slot->tts_values[a_status - 1]);
+			l->old_status = *VARDATA_ANY(status);
+			l->old_reason = slot->tts_isnull[a_reason - 1] ? NULL :
+				MemoryContextStrdup(r->cxt, TextDatumGetCString(slot->tts_values[a_reason - 1]));
 			l->source = NULL;
 			progress(r, "loading links", ++done, total);
 		}
-		SPI_freetuptable(SPI_tuptable);
+		table_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+		table_close(rel, AccessShareLock);
 	}
-	SPI_cursor_close(portal);
 }
 
 /* Links in the order they were observed; staged ones after existing ones. */
@@ -681,29 +749,78 @@ exec_arrays(const char *sql, int nargs, Oid *types, Datum *values, int expect)
 		elog(ERROR, "unexpected result %s of \"%s\"", SPI_result_code_string(ret), sql);
 }
 
-/* n values of a sequence. */
-static int64 *
-nextvals(const char *seq, int64 n)
+/*
+ * Reserve n consecutive values of a sequence of one of the identity tables
+ * and return the first.  Only inserts into that table draw from it, and the
+ * run holds a lock that keeps every other insert out, so moving the
+ * sequence past the range reserves it.
+ */
+static int64
+reserve_ids(const char *seq, int64 n)
 {
-	int64	   *out = palloc_extended(sizeof(int64) * Max(n, 1), MCXT_ALLOC_HUGE);
-	char	   *sql = psprintf("SELECT pg_catalog.nextval('%s') FROM pg_catalog.generate_series(1, %lld)",
-							   seq, (long long) n);
-	int64		i;
+	char	   *sql;
 	int			ret;
+	bool		isnull;
 
 	if (n == 0)
-		return out;
+		return 0;
+	sql = psprintf("SELECT pg_catalog.setval('%s', pg_catalog.nextval('%s') + %lld - 1, true) - %lld + 1",
+				   seq, seq, (long long) n, (long long) n);
 	ret = SPI_execute(sql, false, 0);
-	if (ret != SPI_OK_SELECT || SPI_processed != n)
-		elog(ERROR, "could not draw %lld values of %s", (long long) n, seq);
-	for (i = 0; i < n; i++)
-	{
-		bool		isnull;
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not reserve %lld values of %s", (long long) n, seq);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
 
-		out[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+/* Node indexes by the key of their node. */
+static int
+node_key_cmp(const void *x, const void *y, void *arg)
+{
+	const GNode *nodes = (const GNode *) arg;
+
+	return strcmp(nodes[*(const int32 *) x].key, nodes[*(const int32 *) y].key);
+}
+
+/*
+ * Put the new identifiers in (kind, value) order, which is the order their
+ * ids are given in: the index entries of a large load then go in in order,
+ * at the right end of each index, instead of all over it.  Staged links
+ * follow their nodes.
+ */
+static void
+sort_new_nodes(Resolver *r)
+{
+	int32		nnew = r->nnodes - r->nexisting;
+	int32	   *idx,
+			   *newpos;
+	GNode	   *sorted;
+	int32		k;
+	int64		i;
+
+	if (nnew < 2)
+		return;
+	idx = MemoryContextAllocHuge(r->cxt, sizeof(int32) * nnew);
+	newpos = MemoryContextAllocHuge(r->cxt, sizeof(int32) * nnew);
+	sorted = MemoryContextAllocHuge(r->cxt, sizeof(GNode) * nnew);
+	for (k = 0; k < nnew; k++)
+		idx[k] = r->nexisting + k;
+	qsort_arg(idx, nnew, sizeof(int32), node_key_cmp, r->nodes);
+	for (k = 0; k < nnew; k++)
+	{
+		sorted[k] = r->nodes[idx[k]];
+		newpos[idx[k] - r->nexisting] = r->nexisting + k;
 	}
-	SPI_freetuptable(SPI_tuptable);
-	return out;
+	memcpy(&r->nodes[r->nexisting], sorted, sizeof(GNode) * nnew);
+	for (i = 0; i < r->nlinks; i++)
+	{
+		if (r->links[i].a >= r->nexisting)
+			r->links[i].a = newpos[r->links[i].a - r->nexisting];
+		if (r->links[i].b >= r->nexisting)
+			r->links[i].b = newpos[r->links[i].b - r->nexisting];
+	}
+	pfree(idx);
+	pfree(newpos);
+	pfree(sorted);
 }
 
 /*
@@ -723,8 +840,9 @@ resolve(Resolver *r, ResolveCounts *counts)
 	int32		j;
 	CustomerTable ct;
 	int64	   *final_customer; /* per root */
-	int32	   *by_customer;	/* existing nodes by (customer, id) */
-	int32	   *first_node;		/* per customer: its first position in by_customer */
+	int32	   *by_customer = NULL; /* existing nodes by (customer, id) */
+	int32	   *start = NULL;	/* per customer: its first position in by_customer */
+	int32	   *first_node;		/* per customer: its oldest identifier */
 	int64		new_customers = 0;
 	int64	   *new_customer_ids;
 	int64		nc;
@@ -743,9 +861,10 @@ resolve(Resolver *r, ResolveCounts *counts)
 
 	load_identities(r);
 	load_staging(r);
+	sort_new_nodes(r);
 	load_links(r);
 
-	progress_start(r, "sorting links", r->nlinks);
+	progress_start(r, "sorting links", r->nlinks, false);
 	qsort(r->links, r->nlinks, sizeof(Link), link_cmp);
 
 	/* Union-find with the rules. */
@@ -780,7 +899,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 	for (j = 0; j < ct.n; j++)
 		ct.absorbed_by[j] = -1;
 
-	progress_start(r, "resolving links", r->nlinks);
+	progress_start(r, "resolving links", r->nlinks, false);
 	for (i = 0; i < r->nlinks; i++)
 	{
 		Link	   *l = &r->links[i];
@@ -849,24 +968,23 @@ resolve(Resolver *r, ResolveCounts *counts)
 	 * gets a new customer (new identifiers only, or the part of a customer a
 	 * rule change split off).
 	 */
-	by_customer = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, r->nexisting));
-	for (j = 0; j < r->nexisting; j++)
-		by_customer[j] = j;
-	qsort_arg(by_customer, r->nexisting, sizeof(int32), node_customer_cmp, r->nodes);
+	/* the oldest identifier of each customer: nodes are in identity id order */
 	first_node = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, ct.n));
+	for (j = 0; j < ct.n; j++)
+		first_node[j] = -1;
 	for (j = 0; j < r->nexisting; j++)
 	{
-		int32		ci = customer_index(&ct, r->nodes[by_customer[j]].customer);
+		int32		ci = customer_index(&ct, r->nodes[j].customer);
 
-		if (j == 0 || r->nodes[by_customer[j - 1]].customer != r->nodes[by_customer[j]].customer)
-			first_node[ci] = j; /* position in by_customer; ties by id, so oldest first */
+		if (first_node[ci] == -1)
+			first_node[ci] = j;
 	}
 	final_customer = MemoryContextAllocHuge(r->cxt, sizeof(int64) * Max(1, r->nnodes));
 	for (j = 0; j < r->nnodes; j++)
 		final_customer[j] = -1;
 	for (j = 0; j < ct.n; j++)
 	{
-		int32		root = uf_find(parent, by_customer[first_node[j]]);
+		int32		root = uf_find(parent, first_node[j]);
 
 		if (final_customer[root] == -1)
 		{
@@ -887,7 +1005,13 @@ resolve(Resolver *r, ResolveCounts *counts)
 			counts->split_customers++;
 		counts->customers++;
 	}
-	new_customer_ids = nextvals("omni.customer_customer_id_seq", new_customers);
+	{
+		int64		first = reserve_ids("omni.customer_customer_id_seq", new_customers);
+
+		new_customer_ids = MemoryContextAllocHuge(r->cxt, sizeof(int64) * Max(1, new_customers));
+		for (i = 0; i < new_customers; i++)
+			new_customer_ids[i] = first + i;
+	}
 	for (j = 0; j < r->nnodes; j++)
 		if (final_customer[j] <= -2)
 			final_customer[j] = new_customer_ids[-2 - final_customer[j]];
@@ -923,7 +1047,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 					created[x] = r->nodes[j].first_seen;
 			}
 		}
-		progress_start(r, "creating customers", new_customers);
+		progress_start(r, "creating customers", new_customers, false);
 		if (omni_bulk_usable("customer"))
 		{
 			static const char *const cols[] = {"customer_id", "created_at"};
@@ -963,14 +1087,14 @@ resolve(Resolver *r, ResolveCounts *counts)
 	nc = r->nnodes - r->nexisting;
 	if (nc > 0)
 	{
-		int64	   *ids = nextvals("omni.identity_identity_id_seq", nc);
+		int64		first_id = reserve_ids("omni.identity_identity_id_seq", nc);
 		Oid			types[6] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID,
 		TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
 		int64		k;
 
-		progress_start(r, "writing new identities", nc);
+		progress_start(r, "writing new identities", nc, false);
 		for (j = 0; j < nc; j++)
-			r->nodes[r->nexisting + j].id = ids[j];
+			r->nodes[r->nexisting + j].id = first_id + j;
 		if (omni_bulk_usable("identity"))
 		{
 			static const char *const cols[] = {"identity_id", "kind", "value", "customer_id",
@@ -1092,7 +1216,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 	/* new links, ids drawn now for the merge log; changed existing links */
 	{
 		int64		nnew = 0;
-		int64	   *link_ids;
+		int64		first_link;
 		bool		direct_links = false;
 		int64		k = 0;
 
@@ -1104,11 +1228,11 @@ resolve(Resolver *r, ResolveCounts *counts)
 				counts->rejected++;
 		}
 		counts->new_links = nnew;
-		link_ids = nextvals("omni.identity_link_link_id_seq", nnew);
+		first_link = reserve_ids("omni.identity_link_link_id_seq", nnew);
 		for (i = 0; i < r->nlinks; i++)
 			if (r->links[i].link_id == 0)
-				r->links[i].order = -link_ids[k++];	/* marks it new; id is -order */
-		progress_start(r, "writing links", r->nlinks);
+				r->links[i].order = -(first_link + k++);	/* marks it new; id is -order */
+		progress_start(r, "writing links", r->nlinks, false);
 		if (nnew > 0 && omni_bulk_usable("identity_link"))
 		{
 			static const char *const cols[] = {"link_id", "identity_a", "identity_b", "source",
@@ -1245,7 +1369,21 @@ resolve(Resolver *r, ResolveCounts *counts)
 						   4, mtypes);
 		if (plan == NULL)
 			elog(ERROR, "could not prepare the merge statement: %s", SPI_result_code_string(SPI_result));
-		progress_start(r, "recording merges", ct.n);
+		progress_start(r, "recording merges", ct.n, false);
+		/* the identifiers of each customer, only when some customer was absorbed */
+		for (j = 0; j < ct.n && ct.claimed[j]; j++)
+			;
+		if (j < ct.n)
+		{
+			by_customer = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, r->nexisting));
+			start = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, ct.n));
+			for (j = 0; j < r->nexisting; j++)
+				by_customer[j] = j;
+			qsort_arg(by_customer, r->nexisting, sizeof(int32), node_customer_cmp, r->nodes);
+			for (j = 0; j < r->nexisting; j++)
+				if (j == 0 || r->nodes[by_customer[j - 1]].customer != r->nodes[by_customer[j]].customer)
+					start[customer_index(&ct, r->nodes[by_customer[j]].customer)] = j;
+		}
 		for (j = 0; j < ct.n; j++)
 		{
 			int64		survivor;
@@ -1259,7 +1397,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 			progress(r, "recording merges", j + 1, ct.n);
 			if (ct.claimed[j])
 				continue;
-			survivor = final_customer[uf_find(parent, by_customer[first_node[j]])];
+			survivor = final_customer[uf_find(parent, first_node[j])];
 			if (ct.absorbed_by[j] >= 0)
 			{
 				Link	   *l = &r->links[ct.absorbed_by[j]];
@@ -1268,7 +1406,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 			}
 			else
 				nulls[2] = 'n';
-			for (m = first_node[j]; m < r->nexisting && r->nodes[by_customer[m]].customer == absorbed; m++)
+			for (m = start[j]; m < r->nexisting && r->nodes[by_customer[m]].customer == absorbed; m++)
 				if (final_customer[uf_find(parent, by_customer[m])] == survivor)
 					moved[nmoved++] = r->nodes[by_customer[m]].id;
 			v[0] = Int64GetDatum(survivor);
@@ -1284,7 +1422,13 @@ resolve(Resolver *r, ResolveCounts *counts)
 	}
 
 	/* The staging table: resolved rows go, refused rows stay with their error. */
-	if (r->nok > 0)
+	if (r->nok > 0 && r->nbad == 0)
+	{
+		/* every row read was resolved, and the lock kept others from adding any */
+		if (SPI_execute("TRUNCATE omni.link_staging", false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not empty omni.link_staging");
+	}
+	else if (r->nok > 0)
 	{
 		Oid			types[1] = {INT8ARRAYOID};
 		int64		k;
@@ -1358,11 +1502,15 @@ omni_resolve_all(PG_FUNCTION_ARGS)
 					"omni.merge_log IN SHARE ROW EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY ||
 		SPI_execute("LOCK TABLE omni.identity_rule, omni.blocklist IN SHARE MODE", false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not lock the identity tables");
+	/* read what was committed up to the lock (the statement's snapshot is older) */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
 	r.rules = omni_rules_load(r.cxt);
 	r.maxlinks = 1024;
 	r.links = MemoryContextAllocHuge(r.cxt, sizeof(Link) * r.maxlinks);
 
 	resolve(&r, &counts);
+	PopActiveSnapshot();
 	SPI_finish();
 	MemoryContextDelete(r.cxt);
 

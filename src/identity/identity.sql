@@ -57,8 +57,8 @@ COMMENT ON TRIGGER identity_rule_changed ON omni.identity_rule IS 'Backends read
 CREATE SEQUENCE omni.identity_identity_id_seq;
 CREATE TABLE omni.identity (
     identity_id  bigint PRIMARY KEY DEFAULT pg_catalog.nextval('omni.identity_identity_id_seq'),
-    kind         text NOT NULL REFERENCES omni.identity_rule (kind),
-    value        text NOT NULL,
+    kind         text COLLATE "C" NOT NULL REFERENCES omni.identity_rule (kind),
+    value        text COLLATE "C" NOT NULL,
     customer_id  bigint NOT NULL REFERENCES omni.customer (customer_id),
     first_seen   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     last_seen    timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -70,7 +70,7 @@ CREATE INDEX identity_customer_id_idx ON omni.identity (customer_id);
 COMMENT ON TABLE omni.identity IS 'Identifiers (normalized) and the customer each belongs to';
 COMMENT ON COLUMN omni.identity.identity_id IS 'Identifier id';
 COMMENT ON COLUMN omni.identity.kind IS 'Identifier kind, a row of omni.identity_rule';
-COMMENT ON COLUMN omni.identity.value IS 'Normalized value';
+COMMENT ON COLUMN omni.identity.value IS 'Normalized value (collation C: identifiers compare by bytes)';
 COMMENT ON COLUMN omni.identity.customer_id IS 'Customer the identifier belongs to';
 COMMENT ON COLUMN omni.identity.first_seen IS 'When the identifier was first seen';
 COMMENT ON COLUMN omni.identity.last_seen IS 'When the identifier was last seen';

@@ -573,14 +573,17 @@ omni_link(PG_FUNCTION_ARGS)
 	OmniRules  *rules;
 	Ident		a,
 				b;
-	OmniKindRule *rule_b;
+	OmniKindRule *rule_a,
+			   *rule_b;
 	text	   *value_a,
 			   *value_b;
 	text	   *source;
 	TimestampTz observed_at;
 	const char *blocked;
 	int64		link_id;
-	bool		a_created,
+	bool		a_found,
+				b_found,
+				a_created = false,
 				b_created = false;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
@@ -597,7 +600,7 @@ omni_link(PG_FUNCTION_ARGS)
 
 	a.kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	b.kind = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	(void) omni_rules_kind(rules, a.kind);	/* an unknown kind is an error */
+	rule_a = omni_rules_kind(rules, a.kind);
 	rule_b = omni_rules_kind(rules, b.kind);
 	value_a = PG_GETARG_TEXT_PP(1);
 	value_b = PG_GETARG_TEXT_PP(3);
@@ -618,36 +621,46 @@ omni_link(PG_FUNCTION_ARGS)
 		blocked = omni_blocked_reason(rules, b.kind, b.value);
 
 	connect_spi();
-	a_created = get_or_create(&a, observed_at);
+	a_found = find_identity(&a);
+	b_found = find_identity(&b);
 	if (blocked)
 	{
 		/* both identifiers exist, alone; the link is kept, refused */
-		b_created = get_or_create(&b, observed_at);
+		a_created = !a_found && get_or_create(&a, observed_at);
+		b_created = !b_found && get_or_create(&b, observed_at);
 		link_id = insert_link(a.id, b.id, source, observed_at, blocked);
 	}
-	else if (!find_identity(&b))
+	else if (a_found && b_found)
+		link_id = link_existing_retrying(&a, &b, source, observed_at);
+	else
 	{
+		/* a new identifier joins the customer of the other (made now if new too) */
+		Ident	   *known = a_found ? &a : &b;
+		Ident	   *fresh = a_found ? &b : &a;
+		OmniKindRule *fresh_rule = a_found ? rule_b : rule_a;
+		bool		known_created = false;
+		bool		fresh_created = true;
 		char	   *reason;
 
-		if (attach_new(&a, a_created, &b, rule_b, observed_at, &reason))
-		{
-			b_created = true;
+		if (!a_found && !b_found)
+			known_created = get_or_create(known, observed_at);
+		if (attach_new(known, known_created, fresh, fresh_rule, observed_at, &reason))
 			link_id = insert_link(a.id, b.id, source, observed_at, NULL);
-		}
 		else if (reason != NULL)
 		{
-			b_created = get_or_create(&b, observed_at);
+			get_or_create(fresh, observed_at);
 			link_id = insert_link(a.id, b.id, source, observed_at, reason);
 		}
 		else
 		{
-			/* b was created meanwhile by another transaction */
-			find_identity(&b);
+			/* the new one was created meanwhile by another transaction */
+			find_identity(fresh);
+			fresh_created = false;
 			link_id = link_existing_retrying(&a, &b, source, observed_at);
 		}
+		a_created = (known == &a) ? known_created : fresh_created;
+		b_created = (known == &b) ? known_created : fresh_created;
 	}
-	else
-		link_id = link_existing_retrying(&a, &b, source, observed_at);
 	/* identifiers made by this call carry observed_at already */
 	if (!a_created)
 		mark_seen(a.id, observed_at);

@@ -1,39 +1,53 @@
 /*
  * The SQL half of test/bench/identity/run.sh: psql variables links (number
- * of links) and work (a directory the server can write).
+ * of links), shape (uniform or tail) and work (a directory the server can
+ * write).
  */
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 CREATE EXTENSION omnichannel;
 
 /*
- * Raw pairs: people with a mixed-case e-mail address, three cookies and a
- * device each; one person in fifty shares a cookie with the next one (so
- * some customers span two people, as households do).  About four links a
- * person.
+ * Raw pairs, in one of two shapes (psql variable shape):
+ *   uniform  people with a mixed-case e-mail address, three cookies and a
+ *            device each; one person in fifty shares a cookie with the next
+ *            one (households): about four links a person, customers of 5
+ *            to 10 identifiers;
+ *   tail     the same people, but cookies per person drawn from a Pareto
+ *            distribution (alpha 1.67, 2 to 500: most people clear their
+ *            cookies now and then, loyal ones collect hundreds over the
+ *            years), about five and a half links a person.
  */
-SELECT (:links / 4)::int AS people \gset
+SELECT CASE WHEN :'shape' = 'tail' THEN (:links / 5.6)::int ELSE (:links / 4)::int END AS people \gset
+CREATE UNLOGGED TABLE bench_people AS
+SELECT p, CASE WHEN :'shape' = 'tail'
+               THEN LEAST(500, floor(2 / power(((hashint4(p) & 2147483647)::float8 + 1) / 2147483648.0, 0.6)))::int
+               ELSE 3 END AS cookies
+  FROM generate_series(1, :people) p;
 CREATE UNLOGGED TABLE bench_pairs AS
 SELECT 'email'::text AS kind_a, 'User.' || p || '@Shop' || (p % 97) || '.com' AS value_a,
        'cookie'::text AS kind_b, 'ck_' || p || '_' || k AS value_b, 'web_login'::text AS source,
        timestamptz '2026-01-01' + (p * 4 + k) * interval '1 second' AS observed_at
-  FROM generate_series(1, :people) p, generate_series(1, 3) k
+  FROM bench_people, generate_series(1, cookies) k
 UNION ALL
 SELECT 'email', 'user.' || p || '@shop' || (p % 97) || '.com', 'device', 'dev-' || md5(p::text),
        'app_login', timestamptz '2026-01-01' + (p * 4) * interval '1 second'
-  FROM generate_series(1, :people) p
+  FROM bench_people
  WHERE p % 50 <> 0
 UNION ALL
 SELECT 'cookie', 'ck_' || p || '_1', 'cookie', 'ck_' || (p + 1) || '_2', 'shared_device',
        timestamptz '2026-01-01' + (p * 4 + 3) * interval '1 second'
-  FROM generate_series(1, :people - 1) p
- WHERE p % 50 = 0;
+  FROM bench_people
+ WHERE p % 50 = 0 AND p < :people;
+SELECT max(cookies) AS max_cookies, round(avg(cookies), 2) AS avg_cookies FROM bench_people \gset
+DROP TABLE bench_people;
 SELECT count(*) AS raw_pairs FROM bench_pairs \gset
 \set csv :work '/pairs.csv'
 COPY bench_pairs TO :'csv' (FORMAT csv);
 DROP TABLE bench_pairs;
 CHECKPOINT;
 
+\echo == :shape graph
 \echo == bulk ingest
 SELECT clock_timestamp() AS t0 \gset
 COPY omni.link_staging (kind_a, value_a, kind_b, value_b, source, observed_at) FROM :'csv' (FORMAT csv);
@@ -65,7 +79,7 @@ SELECT count(DISTINCT label) AS cte_components FROM (
     SELECT node, min(label) AS label FROM reach GROUP BY node) cc \gset
 SELECT clock_timestamp() AS t2 \gset
 RESET statement_timeout;
-SELECT :r_links AS links,
+SELECT :r_links AS links, :r_customers AS customers, :max_cookies AS largest_cookie_count,
        round(extract(epoch FROM :'t1'::timestamptz - :'t0'::timestamptz)::numeric, 3) AS resolve_all_s,
        round(extract(epoch FROM :'t2'::timestamptz - :'t1'::timestamptz)::numeric, 3) AS recursive_cte_s,
        round(extract(epoch FROM :'t2'::timestamptz - :'t1'::timestamptz)::numeric

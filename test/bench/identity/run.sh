@@ -11,6 +11,8 @@
 #   2. re-resolution of every customer by omni.resolve_all() against the
 #      classic recursive-CTE connected-components query on the same links
 #      (checked to find the same number of components), and their ratio;
+#   1 and 2 run on two graph shapes (see bench.sql): uniform small
+#   customers, and a heavy tail of customers with many cookies;
 #   3. omni.link() single-session throughput (pgbench, one client, one link
 #      per transaction): new pairs, a new identifier joining a customer, and
 #      merges of two existing customers.
@@ -24,7 +26,7 @@ while [ $# -gt 0 ]; do
         --links) [ $# -ge 2 ] && [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge 1000 ] && [ "$2" -le 20000000 ] \
                      || { echo "error: --links needs an integer between 1000 and 20000000" >&2; exit 2; }
                  links=$2; shift 2 ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "error: unknown argument \"$1\"" >&2; exit 2 ;;
     esac
 done
@@ -40,12 +42,19 @@ pg_virtualenv -o fsync=off -o shared_buffers=1GB -o max_wal_size=8GB -o work_mem
     -o maintenance_work_mem=1GB bash -c '
     set -e
     work=$(mktemp -d); chmod 777 "$work"; trap "rm -rf $work" EXIT
-    psql -X -q -v ON_ERROR_STOP=1 -v links="$BENCH_LINKS" -v work="$work" -f "$BENCH_DIR/bench.sql"
-    echo
+    for shape in uniform tail; do
+        createdb "bench_$shape"
+        psql -X -q -v ON_ERROR_STOP=1 -v links="$BENCH_LINKS" -v shape=$shape -v work="$work" \
+            -d "bench_$shape" -f "$BENCH_DIR/bench.sql"
+        echo
+    done
+    export PGDATABASE=bench_uniform
     echo "== omni.link() throughput: pgbench, 1 client, one link per transaction, 20000 transactions each"
+    printf "%-6s %18s %18s\n" case "simple protocol" "prepared"
     for s in new join merge; do
-        tps=$(pgbench -n -c 1 -t 20000 -f "$BENCH_DIR/link_$s.pgbench" 2>&1 | sed -n "s/^tps = \([0-9.]*\).*/\1/p")
-        printf "%-6s %10.0f links/s\n" "$s" "$tps"
+        simple=$(pgbench -n -c 1 -t 20000 -f "$BENCH_DIR/link_$s.pgbench" 2>&1 | sed -n "s/^tps = \([0-9.]*\).*/\1/p")
+        prepared=$(pgbench -n -M prepared -c 1 -t 20000 -f "$BENCH_DIR/link_$s.pgbench" 2>&1 | sed -n "s/^tps = \([0-9.]*\).*/\1/p")
+        printf "%-6s %11.0f links/s %11.0f links/s\n" "$s" "$simple" "$prepared"
     done
 ' 2>&1 | grep -v '^\*\*\*\|^20[0-9][0-9]-.* LOG: \|^Creating new PostgreSQL\|^Dropping cluster'
 exit "${PIPESTATUS[0]}"
