@@ -227,6 +227,17 @@ CREATE FUNCTION omni.suppress() RETURNS trigger
 COMMENT ON FUNCTION omni.suppress() IS
     'BEFORE INSERT FOR EACH ROW trigger of an outbox: decides under the customer''s lock whether each message may go, and sets status, reasons, customer_id and send_at; arguments field=column map an application''s own outbox';
 
+CREATE FUNCTION omni.suppress_trigger_check() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'omni_suppress_trigger_check'
+    LANGUAGE C;
+COMMENT ON FUNCTION omni.suppress_trigger_check() IS
+    'Event trigger at the end of CREATE TRIGGER: a trigger executing omni.suppress() must be BEFORE INSERT FOR EACH ROW and map its fields to columns of the right types';
+CREATE EVENT TRIGGER omni_suppress_trigger_check ON ddl_command_end
+    WHEN TAG IN ('CREATE TRIGGER')
+    EXECUTE FUNCTION omni.suppress_trigger_check();
+COMMENT ON EVENT TRIGGER omni_suppress_trigger_check IS
+    'Checks the mapping of every omni.suppress() trigger when it is created';
+
 CREATE TRIGGER message_suppress BEFORE INSERT ON omni.message
     FOR EACH ROW EXECUTE FUNCTION omni.suppress();
 COMMENT ON TRIGGER message_suppress ON omni.message IS 'Decides every message in the inserting transaction';

@@ -9,8 +9,10 @@
  * application's own outbox table.  Its arguments map the fields of a
  * message to the table's columns, as field=column; a field with no argument
  * is read from the column of the same name, if the table has one.  The
- * mapping is checked once per statement; the query counting the customer's
- * past messages in that table is prepared once per backend and trigger.
+ * mapping is checked when the trigger is created (by the event trigger
+ * omni.suppress_trigger_check()) and again once per statement, since the
+ * table may have changed since; the query counting the customer's past
+ * messages in that table is prepared once per backend and trigger.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,7 +22,9 @@
 #include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type_d.h"
+#include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -108,6 +112,7 @@ static HistoryPlan *history_plans = NULL;
 PG_FUNCTION_INFO_V1(omni_suppress);
 PG_FUNCTION_INFO_V1(omni_would_suppress);
 PG_FUNCTION_INFO_V1(omni_suppression_config_changed);
+PG_FUNCTION_INFO_V1(omni_suppress_trigger_check);
 
 /* The SQL name of a field type, for error messages. */
 static const char *
@@ -608,4 +613,74 @@ omni_suppression_config_changed(PG_FUNCTION_ARGS)
 				 errmsg("omni.suppression_config_changed() was not called by the trigger manager")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * omni.suppress_trigger_check(): event trigger at the end of CREATE
+ * TRIGGER.  A trigger that executes omni.suppress() must be BEFORE INSERT
+ * FOR EACH ROW and map every field it needs to a column of the right type;
+ * checking that now reports a bad trigger when it is created rather than at
+ * the first message.
+ */
+Datum
+omni_suppress_trigger_check(PG_FUNCTION_ARGS)
+{
+	uint64		n;
+	Oid		   *trigoids;
+	Oid		   *relids;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("omni.suppress_trigger_check() was not called by the event trigger manager")));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* not read-only: a fresh snapshot sees the pg_trigger rows just made */
+	if (SPI_execute("SELECT t.oid, t.tgrelid"
+					" FROM pg_catalog.pg_event_trigger_ddl_commands() c"
+					" JOIN pg_catalog.pg_trigger t ON t.oid = c.objid"
+					" WHERE c.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass"
+					"   AND t.tgfoid = 'omni.suppress()'::pg_catalog.regprocedure",
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the triggers just created");
+	n = SPI_processed;
+	trigoids = palloc(sizeof(Oid) * Max(n, 1));
+	relids = palloc(sizeof(Oid) * Max(n, 1));
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		trigoids[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+		relids[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+												   SPI_tuptable->tupdesc, 2, &isnull));
+	}
+
+	for (uint64 i = 0; i < n; i++)
+	{
+		Relation	rel = relation_open(relids[i], AccessShareLock);
+		TriggerDesc *td = rel->trigdesc;
+		Trigger    *trigger = NULL;
+
+		for (int k = 0; td != NULL && k < td->numtriggers; k++)
+			if (td->triggers[k].tgoid == trigoids[i])
+				trigger = &td->triggers[k];
+		if (trigger == NULL)
+			elog(ERROR, "trigger %u of relation \"%s\" was not found",
+				 trigoids[i], RelationGetRelationName(rel));
+		if (!TRIGGER_FOR_BEFORE(trigger->tgtype) || !TRIGGER_FOR_ROW(trigger->tgtype) ||
+			!TRIGGER_FOR_INSERT(trigger->tgtype) || TRIGGER_FOR_UPDATE(trigger->tgtype) ||
+			TRIGGER_FOR_DELETE(trigger->tgtype) || TRIGGER_FOR_TRUNCATE(trigger->tgtype))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("omni.suppress() must be fired BEFORE INSERT FOR EACH ROW"),
+					 errdetail("Trigger \"%s\" on table \"%s\" is not.",
+							   trigger->tgname, RelationGetRelationName(rel)),
+					 errhint("Messages are decided once, when they are inserted.")));
+		(void) build_outbox_map(trigger, rel, CurrentMemoryContext);
+		relation_close(rel, AccessShareLock);
+	}
+	SPI_finish();
+	PG_RETURN_VOID();
 }
