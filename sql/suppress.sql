@@ -110,6 +110,12 @@ INSERT INTO omni.message (priority, customer_id, recipient_kind, recipient, chan
     (1112, 900002, 'email', 'bob@shop.test', 'email', 'transactional', '2026-04-05 08:01+00'),
     (1113, 900002, 'email', 'bob@shop.test', 'email', 'transactional', '2026-04-05 08:02+00'),
     (1114, 900002, 'email', 'bob@shop.test', 'email', 'marketing', '2026-04-05 08:03+00');
+-- a rolling window reaches both ways: a message inserted after a later one
+-- (scheduled, or out of time order) still counts it
+INSERT INTO omni.message (priority, customer_id, recipient_kind, recipient, channel, category, created_at) VALUES
+    (1115, 900002, 'email', 'bob@shop.test', 'push', 'marketing', '2026-04-10 12:00+00'),
+    (1116, 900002, 'email', 'bob@shop.test', 'app', 'marketing', '2026-04-10 11:30+00'),
+    (1117, 900002, 'email', 'bob@shop.test', 'push', 'marketing', '2026-04-10 10:59+00');
 SELECT n, category, status, reasons FROM m WHERE n > 1110;
 -- a cap of 0 stops every message it applies to
 UPDATE omni.suppression_rule SET max_messages = 0 WHERE name = 'one_push_an_hour';

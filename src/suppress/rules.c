@@ -925,11 +925,20 @@ read_events(int64 customer_id, List *events, TimestampTz since, TimestampTz unti
 	return rows;
 }
 
-/* t - window, saturating at -infinity. */
+/* t - window */
 static TimestampTz
 minus_interval(TimestampTz t, const Interval *window)
 {
 	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+												   TimestampTzGetDatum(t),
+												   IntervalPGetDatum(window)));
+}
+
+/* t + window */
+static TimestampTz
+plus_interval(TimestampTz t, const Interval *window)
+{
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 												   TimestampTzGetDatum(t),
 												   IntervalPGetDatum(window)));
 }
@@ -1137,10 +1146,21 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 						TimestampTz hi = DT_NOEND;
 						int			count = 0;
 
+						/*
+						 * A rolling window reaches both ways: the messages
+						 * created less than the window before or after this
+						 * one.  Whichever of two such messages is decided
+						 * second sees the first, so no window holds more
+						 * than the cap even when messages are scheduled or
+						 * inserted out of time order.
+						 */
 						if (r->calendar_day)
 							lo = calendar_window_start(t, tz, calendar_days(r), &hi);
 						else
+						{
 							lo = minus_interval(t, &r->window) + 1;
+							hi = plus_interval(t, &r->window);
+						}
 						for (int k = 0; k < nhist; k++)
 							if (hist[k].created_at >= lo && hist[k].created_at < hi &&
 								rule_counts(r, hist[k].channel, hist[k].category))
@@ -1148,12 +1168,12 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 						if (count >= r->max_messages)
 						{
 							char	   *span = r->calendar_day
-							? psprintf("%d calendar day%s in %s", calendar_days(r),
+							? psprintf("in %d calendar day%s in %s", calendar_days(r),
 									   calendar_days(r) > 1 ? "s" : "", zone_name)
-							: interval_text(&r->window);
+							: psprintf("within %s of this one", interval_text(&r->window));
 
 							add_reason(d, &sup_reasons, &sup_details, resultcxt, r->name,
-									   psprintf("%d message%s already in %s on %s; the cap is %d",
+									   psprintf("%d message%s %s on %s; the cap is %d",
 												count, count == 1 ? "" : "s", span,
 												channels_text(r), r->max_messages));
 						}
@@ -1162,15 +1182,17 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 				case RULE_SAME_CAMPAIGN:
 					{
 						TimestampTz lo = minus_interval(t, &r->window) + 1;
+						TimestampTz hi = plus_interval(t, &r->window);
 
 						if (msg->campaign == NULL)
 							break;
 						for (int k = 0; k < nhist; k++)
-							if (hist[k].created_at >= lo && hist[k].campaign != NULL &&
+							if (hist[k].created_at >= lo && hist[k].created_at < hi &&
+								hist[k].campaign != NULL &&
 								strcmp(hist[k].campaign, msg->campaign) == 0)
 							{
 								add_reason(d, &sup_reasons, &sup_details, resultcxt, r->name,
-										   psprintf("campaign \"%s\" already reached the customer by %s within %s",
+										   psprintf("campaign \"%s\" reaches the customer by %s within %s of this message",
 													msg->campaign, hist[k].channel,
 													interval_text(&r->window)));
 								break;

@@ -150,7 +150,7 @@ BEGIN
             ELSE
                 SELECT count(*) INTO n FROM omni.message m
                  WHERE m.customer_id = ANY (family) AND m.status IN ('queued', 'delayed')
-                   AND m.created_at > t - r.time_window
+                   AND m.created_at > t - r.time_window AND m.created_at < t + r.time_window
                    AND (r.channels IS NULL OR m.channel = ANY (r.channels))
                    AND CASE WHEN r.categories IS NULL THEN m.category <> 'transactional'
                             ELSE m.category = ANY (r.categories) END;
@@ -162,7 +162,8 @@ BEGIN
             IF NEW.campaign IS NOT NULL AND EXISTS (
                 SELECT 1 FROM omni.message m
                  WHERE m.customer_id = ANY (family) AND m.status IN ('queued', 'delayed')
-                   AND m.created_at > t - r.time_window AND m.campaign = NEW.campaign) THEN
+                   AND m.created_at > t - r.time_window AND m.created_at < t + r.time_window
+                   AND m.campaign = NEW.campaign) THEN
                 sup := sup || r.name;
             END IF;
         WHEN 'recent_event' THEN
