@@ -132,6 +132,13 @@ BEGIN;
 UPDATE omni.identity_rule SET region = 'FR' WHERE kind = 'phone';
 SELECT omni.normalize('phone', '06 12 34 56 78') AS french_phone;
 ROLLBACK;
+-- the rules are cached per backend: the rolled-back change is gone
+SELECT omni.try_normalize('phone', '06 12 34 56 78') AS not_american, omni.normalize('phone', '(212) 555-1234') AS american;
+-- a region per call
+SELECT omni.normalize('phone', '06 12 34 56 78', 'FR') AS french, omni.try_normalize('phone', '06 12 34 56 78', 'FR') AS also_french;
+SELECT omni.normalize('phone', '06 12 34 56 78', 'XX');
+SELECT omni.try_normalize('phone', '06 12 34 56 78', 'XX');
+SELECT omni.normalize('email', 'A@B.org', 'FR') AS region_ignored_for_email;
 -- a kind with the name normalizer
 BEGIN;
 INSERT INTO omni.identity_rule (kind, priority, normalizer) VALUES ('full_name', 10, 'name');

@@ -36,6 +36,7 @@ SELECT t.ts, t.channel, t.event, i.kind AS seen_as, t.topic, t.campaign
                          GROUP BY i2.customer_id ORDER BY count(DISTINCT t2.channel) DESC, count(*) DESC, i2.customer_id LIMIT 1)
  ORDER BY t.ts DESC LIMIT 12;
 
+SET client_min_messages = warning;
 \echo '== Identity resolution: what the raw identifiers became'
 SELECT (SELECT count(*) FROM gen.identifier) AS raw_identifiers,
        (SELECT count(*) FROM gen.link) AS raw_pairs,
@@ -55,6 +56,9 @@ SELECT 'staged row refused', regexp_replace(error, '"[^"]*"', '"..."'), count(*)
  ORDER BY 1, 3 DESC;
 
 \echo '== Against the ground truth: persons whose linked identifiers resolved to one customer'
+\echo '   (a person stays split when a rule refused a link: blocked example.org address, a second crm id;'
+\echo '    a customer holds several persons when they share an address: a family one, or one address'
+\echo '    the generated data gives to two people of the same name)'
 WITH own AS (
     -- a person's own identifiers that were seen in a pair (never-logged-in cookies cannot be resolved)
     SELECT DISTINCT g.person_id, i.customer_id
@@ -66,13 +70,15 @@ SELECT (SELECT count(DISTINCT person_id) FROM own) AS persons,
        (SELECT count(*) FROM (SELECT person_id FROM own GROUP BY 1 HAVING count(*) = 1) x) AS resolved_to_one_customer,
        (SELECT count(*) FROM (SELECT customer_id FROM own GROUP BY 1 HAVING count(*) > 1) x) AS customers_holding_several_persons;
 
-\echo '== One customer, many spellings: the identifiers of a customer seen under several raw e-mail spellings'
+\echo '== One customer, many spellings: the identifiers of one person, with the raw values they were seen as'
 SELECT i.kind, i.value, i.first_seen::date, i.last_seen::date,
-       (SELECT string_agg(DISTINCT g.value, ' | ') FROM gen.identifier g
-         WHERE g.kind = i.kind AND omni.try_normalize(g.kind, g.value, 'US') = i.value) AS raw_spellings
-  FROM omni.identities((SELECT i2.customer_id FROM omni.identity i2 JOIN omni.identity_link l ON l.identity_a = i2.identity_id
-                         WHERE i2.kind = 'email' AND i2.value LIKE '%@gmail.com' AND l.status = 'accepted'
-                         GROUP BY i2.customer_id ORDER BY count(*) DESC, i2.customer_id LIMIT 1)) i
+       (SELECT string_agg(DISTINCT g.value, ' | ') FROM gen.identifier g JOIN gen.person p USING (person_id)
+         WHERE g.kind = i.kind AND omni.try_normalize(g.kind, g.value, p.country) = i.value) AS raw_spellings
+  FROM omni.identities((SELECT omni.customer_of('email', p.emails[1]) FROM gen.person p
+                         WHERE p.email LIKE '%@gmail.com' AND p.family_id IS NULL AND p.crm IS NOT NULL
+                           AND p.loyalty IS NOT NULL AND cardinality(p.devices) > 0
+                           AND NOT EXISTS (SELECT 1 FROM gen.person o WHERE o.email = p.email AND o.person_id <> p.person_id)
+                         ORDER BY p.person_id LIMIT 1)) i
  ORDER BY i.kind, i.value;
 
 \echo '== Re-resolving every customer after a rule change (crm limit lifted, then restored)'
@@ -80,6 +86,7 @@ BEGIN;
 UPDATE omni.identity_rule SET max_per_customer = NULL WHERE kind = 'crm';
 SELECT customers, links, rejected, merges, moved_identities FROM omni.resolve_all();
 ROLLBACK;
+RESET client_min_messages;
 
 \echo '== Cross-channel suppression: the week of outbound messages, each decided as it is inserted'
 -- a realistic rule set next to the seeded consent and TCPA quiet-hours rules,

@@ -19,8 +19,15 @@
  * them, exactly like omni.link merges.
  *
  * The run locks the identity tables against writers (SHARE ROW EXCLUSIVE:
- * readers go on), so it sees and writes one consistent graph.  Links with
- * status unmerged are kept as they are and join nothing.
+ * readers go on; the rules and the blocklist in SHARE mode), so it sees and
+ * writes one consistent graph.  Links with status unmerged are kept as they
+ * are and join nothing.
+ *
+ * Speed: existing identities and links are read by direct heap scans; new
+ * customers, identities and links are written COPY-style (bulkinsert.c),
+ * with ids from ranges reserved under the lock and new identities numbered
+ * in key order so that index entries go in in order; updates and deletes go
+ * through SQL with array parameters, in batches.
  *
  *-------------------------------------------------------------------------
  */

@@ -13,11 +13,13 @@
  * identifiers' customers read again once the locks are held: a link that
  * lost a race to another merge sees the customers as they now are and
  * starts over from them.  Two links touching the same customers are
- * therefore serialized and give the result of some serial order.  A lock
- * taken out of order (a customer that was merged away while we waited, or
- * locks held from earlier statements of the same transaction) can still
- * meet a deadlock; the merging step runs in a subtransaction and a
- * deadlock victim rolls it back and starts over, so callers never see it.
+ * therefore serialized and give the result of some serial order.  Starting
+ * over from a survivor can take a lock out of order and meet a deadlock; the
+ * merging step runs in a subtransaction, and a deadlock victim rolls it back
+ * (releasing the locks it took) and starts over, so callers never see it.
+ * Locks a transaction took in earlier statements are not released that
+ * way: two transactions that each hold customers locked by earlier links
+ * can deadlock for good, and after a few attempts the error is raised.
  *
  * All SQL goes through plans prepared once per backend (SPI_keepplan).
  *
@@ -36,14 +38,18 @@
 
 #include "identity/identity.h"
 
-/* How often a merge that was chosen as a deadlock victim starts over. */
-#define LINK_MAX_RETRIES 20
+/*
+ * How often a merge that was chosen as a deadlock victim starts over; each
+ * attempt may wait deadlock_timeout before the deadlock is found.
+ */
+#define LINK_MAX_RETRIES 3
 
 /* The prepared statements of this file. */
 typedef enum LinkQuery
 {
 	Q_FIND,
-	Q_CREATE,
+	Q_FIND2,
+	Q_CREATE_ONE,
 	Q_DROP_CUSTOMER,
 	Q_ADD_TO_CUSTOMER,
 	Q_LOCK_CUSTOMERS,
@@ -73,10 +79,19 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		"SELECT identity_id, customer_id FROM omni.identity WHERE kind = $1 AND value = $2",
 		2, {TEXTOID, TEXTOID}
 	},
-	/* a new customer for a new identifier */
-	[Q_CREATE] = {
-		"INSERT INTO omni.customer (created_at) VALUES ($1) RETURNING customer_id",
-		1, {TIMESTAMPTZOID}
+	[Q_FIND2] = {
+		"SELECT kind, value, identity_id, customer_id FROM omni.identity "
+		"WHERE (kind = $1 AND value = $2) OR (kind = $3 AND value = $4)",
+		4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	},
+	/* a new identifier and a customer for it; no identifier when it exists */
+	[Q_CREATE_ONE] = {
+		"WITH c AS (INSERT INTO omni.customer (created_at) VALUES ($3) RETURNING customer_id), "
+		"i AS (INSERT INTO omni.identity (kind, value, customer_id, first_seen, last_seen) "
+		"SELECT $1, $2, c.customer_id, $3, $3 FROM c ON CONFLICT (kind, value) DO NOTHING "
+		"RETURNING identity_id) "
+		"SELECT c.customer_id, i.identity_id FROM c LEFT JOIN i ON true",
+		3, {TEXTOID, TEXTOID, TIMESTAMPTZOID}
 	},
 	[Q_DROP_CUSTOMER] = {
 		"DELETE FROM omni.customer c WHERE c.customer_id = $1 "
@@ -233,38 +248,75 @@ find_identity(Ident *ident)
 }
 
 /*
- * Get or create an identifier, a new one with a customer of its own.  A
- * concurrent creation of the same identifier wins: ours is dropped and
- * theirs is read.  Returns true when the identifier was created.
+ * Look two identifiers up at once; sets *found_a and *found_b.
+ */
+static void
+find_pair(Ident *a, Ident *b, bool *found_a, bool *found_b)
+{
+	Datum		v[4] = {CStringGetTextDatum(a->kind), CStringGetTextDatum(a->value),
+	CStringGetTextDatum(b->kind), CStringGetTextDatum(b->value)};
+	uint64		n = run(Q_FIND2, v, NULL, SPI_OK_SELECT);
+	uint64		i;
+
+	*found_a = *found_b = false;
+	a->id = a->customer = b->id = b->customer = 0;
+	for (i = 0; i < n; i++)
+	{
+		char	   *kind = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char	   *value = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		Ident	   *x = (strcmp(kind, a->kind) == 0 && strcmp(value, a->value) == 0) ? a : b;
+
+		x->id = result_int8(i, 3, NULL);
+		x->customer = result_int8(i, 4, NULL);
+		*(x == a ? found_a : found_b) = true;
+	}
+}
+
+/*
+ * Create an identifier not found a moment ago, with a customer of its own.
+ * A concurrent creation of the same identifier wins: our customer is
+ * dropped and theirs is read.  Returns true when the identifier was
+ * created here.
  */
 static bool
-get_or_create(Ident *ident, TimestampTz seen)
+create_identity(Ident *ident, TimestampTz seen)
 {
-	Datum		v[4];
+	Datum		v[3];
+	bool		isnull;
 	int64		customer;
 
 	for (;;)
 	{
-		if (find_identity(ident))
-			return false;
-		v[0] = TimestampTzGetDatum(seen);
-		run(Q_CREATE, v, NULL, SPI_OK_INSERT_RETURNING);
-		customer = result_int8(0, 1, NULL);
 		v[0] = CStringGetTextDatum(ident->kind);
 		v[1] = CStringGetTextDatum(ident->value);
-		v[2] = Int64GetDatum(customer);
-		v[3] = TimestampTzGetDatum(seen);
-		if (run(Q_ADD_TO_CUSTOMER, v, NULL, SPI_OK_INSERT_RETURNING) == 1)
+		v[2] = TimestampTzGetDatum(seen);
+		run(Q_CREATE_ONE, v, NULL, SPI_OK_SELECT);
+		customer = result_int8(0, 1, NULL);
+		ident->id = result_int8(0, 2, &isnull);
+		if (!isnull)
 		{
-			ident->id = result_int8(0, 1, NULL);
 			ident->customer = customer;
 			return true;
 		}
 		/* lost the race: drop the customer made for it, read theirs */
 		v[0] = Int64GetDatum(customer);
 		run(Q_DROP_CUSTOMER, v, NULL, SPI_OK_DELETE);
+		if (find_identity(ident))
+			return false;
 		CHECK_FOR_INTERRUPTS();
 	}
+}
+
+/*
+ * Get or create an identifier, a new one with a customer of its own.
+ * Returns true when the identifier was created.
+ */
+static bool
+get_or_create(Ident *ident, TimestampTz seen)
+{
+	if (find_identity(ident))
+		return false;
+	return create_identity(ident, seen);
 }
 
 /* Lock customers (one or two) in ascending id order. */
@@ -621,13 +673,12 @@ omni_link(PG_FUNCTION_ARGS)
 		blocked = omni_blocked_reason(rules, b.kind, b.value);
 
 	connect_spi();
-	a_found = find_identity(&a);
-	b_found = find_identity(&b);
+	find_pair(&a, &b, &a_found, &b_found);
 	if (blocked)
 	{
 		/* both identifiers exist, alone; the link is kept, refused */
-		a_created = !a_found && get_or_create(&a, observed_at);
-		b_created = !b_found && get_or_create(&b, observed_at);
+		a_created = !a_found && create_identity(&a, observed_at);
+		b_created = !b_found && create_identity(&b, observed_at);
 		link_id = insert_link(a.id, b.id, source, observed_at, blocked);
 	}
 	else if (a_found && b_found)
@@ -643,12 +694,12 @@ omni_link(PG_FUNCTION_ARGS)
 		char	   *reason;
 
 		if (!a_found && !b_found)
-			known_created = get_or_create(known, observed_at);
+			known_created = create_identity(known, observed_at);
 		if (attach_new(known, known_created, fresh, fresh_rule, observed_at, &reason))
 			link_id = insert_link(a.id, b.id, source, observed_at, NULL);
 		else if (reason != NULL)
 		{
-			get_or_create(fresh, observed_at);
+			fresh_created = create_identity(fresh, observed_at);
 			link_id = insert_link(a.id, b.id, source, observed_at, reason);
 		}
 		else

@@ -27,6 +27,7 @@ SELECT l.kind_a, l.value_a, l.kind_b, l.value_b, l.source, l.observed_at, COALES
   LEFT JOIN load_region rb ON rb.kind = l.kind_b AND rb.value = l.value_b AND l.kind_b = 'phone';
 INSERT INTO omni.link_staging (kind_a, value_a, source, observed_at, region)
 SELECT kind, value, 'import', '2025-11-01 00:00:00+00', country FROM load_region;
+SET LOCAL client_min_messages = warning;   -- no progress NOTICEs (until COMMIT)
 SELECT * FROM omni.resolve_all();
 
 -- every raw spelling of an identifier in a country, with its normalized form (NULL: invalid)
