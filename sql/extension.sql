@@ -68,8 +68,8 @@ INSERT INTO omni.suppression_rule (name, kind, share) VALUES ('everyone', 'holdo
 INSERT INTO omni.suppression_rule (name, kind, time_window, max_messages, action)
     VALUES ('delay cap', 'frequency_cap', '1 day', 3, 'delay');
 INSERT INTO omni.consent (channel, status, granted_at) VALUES ('sms', 'opt_in', '2026-01-01 00:00+00');
-INSERT INTO omni.message (recipient_kind, recipient, channel, status, created_at)
-    VALUES ('email', 'a@b.example', 'email', 'sent', '2026-01-01 00:00+00');
+INSERT INTO omni.message (recipient_kind, recipient, channel, created_at)
+    VALUES ('email', 'a@b.example', 'telegraph', '2026-01-01 00:00+00');
 DELETE FROM omni.identity WHERE identity_id = -100;
 DELETE FROM omni.customer WHERE customer_id = -100;
 

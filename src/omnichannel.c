@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
@@ -22,6 +23,32 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+/* omni.default_time_zone: the zone of customers whose own is not known. */
+char	   *omni_default_time_zone = NULL;
+
+/*
+ * Check hook of omni.default_time_zone: the value must be a time zone
+ * PostgreSQL knows (and not a leap-second zone, as for TimeZone).
+ */
+static bool
+check_default_time_zone(char **newval, void **extra, GucSource source)
+{
+	pg_tz	   *tz = pg_tzset(*newval);
+
+	if (tz == NULL)
+	{
+		GUC_check_errmsg("time zone \"%s\" is not recognized", *newval);
+		GUC_check_errhint("Use an IANA time zone name such as \"America/New_York\".");
+		return false;
+	}
+	if (!pg_tz_acceptable(tz))
+	{
+		GUC_check_errmsg("time zone \"%s\" appears to use leap seconds", *newval);
+		return false;
+	}
+	return true;
+}
+
 /*
  * Define the extension's settings and reserve the "omni." prefix, so that a
  * misspelled omni.* setting is an error instead of a silently ignored
@@ -30,6 +57,15 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	DefineCustomStringVariable("omni.default_time_zone",
+							   "Time zone of customers whose omni.customer.time_zone is NULL.",
+							   "Quiet hours and calendar-day frequency caps are evaluated in the customer's local time.",
+							   &omni_default_time_zone,
+							   "UTC",
+							   PGC_USERSET,
+							   0,
+							   check_default_time_zone, NULL, NULL);
+
 	journey_define_settings();
 	tl_init();
 

@@ -17,4 +17,7 @@
 /* Prefix of every setting the extension defines (see _PG_init). */
 #define OMNI_GUC_PREFIX "omni"
 
+/* omni.default_time_zone: time zone of customers with none of their own. */
+extern char *omni_default_time_zone;
+
 #endif							/* OMNICHANNEL_H */

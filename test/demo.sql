@@ -127,6 +127,54 @@ SELECT channel,
   FROM omni.channel_attribution
  GROUP BY channel ORDER BY linear DESC NULLS LAST, channel;
 
+\echo '== Cross-channel suppression: the week of outbound messages, each decided as it is inserted'
+-- a realistic rule set next to the seeded consent and TCPA quiet-hours rules,
+-- and sms opt-ins for 70% of the customers (without one, marketing texts are refused)
+INSERT INTO omni.suppression_rule (name, kind, channels, categories, max_messages, time_window, calendar_day) VALUES
+    ('two_a_day', 'frequency_cap', NULL, NULL, 2, '1 day', false),
+    ('one_text_a_local_day', 'frequency_cap', '{sms}', NULL, 1, NULL, true);
+INSERT INTO omni.suppression_rule (name, kind, event, time_window, match_topic) VALUES
+    ('no_discount_after_purchase', 'recent_event', 'purchase', '30 days', true);
+INSERT INTO omni.suppression_rule (name, kind, time_window) VALUES ('campaign_once', 'same_campaign', '3 days');
+INSERT INTO omni.suppression_rule (name, kind, share) VALUES ('holdout_2026', 'holdout', 0.05);
+INSERT INTO omni.consent (customer_id, channel, status, source, granted_at)
+SELECT customer_id, 'sms', 'opt_in', 'checkout', '2025-11-01 00:00+00'
+  FROM omni.customer WHERE merged_into IS NULL AND customer_id % 10 < 7;
+-- the marketing side sends each address as its systems hold it (phones in E.164);
+-- the trigger normalizes it and resolves it to its customer
+\timing on
+INSERT INTO omni.message (recipient_kind, recipient, channel, campaign, category, topic, created_at)
+SELECT o.recipient_kind,
+       CASE WHEN o.recipient_kind = 'phone'
+            THEN coalesce(omni.try_normalize('phone', o.recipient, p.country), o.recipient)
+            ELSE o.recipient END,
+       o.channel, o.campaign, o.category, o.topic, o.created_at
+  FROM gen.outbound o JOIN gen.person p USING (person_id)
+ ORDER BY o.created_at, o.outbound_no;
+\timing off
+SELECT status, count(*) AS messages, round(100.0 * count(*) / sum(count(*)) OVER (), 1) AS pct
+  FROM omni.message GROUP BY status ORDER BY status;
+
+\echo '== Why messages were stopped or delayed (a message may have several reasons)'
+SELECT reason, count(*) AS messages,
+       count(*) FILTER (WHERE category = 'transactional') AS transactional
+  FROM omni.message, unnest(reasons) reason GROUP BY reason ORDER BY count(*) DESC, reason;
+
+\echo '== Messages a customer receives on their busiest day, before and after suppression'
+SELECT max(planned) AS most_planned_in_a_day, max(sent) AS most_sent_in_a_day,
+       round(avg(planned), 2) AS avg_planned, round(avg(sent), 2) AS avg_sent
+  FROM (SELECT customer_id, created_at::date, count(*) AS planned,
+               count(*) FILTER (WHERE status <> 'suppressed' AND category <> 'transactional') AS sent
+          FROM omni.message WHERE category <> 'transactional' GROUP BY 1, 2) d;
+
+\echo '== One decision explained: a late-night text to the customer stopped for the most different reasons'
+SELECT w.status, w.deliver_at, w.reasons, w.details
+  FROM (SELECT customer_id FROM omni.message, unnest(reasons) reason
+         WHERE status = 'suppressed' AND customer_id IS NOT NULL
+         GROUP BY customer_id ORDER BY count(DISTINCT reason) DESC, count(*) DESC, customer_id LIMIT 1) c,
+       omni.would_suppress(NULL, NULL, 'sms', campaign => 'black_friday', customer_id => c.customer_id,
+                           created_at => '2026-06-05 23:30+00') w;
+
 \echo '== The timeline index: the same customer through omni.timeline(), one merged scan of all their identities'
 SELECT i2.customer_id AS busiest_customer FROM omni.touchpoint t2 JOIN omni.identity i2 USING (identity_id)
  GROUP BY i2.customer_id ORDER BY count(DISTINCT t2.channel) DESC, count(*) DESC, i2.customer_id LIMIT 1 \gset

@@ -1,0 +1,148 @@
+-- omni.suppress() on an application's own outbox: trigger arguments map the
+-- fields of a message to the table's columns (field=column); fields with no
+-- argument are read from the column of the same name.  Caps count in the
+-- table the trigger fires on.  Every bad mapping is a clear error.
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET omni.default_time_zone = 'UTC';
+
+INSERT INTO omni.customer (customer_id, time_zone) VALUES (900301, 'Europe/Berlin');
+INSERT INTO omni.identity (kind, value, customer_id) VALUES ('email', 'lea@shop.test', 900301);
+INSERT INTO omni.suppression_rule (name, kind, max_messages, time_window) VALUES
+    ('one_a_day', 'frequency_cap', 1, '1 day');
+
+CREATE TABLE outbox (
+    id          serial PRIMARY KEY,
+    cust        bigint,
+    addr_kind   text,
+    addr        varchar(200),
+    chan        text NOT NULL,
+    tag         text NOT NULL DEFAULT 'marketing',
+    camp        text,
+    queued_at   timestamptz NOT NULL DEFAULT now(),
+    go_at       timestamptz,
+    state       text,
+    why         text[],
+    body        text
+);
+CREATE INDEX ON outbox (cust, queued_at);
+CREATE TRIGGER outbox_suppress BEFORE INSERT ON outbox FOR EACH ROW
+    EXECUTE FUNCTION omni.suppress('customer_id=cust', 'recipient_kind=addr_kind', 'recipient=addr',
+                                   'channel=chan', 'category=tag', 'campaign=camp',
+                                   'created_at=queued_at', 'send_at=go_at', 'status=state', 'reasons=why');
+INSERT INTO outbox (addr_kind, addr, chan, queued_at, body) VALUES
+    ('email', 'LEA@shop.test', 'email', '2026-04-01 10:00+00', 'hello'),
+    ('email', 'lea@shop.test', 'push', '2026-04-01 11:00+00', 'hello again'),
+    ('email', 'lea@shop.test', 'email', '2026-04-02 10:00:01+00', 'next day'),
+    ('email', 'who@shop.test', 'email', '2026-04-02 10:00:01+00', 'to nobody');
+INSERT INTO outbox (cust, chan, tag, queued_at, body) VALUES
+    (900301, 'sms', 'transactional', '2026-04-02 22:00+00', 'your parcel');
+SELECT id, cust, chan, tag, queued_at, go_at, state, why, body FROM outbox ORDER BY id;
+-- caps count in the table the trigger fires on: omni.message is another outbox
+INSERT INTO omni.message (recipient_kind, recipient, channel, created_at, priority)
+    VALUES ('email', 'lea@shop.test', 'email', '2026-04-02 12:00+00', 4001);
+SELECT status, reasons FROM omni.message WHERE priority = 4001;
+DELETE FROM omni.message WHERE priority = 4001;
+
+-- with no arguments, every field is read from the column of its name; an
+-- integer customer column and no recipient columns are fine
+CREATE TABLE outbox_plain (
+    customer_id integer,
+    channel     varchar(20),
+    created_at  timestamptz DEFAULT now(),
+    send_at     timestamptz,
+    status      text,
+    reasons     text[],
+    decided_at  timestamptz
+);
+CREATE TRIGGER outbox_plain_suppress BEFORE INSERT ON outbox_plain FOR EACH ROW
+    EXECUTE FUNCTION omni.suppress();
+INSERT INTO outbox_plain (customer_id, channel, created_at) VALUES
+    (900301, 'email', '2026-04-01 10:00+00'),
+    (900301, 'email', '2026-04-01 10:30+00'),
+    (NULL, 'email', '2026-04-01 10:30+00');
+SELECT customer_id, channel, created_at, status, reasons, decided_at IS NOT NULL AS decided
+  FROM outbox_plain ORDER BY created_at, customer_id;
+-- a row that arrives already decided (a restore) is kept as it is
+INSERT INTO outbox_plain (customer_id, channel, created_at, status, reasons, decided_at) VALUES
+    (900301, 'email', '2026-04-01 11:00+00', 'queued', '{}', '2026-04-01 11:00+00');
+SELECT count(*) FILTER (WHERE status = 'queued') AS queued FROM outbox_plain;
+-- a customer id too wide for an integer column
+INSERT INTO omni.customer (customer_id) VALUES (3000000001);
+INSERT INTO omni.identity (kind, value, customer_id) VALUES ('email', 'wide@shop.test', 3000000001);
+CREATE TABLE outbox_narrow (customer_id integer, recipient_kind text, recipient text, channel text,
+                            created_at timestamptz, send_at timestamptz, status text, reasons text[]);
+CREATE TRIGGER outbox_narrow_suppress BEFORE INSERT ON outbox_narrow FOR EACH ROW
+    EXECUTE FUNCTION omni.suppress();
+INSERT INTO outbox_narrow (recipient_kind, recipient, channel, created_at)
+    VALUES ('email', 'wide@shop.test', 'email', '2026-04-01 10:00+00');
+INSERT INTO outbox_narrow (recipient_kind, recipient, channel, created_at)
+    VALUES ('email', 'lea@shop.test', NULL, '2026-04-01 10:00+00');
+INSERT INTO outbox_narrow (recipient_kind, recipient, channel, created_at)
+    VALUES ('email', 'lea@shop.test', 'telegraph', '2026-04-01 10:00+00');
+
+--
+-- Bad mappings and bad firings are reported by CREATE TRIGGER (the event
+-- trigger omni_suppress_trigger_check), and again at insert if the table
+-- changed since
+--
+CREATE TABLE bad (cust bigint, chan text, at timestamptz, later timestamptz, state text, why text[],
+                  note text, n integer);
+CREATE FUNCTION try_mapping(VARIADIC args text[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE 'DROP TRIGGER IF EXISTS bad_suppress ON bad';
+    EXECUTE format('CREATE TRIGGER bad_suppress BEFORE INSERT ON bad FOR EACH ROW EXECUTE FUNCTION omni.suppress(%s)',
+                   (SELECT string_agg(quote_literal(a), ', ') FROM unnest(args) a));
+END $$;
+SET client_min_messages = warning;
+\set VERBOSITY default
+SELECT try_mapping('customer_id=cust', 'channel', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+SELECT try_mapping('customer_id=cust', '=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+SELECT try_mapping('customer_id=cust', 'channel=', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+SELECT try_mapping('customer_id=cust', 'colour=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+SELECT try_mapping('customer_id=cust', 'channel=chan', 'channel=note', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+SELECT try_mapping('customer_id=cust', 'channel=nosuch', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+SELECT try_mapping('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'reasons=why');
+SELECT try_mapping('customer_id=cust', 'channel=chan', 'created_at=note', 'send_at=later', 'status=state', 'reasons=why');
+SELECT try_mapping('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=note');
+SELECT try_mapping('customer_id=chan', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+SELECT try_mapping('customer_id=n', 'channel=chan', 'created_at=at', 'send_at=at', 'status=state', 'reasons=why');
+SELECT try_mapping('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why', 'recipient=note');
+SELECT try_mapping('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why', 'customer_id=n');
+-- system columns are not columns of the mapping
+SELECT try_mapping('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why', 'topic=ctid');
+-- a good mapping
+SELECT try_mapping('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why', 'topic=note');
+INSERT INTO bad (cust, chan, at) VALUES (900301, 'email', '2026-04-01 10:00+00');
+SELECT cust, chan, state, why FROM bad;
+-- a column renamed after the trigger was created: the insert says so
+ALTER TABLE bad RENAME COLUMN state TO stage;
+INSERT INTO bad (cust, chan, at) VALUES (900301, 'email', '2026-04-01 11:00+00');
+ALTER TABLE bad RENAME COLUMN stage TO state;
+DROP TRIGGER bad_suppress ON bad;
+-- fired other than BEFORE INSERT FOR EACH ROW
+CREATE TRIGGER bad_after AFTER INSERT ON bad FOR EACH ROW
+    EXECUTE FUNCTION omni.suppress('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+CREATE TRIGGER bad_statement BEFORE INSERT ON bad FOR EACH STATEMENT
+    EXECUTE FUNCTION omni.suppress('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+CREATE TRIGGER bad_update BEFORE INSERT OR UPDATE ON bad FOR EACH ROW
+    EXECUTE FUNCTION omni.suppress('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+-- with the event trigger disabled, the trigger itself refuses to run
+ALTER EVENT TRIGGER omni_suppress_trigger_check DISABLE;
+CREATE TRIGGER bad_after AFTER INSERT ON bad FOR EACH ROW
+    EXECUTE FUNCTION omni.suppress('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+CREATE TRIGGER bad_update BEFORE INSERT OR UPDATE ON bad FOR EACH ROW
+    EXECUTE FUNCTION omni.suppress('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+ALTER EVENT TRIGGER omni_suppress_trigger_check ENABLE;
+INSERT INTO bad (cust, chan, at) VALUES (900301, 'email', '2026-04-01 10:00+00');
+DROP TRIGGER bad_after ON bad;
+UPDATE bad SET note = 'changed';
+DROP TRIGGER bad_update ON bad;
+SELECT omni.suppress();
+RESET client_min_messages;
+
+DROP TABLE outbox, outbox_plain, outbox_narrow, bad;
+DROP FUNCTION try_mapping(text[]);
+DELETE FROM omni.suppression_rule WHERE name = 'one_a_day';
+DELETE FROM omni.identity WHERE customer_id IN (900301, 3000000001);
+DELETE FROM omni.customer WHERE customer_id IN (900301, 3000000001);

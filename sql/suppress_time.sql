@@ -1,0 +1,169 @@
+-- Quiet hours and calendar-day caps in the customer's time zone: delays
+-- across midnight and across daylight-saving changes, the default zone,
+-- delays that push into other quiet windows, and windows covering the day.
+-- America/New_York springs forward on 2026-03-08 and falls back on
+-- 2026-11-01; Europe/London springs forward on 2026-03-29.
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
+SET omni.default_time_zone = 'Asia/Tokyo';
+
+INSERT INTO omni.customer (customer_id, time_zone) VALUES
+    (900201, 'America/New_York'), (900202, 'Europe/London'), (900203, NULL), (900204, 'Asia/Kolkata');
+INSERT INTO omni.consent (customer_id, channel, status, granted_at)
+SELECT customer_id, 'sms', 'opt_in', '2026-01-01 00:00+00' FROM omni.customer
+ WHERE customer_id BETWEEN 900201 AND 900204;
+
+CREATE TEMP VIEW m AS
+SELECT x.priority AS n, x.customer_id, x.channel, x.created_at, x.send_at, x.status, x.reasons,
+       (coalesce(x.send_at, x.created_at) AT TIME ZONE coalesce(c.time_zone, 'Asia/Tokyo')) AS local_send
+  FROM omni.message x JOIN omni.customer c USING (customer_id)
+ WHERE x.priority >= 2000 ORDER BY x.priority;
+
+--
+-- The seeded TCPA rule: texts and calls only from 08:00 to 21:00 local time,
+-- later ones delayed to 08:00
+--
+INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at) VALUES
+    -- 22:30 EST on March 7th: delayed over midnight and over the change to EDT
+    (2001, 'phone', '+12125550001', 900201, 'sms', '2026-03-08 03:30+00'),
+    -- 07:59 EDT: one minute
+    (2002, 'phone', '+12125550001', 900201, 'sms', '2026-03-09 11:59+00'),
+    -- 08:00 and 20:59 EDT go at once; 21:00 waits for tomorrow
+    (2003, 'phone', '+12125550001', 900201, 'sms', '2026-03-09 12:00+00'),
+    (2004, 'phone', '+12125550001', 900201, 'sms', '2026-03-10 00:59+00'),
+    (2005, 'phone', '+12125550001', 900201, 'sms', '2026-03-10 01:00+00'),
+    -- calls too; e-mail is not covered by the rule
+    (2006, 'phone', '+12125550001', 900201, 'call_center', '2026-03-10 03:00+00'),
+    (2007, 'email', 'dee@shop.test', 900201, 'email', '2026-03-10 03:00+00'),
+    -- 22:00 EDT on October 31st: delayed to 08:00 EST, after the change back
+    (2008, 'phone', '+12125550001', 900201, 'sms', '2026-11-01 02:00+00'),
+    -- 01:30 on November 1st, the hour that happens twice
+    (2009, 'phone', '+12125550001', 900201, 'sms', '2026-11-01 05:30+00'),
+    (2010, 'phone', '+12125550001', 900201, 'sms', '2026-11-01 06:30+00');
+-- a message scheduled for 23:00 local is delayed from its send_at; one
+-- scheduled for 10:00 keeps it
+INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at, send_at) VALUES
+    (2012, 'phone', '+12125550001', 900201, 'sms', '2026-03-12 16:00+00', '2026-03-13 03:00+00'),
+    (2013, 'phone', '+12125550001', 900201, 'sms', '2026-03-12 16:00+00', '2026-03-13 14:00+00');
+-- a customer with no zone of their own is in omni.default_time_zone (Tokyo)
+INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at) VALUES
+    (2014, 'phone', '+819012345678', 900203, 'sms', '2026-04-01 13:00+00'),
+    -- a zone half an hour off UTC
+    (2015, 'phone', '+919812345678', 900204, 'sms', '2026-04-01 15:29+00'),
+    (2016, 'phone', '+919812345678', 900204, 'sms', '2026-04-01 15:30+00');
+-- transactional texts are exempt
+INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, category, created_at) VALUES
+    (2017, 'phone', '+12125550001', 900201, 'sms', 'transactional', '2026-03-10 03:00+00');
+SELECT n, channel, created_at, send_at, status, reasons, local_send FROM m;
+-- the preview explains the delay
+SELECT status, deliver_at, reasons, details FROM omni.would_suppress('phone', '+12125550001', 'sms',
+    customer_id => 900201, created_at => '2026-03-08 03:30+00');
+-- the setting follows the session
+SET omni.default_time_zone = 'America/Los_Angeles';
+SELECT status, deliver_at, details FROM omni.would_suppress(NULL, NULL, 'sms', customer_id => 900203,
+    created_at => '2026-04-01 13:00+00');
+RESET omni.default_time_zone;
+SHOW omni.default_time_zone;
+SET omni.default_time_zone = 'Asia/Tokyo';
+DELETE FROM omni.message WHERE priority >= 2000;
+
+--
+-- Rules of one's own: a window inside the day, suppress instead of delay,
+-- delays that push into another window, and windows that leave no time
+--
+INSERT INTO omni.suppression_rule (name, kind, channels, quiet_start, quiet_end, action) VALUES
+    ('no_push_at_lunch', 'quiet_hours', '{push}', '12:00', '13:30', 'suppress'),
+    ('no_push_at_night', 'quiet_hours', '{push}', '22:00', '07:00', 'delay'),
+    ('no_push_before_10', 'quiet_hours', '{push}', '06:00', '10:00', 'delay');
+INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at) VALUES
+    (2101, 'email', 'eve@shop.test', 900202, 'push', '2026-03-02 12:15+00'),
+    (2102, 'email', 'eve@shop.test', 900202, 'push', '2026-03-02 13:30+00'),
+    -- 23:00: to 07:00 by the night rule, then to 10:00 by the morning rule
+    (2103, 'email', 'eve@shop.test', 900202, 'push', '2026-03-02 23:00+00'),
+    -- 07:30: only the morning rule
+    (2104, 'email', 'eve@shop.test', 900202, 'push', '2026-03-03 07:30+00');
+SELECT n, created_at, send_at, status, reasons, local_send FROM m;
+-- a delay that lands at lunch time is suppressed by the lunch rule
+UPDATE omni.suppression_rule SET quiet_end = '12:30' WHERE name = 'no_push_before_10';
+INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at) VALUES
+    (2105, 'email', 'eve@shop.test', 900202, 'push', '2026-03-03 09:00+00');
+SELECT n, created_at, send_at, status, reasons FROM m WHERE n = 2105;
+-- a chain of delays over midnight: 09:00 -> 23:00 -> 07:00 the next day
+UPDATE omni.suppression_rule SET quiet_start = '09:00', quiet_end = '23:00' WHERE name = 'no_push_before_10';
+INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at) VALUES
+    (2106, 'email', 'eve@shop.test', 900202, 'push', '2026-03-03 09:00+00');
+SELECT n, send_at, status, reasons FROM m WHERE n = 2106;
+SELECT details FROM omni.would_suppress('email', 'eve@shop.test', 'push', customer_id => 900202,
+    created_at => '2026-03-03 09:00+00');
+-- windows that together cover the whole day: no time is allowed
+UPDATE omni.suppression_rule SET quiet_start = '07:00' WHERE name = 'no_push_before_10';
+INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at) VALUES
+    (2107, 'email', 'eve@shop.test', 900202, 'push', '2026-03-03 09:00+00');
+SELECT n, send_at, status, reasons FROM m WHERE n = 2107;
+SELECT details FROM omni.would_suppress('email', 'eve@shop.test', 'push', customer_id => 900202,
+    created_at => '2026-03-03 09:00+00');
+DELETE FROM omni.suppression_rule WHERE kind = 'quiet_hours' AND NOT builtin;
+DELETE FROM omni.message WHERE priority >= 2000;
+
+--
+-- Calendar-day caps count per local day
+--
+INSERT INTO omni.suppression_rule (name, kind, channels, max_messages, calendar_day) VALUES
+    ('two_mails_a_local_day', 'frequency_cap', '{email}', 2, true);
+INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at) VALUES
+    -- London, March 28th (GMT): two, then the third is stopped
+    (2201, 'email', 'eve@shop.test', 900202, 'email', '2026-03-28 08:00+00'),
+    (2202, 'email', 'eve@shop.test', 900202, 'email', '2026-03-28 23:30+00'),
+    (2203, 'email', 'eve@shop.test', 900202, 'email', '2026-03-28 23:59:59+00'),
+    -- March 29th starts at 00:00 GMT and is 23 hours long (BST from 01:00 GMT)
+    (2204, 'email', 'eve@shop.test', 900202, 'email', '2026-03-29 00:00+00'),
+    (2205, 'email', 'eve@shop.test', 900202, 'email', '2026-03-29 22:30+00'),
+    (2206, 'email', 'eve@shop.test', 900202, 'email', '2026-03-29 22:59:59+00'),
+    -- 00:00 BST on March 30th is 23:00 GMT on the 29th: a new local day
+    (2207, 'email', 'eve@shop.test', 900202, 'email', '2026-03-29 23:00+00'),
+    -- Kolkata: local midnight is 18:30 UTC
+    (2208, 'email', 'raj@shop.test', 900204, 'email', '2026-04-01 10:00+00'),
+    (2209, 'email', 'raj@shop.test', 900204, 'email', '2026-04-01 18:00+00'),
+    (2210, 'email', 'raj@shop.test', 900204, 'email', '2026-04-01 18:29+00'),
+    (2211, 'email', 'raj@shop.test', 900204, 'email', '2026-04-01 18:30+00');
+SELECT n, customer_id, created_at, status, reasons, local_send FROM m;
+-- a window of several calendar days: today and the six days before
+UPDATE omni.suppression_rule SET max_messages = 4, time_window = '7 days' WHERE name = 'two_mails_a_local_day';
+SELECT status, details FROM omni.would_suppress('email', 'eve@shop.test', 'email', customer_id => 900202,
+    created_at => '2026-04-03 22:59+00');
+SELECT status, details FROM omni.would_suppress('email', 'eve@shop.test', 'email', customer_id => 900202,
+    created_at => '2026-04-03 23:00+00');
+DELETE FROM omni.suppression_rule WHERE name = 'two_mails_a_local_day';
+DELETE FROM omni.message WHERE priority >= 2000;
+
+--
+-- Bad time zones and windows
+--
+SET omni.default_time_zone = 'Nowhere/Never';
+SET omni.default_time_zone = '';
+SHOW omni.default_time_zone;
+UPDATE omni.customer SET time_zone = 'Mars/Olympus_Mons' WHERE customer_id = 900202;
+INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at) VALUES
+    (2301, 'phone', '+447700900123', 900202, 'sms', '2026-03-02 12:00+00');
+SELECT * FROM omni.would_suppress(NULL, NULL, 'sms', customer_id => 900202);
+-- a customer's zone is not read when no rule needs it
+SELECT status FROM omni.would_suppress(NULL, NULL, 'email', customer_id => 900202,
+    created_at => '2026-03-02 12:00+00');
+\set VERBOSITY terse
+INSERT INTO omni.suppression_rule (name, kind, quiet_start, quiet_end) VALUES ('empty', 'quiet_hours', '08:00', '08:00');
+INSERT INTO omni.suppression_rule (name, kind, quiet_start) VALUES ('half', 'quiet_hours', '08:00');
+INSERT INTO omni.suppression_rule (name, kind, max_messages, calendar_day, time_window)
+    VALUES ('day and a half', 'frequency_cap', 3, true, '36 hours');
+INSERT INTO omni.suppression_rule (name, kind, max_messages, calendar_day, time_window)
+    VALUES ('a month', 'frequency_cap', 3, true, '1 month');
+INSERT INTO omni.suppression_rule (name, kind, max_messages, time_window) VALUES ('backwards', 'frequency_cap', 3, '-1 day');
+\set VERBOSITY default
+INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at) VALUES
+    (2302, 'phone', '+447700900123', 900201, 'sms', 'infinity');
+INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at, send_at) VALUES
+    (2303, 'phone', '+447700900123', 900201, 'sms', '2026-03-02 12:00+00', '-infinity');
+SELECT count(*) AS messages FROM m;
+
+DELETE FROM omni.consent WHERE customer_id BETWEEN 900201 AND 900204;
+DELETE FROM omni.customer WHERE customer_id BETWEEN 900201 AND 900204;

@@ -1,0 +1,1315 @@
+/*-------------------------------------------------------------------------
+ *
+ * rules.c
+ *		The suppression rule engine: the per-backend cache of rules,
+ *		channels, identifier kinds and blocked values, the customer's
+ *		suppression lock (its row), and the evaluation of every rule kind
+ *		for one message.
+ *
+ * A message is decided in this order: its recipient is normalized and
+ * resolved to a live customer (an unknown or invalid recipient is kept as
+ * suppressed); erased and blocklisted recipients are suppressed; then, under
+ * the customer's lock, every enabled rule is evaluated and each one that
+ * suppresses or delays the message is named in its reasons.
+ *
+ * Race freedom: the counts behind frequency caps and same-campaign rules are
+ * read after the customer's row is locked, with the latest snapshot (as the
+ * referential integrity triggers do), so a message committed by a concurrent
+ * transaction that held the lock before us is always counted, whatever the
+ * isolation level.  One lock per customer cannot deadlock transactions that
+ * each insert messages for one customer; transactions inserting for several
+ * customers lock them in insertion order.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type_d.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "pgtime.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "identity/identity.h"
+#include "omnichannel.h"
+#include "suppress/suppress.h"
+
+/* The rule kinds of omni.suppression_rule.kind. */
+typedef enum SuppressRuleKind
+{
+	RULE_CONSENT,
+	RULE_FREQUENCY_CAP,
+	RULE_QUIET_HOURS,
+	RULE_RECENT_EVENT,
+	RULE_SAME_CAMPAIGN,
+	RULE_HOLDOUT
+} SuppressRuleKind;
+
+/* One enabled row of omni.suppression_rule. */
+typedef struct SuppressRule
+{
+	char	   *name;
+	SuppressRuleKind kind;
+	int			nchannels;		/* -1: every channel */
+	char	  **channels;
+	int			ncategories;	/* -1: every category */
+	char	  **categories;
+	int32		max_messages;
+	bool		has_window;
+	Interval	window;
+	bool		calendar_day;
+	TimeADT		quiet_start;
+	TimeADT		quiet_end;
+	bool		delay;
+	char	   *event;
+	bool		match_topic;
+	double		share;
+} SuppressRule;
+
+/* One row of omni.channel. */
+typedef struct SuppressChannel
+{
+	char	   *name;
+	bool		requires_opt_in;
+} SuppressChannel;
+
+/* The cached configuration, rebuilt when one of its tables changes. */
+typedef struct SuppressConfig
+{
+	MemoryContext cxt;
+	int			nrules;
+	SuppressRule *rules;		/* in evaluation order */
+	int			nchannels;
+	SuppressChannel *channels;
+	OmniRules  *identity;		/* identifier kinds and blocklist */
+} SuppressConfig;
+
+static SuppressConfig config;
+static bool config_valid = false;
+static bool callback_registered = false;
+static Oid	config_relids[4];
+
+/* Saved plans of the engine's queries. */
+static SPIPlanPtr plan_rules;
+static SPIPlanPtr plan_channels;
+static SPIPlanPtr plan_resolve;
+static SPIPlanPtr plan_customer;
+static SPIPlanPtr plan_customer_lock;
+static SPIPlanPtr plan_events;
+
+/* Most merges followed from an absorbed customer to its survivor. */
+#define MAX_MERGE_HOPS		64
+/* Most passes over the quiet-hours rules when delays push into each other. */
+#define MAX_QUIET_PASSES	16
+
+/*
+ * Relcache invalidation callback: forget the cached configuration when one
+ * of the tables it was read from changes (their statement triggers call
+ * omni.suppression_config_changed(), which sends the invalidation), or when
+ * every relcache entry is flushed.
+ */
+static void
+suppress_config_invalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid ||
+		relid == config_relids[0] || relid == config_relids[1] ||
+		relid == config_relids[2] || relid == config_relids[3])
+		config_valid = false;
+}
+
+/*
+ * Prepare a query once per backend and keep its plan.  The plan cache
+ * revalidates saved plans when the tables they read change, so they survive
+ * DROP and CREATE EXTENSION in the same session.  The plans are generic:
+ * every query is an index lookup whose best plan does not depend on the
+ * parameters, and planning it again for each message would cost more than
+ * running it.
+ */
+static SPIPlanPtr
+suppress_prepare(SPIPlanPtr *cache, const char *query, int nargs, Oid *argtypes)
+{
+	if (*cache == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare_cursor(query, nargs, argtypes,
+												  CURSOR_OPT_GENERIC_PLAN);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+				 query, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		*cache = plan;
+	}
+	return *cache;
+}
+
+/* Copy a text[] datum into a palloc'd array of C strings; returns its length. */
+static int
+text_array_to_cstrings(Datum d, char ***out)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(d);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			k = 0;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	*out = palloc(sizeof(char *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+			(*out)[k++] = TextDatumGetCString(elems[i]);
+	return k;
+}
+
+/*
+ * Load the enabled rules, the channels, and identity's identifier kinds and
+ * blocked values into a fresh memory context.  config_valid is set first,
+ * so an invalidation arriving while the tables are read marks the new copy
+ * stale at once.
+ */
+static void
+suppress_load_config(void)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	Oid			nsp;
+	uint64		n;
+
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(suppress_config_invalidate, (Datum) 0);
+		callback_registered = true;
+	}
+	nsp = get_namespace_oid("omni", false);
+	config_relids[0] = get_relname_relid("suppression_rule", nsp);
+	config_relids[1] = get_relname_relid("channel", nsp);
+	config_relids[2] = get_relname_relid("blocklist", nsp);
+	config_relids[3] = get_relname_relid("identity_rule", nsp);
+	config_valid = true;
+
+	cxt = AllocSetContextCreate(CacheMemoryContext, "omnichannel suppression rules",
+								ALLOCSET_SMALL_SIZES);
+
+	PG_TRY();
+	{
+		suppress_prepare(&plan_rules,
+						 "SELECT name, kind, channels, categories, max_messages, time_window,"
+						 " calendar_day, quiet_start, quiet_end, action, event, match_topic,"
+						 " share::pg_catalog.float8"
+						 " FROM omni.suppression_rule WHERE enabled"
+						 " ORDER BY priority, name", 0, NULL);
+		suppress_prepare(&plan_channels,
+						 "SELECT channel, requires_opt_in FROM omni.channel", 0, NULL);
+
+		if (SPI_execute_plan(plan_rules, NULL, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read omni.suppression_rule");
+		n = SPI_processed;
+		old = MemoryContextSwitchTo(cxt);
+		config.nrules = (int) n;
+		config.rules = palloc0(sizeof(SuppressRule) * Max(n, 1));
+		for (uint64 i = 0; i < n; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			SuppressRule *r = &config.rules[i];
+			bool		isnull;
+			Datum		d;
+			char	   *kind;
+
+			r->name = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
+			kind = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
+			if (strcmp(kind, "consent") == 0)
+				r->kind = RULE_CONSENT;
+			else if (strcmp(kind, "frequency_cap") == 0)
+				r->kind = RULE_FREQUENCY_CAP;
+			else if (strcmp(kind, "quiet_hours") == 0)
+				r->kind = RULE_QUIET_HOURS;
+			else if (strcmp(kind, "recent_event") == 0)
+				r->kind = RULE_RECENT_EVENT;
+			else if (strcmp(kind, "same_campaign") == 0)
+				r->kind = RULE_SAME_CAMPAIGN;
+			else if (strcmp(kind, "holdout") == 0)
+				r->kind = RULE_HOLDOUT;
+			else
+				elog(ERROR, "unexpected suppression rule kind \"%s\"", kind);
+
+			d = SPI_getbinval(tup, desc, 3, &isnull);
+			r->nchannels = isnull ? -1 : text_array_to_cstrings(d, &r->channels);
+			d = SPI_getbinval(tup, desc, 4, &isnull);
+			r->ncategories = isnull ? -1 : text_array_to_cstrings(d, &r->categories);
+			d = SPI_getbinval(tup, desc, 5, &isnull);
+			r->max_messages = isnull ? 0 : DatumGetInt32(d);
+			d = SPI_getbinval(tup, desc, 6, &isnull);
+			r->has_window = !isnull;
+			if (!isnull)
+				r->window = *DatumGetIntervalP(d);
+			r->calendar_day = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+			d = SPI_getbinval(tup, desc, 8, &isnull);
+			r->quiet_start = isnull ? 0 : DatumGetTimeADT(d);
+			d = SPI_getbinval(tup, desc, 9, &isnull);
+			r->quiet_end = isnull ? 0 : DatumGetTimeADT(d);
+			r->delay = strcmp(TextDatumGetCString(SPI_getbinval(tup, desc, 10, &isnull)),
+							  "delay") == 0;
+			d = SPI_getbinval(tup, desc, 11, &isnull);
+			r->event = isnull ? NULL : TextDatumGetCString(d);
+			r->match_topic = DatumGetBool(SPI_getbinval(tup, desc, 12, &isnull));
+			d = SPI_getbinval(tup, desc, 13, &isnull);
+			r->share = isnull ? 0.0 : DatumGetFloat8(d);
+		}
+		MemoryContextSwitchTo(old);
+
+		if (SPI_execute_plan(plan_channels, NULL, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read omni.channel");
+		n = SPI_processed;
+		old = MemoryContextSwitchTo(cxt);
+		config.nchannels = (int) n;
+		config.channels = palloc0(sizeof(SuppressChannel) * Max(n, 1));
+		for (uint64 i = 0; i < n; i++)
+		{
+			bool		isnull;
+
+			config.channels[i].name = SPI_getvalue(SPI_tuptable->vals[i],
+												   SPI_tuptable->tupdesc, 1);
+			config.channels[i].requires_opt_in =
+				DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i],
+										   SPI_tuptable->tupdesc, 2, &isnull));
+		}
+		MemoryContextSwitchTo(old);
+
+		config.identity = omni_rules_load(cxt);
+	}
+	PG_CATCH();
+	{
+		config_valid = false;
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	if (config.cxt != NULL)
+		MemoryContextDelete(config.cxt);
+	config.cxt = cxt;
+}
+
+/* The cached configuration, loaded first if it is stale. */
+static SuppressConfig *
+suppress_config(void)
+{
+	if (!config_valid)
+		suppress_load_config();
+	return &config;
+}
+
+/* The status as stored in the outbox's status column. */
+const char *
+suppress_status_name(SuppressStatus status)
+{
+	switch (status)
+	{
+		case SUPPRESS_QUEUED:
+			return "queued";
+		case SUPPRESS_DELAYED:
+			return "delayed";
+		case SUPPRESS_SUPPRESSED:
+			return "suppressed";
+	}
+	return "suppressed";		/* keep the compiler quiet */
+}
+
+/* The cached row of a channel, or NULL when it is unknown. */
+static SuppressChannel *
+suppress_find_channel(SuppressConfig *cfg, const char *channel)
+{
+	for (int i = 0; i < cfg->nchannels; i++)
+		if (strcmp(cfg->channels[i].name, channel) == 0)
+			return &cfg->channels[i];
+	return NULL;
+}
+
+/*
+ * Fail unless the channel is a row of omni.channel.  A user's outbox has no
+ * foreign key to omni.channel, so the trigger checks every message.
+ */
+void
+suppress_check_channel(const char *channel)
+{
+	SuppressConfig *cfg = suppress_config();
+
+	if (channel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("the channel of a message must not be null")));
+	if (suppress_find_channel(cfg, channel) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown channel \"%s\"", channel),
+				 errhint("Channels are the rows of omni.channel.")));
+}
+
+/* Whether a name is in a rule's list (n < 0: the list is "every name"). */
+static bool
+name_in_list(const char *name, int n, char **list)
+{
+	if (n < 0)
+		return true;
+	if (name == NULL)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (strcmp(list[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Render a rule's channel list for an explanation. */
+static char *
+channels_text(const SuppressRule *r)
+{
+	StringInfoData buf;
+
+	if (r->nchannels < 0)
+		return pstrdup("all channels");
+	initStringInfo(&buf);
+	for (int i = 0; i < r->nchannels; i++)
+		appendStringInfo(&buf, "%s%s", i > 0 ? ", " : "", r->channels[i]);
+	return buf.data;
+}
+
+static bool
+is_transactional(const char *category)
+{
+	return strcmp(category, "transactional") == 0;
+}
+
+/*
+ * Whether a rule may suppress or delay the message.  Transactional messages
+ * are exempt from every rule but consent (their own purpose) and erasure.
+ */
+static bool
+rule_applies(const SuppressRule *r, const SuppressMessage *msg)
+{
+	if (!name_in_list(msg->channel, r->nchannels, r->channels))
+		return false;
+	if (r->kind != RULE_CONSENT && is_transactional(msg->category))
+		return false;
+	return name_in_list(msg->category, r->ncategories, r->categories);
+}
+
+/*
+ * Whether a past message counts toward a frequency cap: its channel is one
+ * of the rule's, and its category is one of the rule's (no list: every
+ * category but transactional, which counts only where a rule names it).
+ */
+static bool
+rule_counts(const SuppressRule *r, const char *channel, const char *category)
+{
+	if (!name_in_list(channel, r->nchannels, r->channels))
+		return false;
+	if (r->ncategories < 0)
+		return category == NULL || !is_transactional(category);
+	return name_in_list(category, r->ncategories, r->categories);
+}
+
+/* Add a reason and its explanation to the decision, in the result context. */
+static void
+add_reason(SuppressDecision *d, List **reasons, List **details,
+		   MemoryContext cxt, const char *reason, const char *detail)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+
+	*reasons = lappend(*reasons, pstrdup(reason));
+	*details = lappend(*details, pstrdup(detail));
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The time zone of a customer: its own, else omni.default_time_zone.  An
+ * unknown zone is an error, not a silent fallback to UTC.
+ */
+static pg_tz *
+customer_time_zone(const char *zone, int64 customer_id, const char **name)
+{
+	pg_tz	   *tz;
+
+	if (zone == NULL)
+	{
+		zone = omni_default_time_zone;
+		tz = pg_tzset(zone);
+		if (tz == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("time zone \"%s\" of setting \"omni.default_time_zone\" is not recognized",
+							zone)));
+	}
+	else
+	{
+		tz = pg_tzset(zone);
+		if (tz == NULL || !pg_tz_acceptable(tz))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("time zone \"%s\" of customer " INT64_FORMAT " is not recognized",
+							zone, customer_id),
+					 errhint("Set omni.customer.time_zone to an IANA zone name such as \"Europe/Paris\", or to NULL for omni.default_time_zone.")));
+	}
+	*name = zone;
+	return tz;
+}
+
+/* Local calendar fields and time of day of an instant in a zone. */
+static void
+local_time(TimestampTz t, pg_tz *tz, struct pg_tm *tm, TimeADT *tod)
+{
+	fsec_t		fsec;
+	int			tzoff;
+
+	if (timestamp2tm(t, &tzoff, tm, &fsec, NULL, tz) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	*tod = ((((int64) tm->tm_hour * MINS_PER_HOUR) + tm->tm_min) * SECS_PER_MINUTE
+			+ tm->tm_sec) * USECS_PER_SEC + fsec;
+}
+
+/*
+ * The instant of a local date (Julian day) and time of day in a zone.  A
+ * local time skipped by a DST change is read in the offset before the
+ * change, which lands just after the gap, as PostgreSQL's AT TIME ZONE does.
+ */
+static TimestampTz
+local_to_instant(int julian, TimeADT tod, pg_tz *tz)
+{
+	struct pg_tm tm;
+	Timestamp	result;
+	int			tzoff;
+	int64		rem = tod;
+
+	memset(&tm, 0, sizeof(tm));
+	j2date(julian, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+	tm.tm_hour = rem / USECS_PER_HOUR;
+	rem -= (int64) tm.tm_hour * USECS_PER_HOUR;
+	tm.tm_min = rem / USECS_PER_MINUTE;
+	rem -= (int64) tm.tm_min * USECS_PER_MINUTE;
+	tm.tm_sec = rem / USECS_PER_SEC;
+	rem -= (int64) tm.tm_sec * USECS_PER_SEC;
+	tzoff = DetermineTimeZoneOffset(&tm, tz);
+	if (tm2timestamp(&tm, (fsec_t) rem, &tzoff, &result) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	return result;
+}
+
+/* Render a time of day as HH:MM (seconds when not zero). */
+static char *
+tod_text(TimeADT t)
+{
+	int			h = t / USECS_PER_HOUR;
+	int			m = (t / USECS_PER_MINUTE) % MINS_PER_HOUR;
+	int			s = (t / USECS_PER_SEC) % SECS_PER_MINUTE;
+
+	if (s != 0)
+		return psprintf("%02d:%02d:%02d", h, m, s);
+	return psprintf("%02d:%02d", h, m);
+}
+
+/* Whether a local time of day is inside a rule's quiet window. */
+static bool
+in_quiet_window(const SuppressRule *r, TimeADT tod)
+{
+	if (r->quiet_start < r->quiet_end)
+		return tod >= r->quiet_start && tod < r->quiet_end;
+	return tod >= r->quiet_start || tod < r->quiet_end;
+}
+
+/* The first instant after t, at the end of the rule's quiet window, local time. */
+static TimestampTz
+quiet_window_end(const SuppressRule *r, TimestampTz t, pg_tz *tz)
+{
+	struct pg_tm tm;
+	TimeADT		tod;
+	int			day;
+	TimestampTz next;
+
+	local_time(t, tz, &tm, &tod);
+	day = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
+	if (tod >= r->quiet_end)
+		day++;
+	next = local_to_instant(day, r->quiet_end, tz);
+	/* a DST change can fold the end back before t: take the next day's */
+	if (next <= t)
+		next = local_to_instant(day + 1, r->quiet_end, tz);
+	return next;
+}
+
+/* The start of the local calendar day of t, days - 1 days back. */
+static TimestampTz
+calendar_window_start(TimestampTz t, pg_tz *tz, int days, TimestampTz *end)
+{
+	struct pg_tm tm;
+	TimeADT		tod;
+	int			day;
+
+	local_time(t, tz, &tm, &tod);
+	day = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
+	*end = local_to_instant(day + 1, 0, tz);
+	return local_to_instant(day - (days - 1), 0, tz);
+}
+
+/* Whole days of a calendar-day cap's window (validated by the table's checks). */
+static int
+calendar_days(const SuppressRule *r)
+{
+	if (!r->has_window)
+		return 1;
+	return Max(r->window.day, 1);
+}
+
+/*
+ * The deterministic holdout draw of a customer for a rule, in [0, 1): a
+ * 64-bit FNV-1a hash of the rule's name (the salt) and the customer id,
+ * mixed by MurmurHash3's finalizer.  It
+ * is the same on every platform and in every release, so a customer stays
+ * in or out of the holdout group until the rule is renamed.
+ */
+static double
+holdout_draw(const char *salt, int64 customer_id)
+{
+	char		buf[32];
+	uint64		h = UINT64CONST(14695981039346656037);
+	const unsigned char *p;
+
+	for (p = (const unsigned char *) salt; *p; p++)
+	{
+		h ^= *p;
+		h *= UINT64CONST(1099511628211);
+	}
+	/* a NUL byte separates the salt from the id */
+	h *= UINT64CONST(1099511628211);
+	snprintf(buf, sizeof(buf), INT64_FORMAT, customer_id);
+	for (p = (const unsigned char *) buf; *p; p++)
+	{
+		h ^= *p;
+		h *= UINT64CONST(1099511628211);
+	}
+	/* MurmurHash3's finalizer: FNV alone barely moves the high bits */
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return (double) (h >> 11) / 9007199254740992.0;
+}
+
+/*
+ * Normalize the recipient by its kind (identity's normalizers) and compute
+ * its keyed hash, as kept in omni.forgotten.  Returns the normalized value,
+ * or NULL with *why set when the value is not valid for its kind; an
+ * unknown kind is an error.
+ */
+static char *
+normalize_recipient(SuppressConfig *cfg, const SuppressMessage *msg, char **why,
+					bytea **hash)
+{
+	OmniKindRule *rule = omni_rules_kind(cfg->identity, msg->recipient_kind);
+	OmniNormError err;
+	char	   *normalized;
+
+	normalized = omni_normalize_kind_soft(rule, msg->recipient, strlen(msg->recipient), NULL,
+										  &err);
+	if (normalized == NULL)
+	{
+		*why = err.detail != NULL ? psprintf("%s: %s", err.msg, err.detail) : err.msg;
+		return NULL;
+	}
+	*hash = palloc(VARHDRSZ + OMNI_HASH_LEN);
+	SET_VARSIZE(*hash, VARHDRSZ + OMNI_HASH_LEN);
+	omni_identifier_hash(rule->kind, normalized, (uint8 *) VARDATA(*hash));
+	return normalized;
+}
+
+/* Whether an erased identifier had this keyed hash (the recipient resolved to no customer). */
+static bool
+is_forgotten(bytea *hash)
+{
+	Oid			types[1] = {BYTEAOID};
+	Datum		values[1];
+	bool		isnull;
+
+	suppress_prepare(&plan_resolve,
+					 "SELECT EXISTS (SELECT 1 FROM omni.forgotten f WHERE f.hash = $1)",
+					 1, types);
+	values[0] = PointerGetDatum(hash);
+	if (SPI_execute_plan(plan_resolve, values, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read omni.forgotten");
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* What one query tells about the message's customer and recipient. */
+typedef struct SuppressContext
+{
+	int64		customer_id;	/* live customer */
+	char	   *time_zone;		/* NULL: omni.default_time_zone */
+	Datum		family;			/* bigint[]: it and the customers it absorbed */
+	bool		has_identity;
+	int64		identity_id;	/* the recipient's identifier */
+	bool		forgotten;		/* the recipient was erased */
+	bool		opted_out;		/* an opt-out in force (consent) */
+	bool		opted_in;		/* an opt-in in force (consent) */
+	char	   *opt_out_id;
+} SuppressContext;
+
+/*
+ * Everything the rules need to know about the message's customer, in one
+ * query: the customer (given, or the recipient's identifier's), followed
+ * through merges to its live survivor; its time zone; the customers it
+ * absorbed (whose messages count toward its caps and whose consents hold);
+ * the recipient's identifier and whether it was erased; and, when a consent
+ * rule applies, whether an opt-out or an opt-in is in force for the
+ * customer or the recipient, on the channel (or every channel), for the
+ * message's purpose, at the message's time.
+ *
+ * With lock = true the customer's row is locked FOR NO KEY UPDATE until the
+ * end of the transaction: that is the customer's suppression lock.  Every
+ * message of one customer is decided under it, so two transactions can
+ * never both pass a cap.  A row lock lives in the tuple, not in the shared
+ * lock table, so one transaction may decide messages for any number of
+ * customers; and NO KEY UPDATE does not conflict with the KEY SHARE locks of
+ * foreign key checks.  A merge committed while we waited is seen (READ
+ * COMMITTED re-reads the locked row) and followed.
+ *
+ * Returns false when the recipient resolves to no customer; a customer id
+ * that is not a customer is an error.
+ */
+static bool
+load_context(const SuppressMessage *msg, const char *normalized, bytea *hash,
+			 bool need_consent, bool lock, SuppressContext *ctx)
+{
+	Oid			types[8] = {INT8OID, TEXTOID, TEXTOID, BYTEAOID, TEXTOID, TEXTOID,
+	TIMESTAMPTZOID, BOOLOID};
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	bool		has_customer = msg->has_customer;
+	int64		id = msg->customer_id;
+	SPIPlanPtr	plan;
+
+#define CONTEXT_QUERY \
+	"SELECT c.time_zone, c.merged_into, f.family, i.identity_id," \
+	" EXISTS (SELECT 1 FROM omni.forgotten g WHERE g.hash = $4)," \
+	" k.opted_out, k.opted_in, k.opt_out_id, c.customer_id" \
+	" FROM (SELECT 1) one" \
+	" LEFT JOIN omni.identity i ON i.kind = $2 AND i.value = $3" \
+	" JOIN omni.customer c ON c.customer_id = COALESCE($1, i.customer_id)" \
+	" CROSS JOIN LATERAL (SELECT pg_catalog.array_append(ARRAY(" \
+	"        SELECT a.customer_id FROM omni.customer a WHERE a.merged_into = c.customer_id)," \
+	"        c.customer_id) AS family) f" \
+	" CROSS JOIN LATERAL (SELECT pg_catalog.bool_or(k.status = 'opt_out') AS opted_out," \
+	"        pg_catalog.bool_or(k.status = 'opt_in') AS opted_in," \
+	"        pg_catalog.min(k.consent_id) FILTER (WHERE k.status = 'opt_out') AS opt_out_id" \
+	"   FROM omni.consent k" \
+	"  WHERE $8 AND (k.customer_id = ANY (f.family) OR k.identity_id = i.identity_id)" \
+	"    AND (k.channel IS NULL OR k.channel = $5) AND k.purpose = $6" \
+	"    AND k.granted_at <= $7" \
+	"    AND (k.expires_at IS NULL OR k.expires_at > $7)" \
+	"    AND (k.revoked_at IS NULL OR k.revoked_at > $7)) k"
+
+	plan = lock
+		? suppress_prepare(&plan_customer_lock, CONTEXT_QUERY " FOR NO KEY UPDATE OF c", 8, types)
+		: suppress_prepare(&plan_customer, CONTEXT_QUERY, 8, types);
+#undef CONTEXT_QUERY
+
+	if (normalized != NULL)
+	{
+		values[1] = CStringGetTextDatum(msg->recipient_kind);
+		values[2] = CStringGetTextDatum(normalized);
+		values[3] = PointerGetDatum(hash);
+	}
+	else
+		nulls[1] = nulls[2] = nulls[3] = 'n';
+	values[4] = CStringGetTextDatum(msg->channel);
+	values[5] = CStringGetTextDatum(is_transactional(msg->category) ? "transactional" : "marketing");
+	values[6] = TimestampTzGetDatum(msg->created_at);
+	values[7] = BoolGetDatum(need_consent);
+
+	for (int hop = 0; hop <= MAX_MERGE_HOPS; hop++)
+	{
+		HeapTuple	tup;
+		TupleDesc	desc;
+		bool		isnull;
+		Datum		d;
+
+		values[0] = Int64GetDatum(id);
+		nulls[0] = has_customer ? ' ' : 'n';
+		/* a locking read is not read-only: it takes a fresh snapshot */
+		if (SPI_execute_plan(plan, values, nulls, !lock, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read omni.customer");
+		if (SPI_processed == 0)
+		{
+			if (!has_customer)
+				return false;
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("customer " INT64_FORMAT " does not exist", id),
+					 errdetail("The message names customer " INT64_FORMAT ".", msg->customer_id)));
+		}
+		tup = SPI_tuptable->vals[0];
+		desc = SPI_tuptable->tupdesc;
+		d = SPI_getbinval(tup, desc, 2, &isnull);
+		if (!isnull)
+		{
+			/* absorbed: decide for its survivor */
+			has_customer = true;
+			id = DatumGetInt64(d);
+			continue;
+		}
+		ctx->customer_id = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
+		ctx->time_zone = SPI_getvalue(tup, desc, 1);
+		ctx->family = SPI_getbinval(tup, desc, 3, &isnull);
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		ctx->has_identity = !isnull;
+		ctx->identity_id = isnull ? 0 : DatumGetInt64(d);
+		ctx->forgotten = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+		d = SPI_getbinval(tup, desc, 6, &isnull);
+		ctx->opted_out = !isnull && DatumGetBool(d);
+		d = SPI_getbinval(tup, desc, 7, &isnull);
+		ctx->opted_in = !isnull && DatumGetBool(d);
+		ctx->opt_out_id = SPI_getvalue(tup, desc, 8);
+		return true;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("customer " INT64_FORMAT " was merged more than %d times in a row",
+					msg->customer_id, MAX_MERGE_HOPS)));
+	return false;				/* keep the compiler quiet */
+}
+
+/*
+ * The consent rule's verdict on the message: an opt-out in force always
+ * wins; marketing on a channel that requires opt-in needs an opt-in in
+ * force.  Returns the explanation when the message must not go, else NULL.
+ */
+static char *
+consent_refusal(const SuppressMessage *msg, SuppressChannel *ch, SuppressContext *ctx)
+{
+	const char *purpose = is_transactional(msg->category) ? "transactional" : "marketing";
+
+	if (ctx->opted_out)
+		return psprintf("opted out of %s %s (consent %s)", msg->channel, purpose,
+						ctx->opt_out_id);
+	if (ch->requires_opt_in && !is_transactional(msg->category) && !ctx->opted_in)
+		return psprintf("no opt-in in force for %s marketing, which requires one",
+						msg->channel);
+	return NULL;
+}
+
+/* A past message of the customer, as counted by caps and campaign rules. */
+typedef struct HistoryRow
+{
+	char	   *channel;
+	char	   *category;
+	char	   *campaign;
+	TimestampTz created_at;
+} HistoryRow;
+
+/*
+ * Read the messages that went or will go out (queued or delayed) created
+ * after "since" for the customer and the customers it absorbed (family, a
+ * bigint[]), from the outbox the trigger fires on.  With latest = true (the
+ * trigger, under the customer's lock) the latest snapshot is used so that
+ * messages committed since our snapshot was taken are counted too.
+ */
+static HistoryRow *
+read_history(SuppressHistorySource *history, Datum family, int64 customer_id,
+			 TimestampTz since, bool latest, int *nrows)
+{
+	Datum		values[2];
+	int			rc;
+	HistoryRow *rows;
+
+	values[0] = family;
+	values[1] = TimestampTzGetDatum(since);
+	if (latest)
+		rc = SPI_execute_snapshot(history->plan, values, NULL, GetLatestSnapshot(),
+								  InvalidSnapshot, false, false, 0);
+	else
+		rc = SPI_execute_plan(history->plan, values, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not count the messages of customer " INT64_FORMAT, customer_id);
+
+	*nrows = (int) SPI_processed;
+	rows = palloc(sizeof(HistoryRow) * Max(SPI_processed, 1));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		d;
+
+		rows[i].channel = SPI_getvalue(tup, desc, 1);
+		rows[i].category = SPI_getvalue(tup, desc, 2);
+		rows[i].campaign = SPI_getvalue(tup, desc, 3);
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		rows[i].created_at = isnull ? DT_NOBEGIN : DatumGetTimestampTz(d);
+	}
+	return rows;
+}
+
+/* A recent touchpoint of the customer, as matched by recent-event rules. */
+typedef struct EventRow
+{
+	char	   *event;
+	char	   *topic;
+	TimestampTz ts;
+} EventRow;
+
+/*
+ * Read the customer's touchpoints of the given events in (since, until],
+ * one event at a time: with the event as a plain parameter the generic plan
+ * reads touchpoint_identity_event_ts_idx, one index range per identifier,
+ * instead of every touchpoint of the window.
+ */
+static EventRow *
+read_events(int64 customer_id, List *events, TimestampTz since, TimestampTz until,
+			int *nrows)
+{
+	Oid			types[4] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[4];
+	ListCell   *lc;
+	EventRow   *rows = NULL;
+	int			n = 0;
+	int			size = 0;
+
+	suppress_prepare(&plan_events,
+					 "SELECT t.event, t.topic, t.ts"
+					 " FROM omni.identity i"
+					 " JOIN omni.touchpoint t ON t.identity_id = i.identity_id"
+					 " WHERE i.customer_id = $1 AND t.event = $2"
+					 "   AND t.ts > $3 AND t.ts <= $4",
+					 4, types);
+	values[0] = Int64GetDatum(customer_id);
+	values[2] = TimestampTzGetDatum(since);
+	values[3] = TimestampTzGetDatum(until);
+	foreach(lc, events)
+	{
+		values[1] = CStringGetTextDatum((char *) lfirst(lc));
+		if (SPI_execute_plan(plan_events, values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the touchpoints of customer " INT64_FORMAT, customer_id);
+		if (n + SPI_processed > size)
+		{
+			size = n + SPI_processed + 8;
+			rows = rows == NULL ? palloc(sizeof(EventRow) * size)
+				: repalloc(rows, sizeof(EventRow) * size);
+		}
+		for (uint64 k = 0; k < SPI_processed; k++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[k];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+
+			rows[n].event = SPI_getvalue(tup, desc, 1);
+			rows[n].topic = SPI_getvalue(tup, desc, 2);
+			rows[n].ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
+			n++;
+		}
+	}
+	*nrows = n;
+	return rows;
+}
+
+/* t - window */
+static TimestampTz
+minus_interval(TimestampTz t, const Interval *window)
+{
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+												   TimestampTzGetDatum(t),
+												   IntervalPGetDatum(window)));
+}
+
+/* t + window */
+static TimestampTz
+plus_interval(TimestampTz t, const Interval *window)
+{
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+												   TimestampTzGetDatum(t),
+												   IntervalPGetDatum(window)));
+}
+
+/* Render an interval for an explanation. */
+static char *
+interval_text(const Interval *i)
+{
+	return DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(i)));
+}
+
+/*
+ * Decide one message: its status, its live customer, its send time when
+ * delayed, and every reason.  Must be called inside an SPI connection; the
+ * decision is allocated in resultcxt.  take_lock = true (the trigger) takes
+ * the customer's suppression lock and counts with the latest snapshot;
+ * false (the preview) takes no lock.
+ */
+void
+suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
+				bool take_lock, SuppressDecision *d, MemoryContext resultcxt)
+{
+	SuppressConfig *cfg = suppress_config();
+	SuppressChannel *ch;
+	List	   *sup_reasons = NIL,
+			   *sup_details = NIL,
+			   *delay_reasons = NIL,
+			   *delay_details = NIL;
+	char	   *normalized = NULL;
+	bytea	   *hash = NULL;
+	SuppressContext ctx;
+	bool		need_consent = false;
+	pg_tz	   *tz = NULL;
+	const char *zone_name = NULL;
+	TimestampTz t = msg->created_at;
+	TimestampTz send = msg->has_send_at ? msg->send_at : msg->created_at;
+	bool		need_history = false;
+	bool		need_events = false;
+	bool		need_zone = false;
+	TimestampTz history_since = DT_NOEND;
+	TimestampTz events_since = DT_NOEND;
+	List	   *events = NIL;
+	int64		customer_id;
+
+	memset(d, 0, sizeof(SuppressDecision));
+	memset(&ctx, 0, sizeof(ctx));
+	d->has_send_at = msg->has_send_at;
+	d->send_at = msg->send_at;
+
+	ch = suppress_find_channel(cfg, msg->channel);
+	if (ch == NULL)
+		suppress_check_channel(msg->channel);	/* reports the error */
+
+	/* The recipient: normalized, and blocked or not. */
+	if (msg->recipient != NULL && msg->recipient_kind != NULL)
+	{
+		char	   *why = NULL;
+		const char *blocked;
+
+		normalized = normalize_recipient(cfg, msg, &why, &hash);
+		if (normalized == NULL)
+			add_reason(d, &sup_reasons, &sup_details, resultcxt, SUPPRESS_REASON_INVALID, why);
+		else if ((blocked = omni_blocked_reason(cfg->identity, msg->recipient_kind,
+												normalized)) != NULL)
+			add_reason(d, &sup_reasons, &sup_details, resultcxt,
+					   SUPPRESS_REASON_BLOCKLISTED, blocked);
+	}
+	for (int i = 0; i < cfg->nrules; i++)
+		if (cfg->rules[i].kind == RULE_CONSENT && rule_applies(&cfg->rules[i], msg))
+			need_consent = true;
+
+	/* The customer, locked; the recipient's identifier; erasure; consent. */
+	if ((!msg->has_customer && normalized == NULL) ||
+		!load_context(msg, normalized, hash, need_consent, take_lock, &ctx))
+	{
+		MemoryContext old;
+
+		if (normalized != NULL && is_forgotten(hash))
+			add_reason(d, &sup_reasons, &sup_details, resultcxt, SUPPRESS_REASON_FORGOTTEN,
+					   psprintf("the %s was erased", msg->recipient_kind));
+		if (sup_reasons == NIL)
+			add_reason(d, &sup_reasons, &sup_details, resultcxt, SUPPRESS_REASON_UNKNOWN,
+					   msg->recipient == NULL ? "the message names no recipient and no customer"
+					   : psprintf("%s \"%s\" belongs to no customer", msg->recipient_kind,
+								  normalized));
+		d->status = SUPPRESS_SUPPRESSED;
+		/* erasure first, as when the customer is known */
+		old = MemoryContextSwitchTo(resultcxt);
+		if (list_length(sup_reasons) == 2 &&
+			strcmp((char *) llast(sup_reasons), SUPPRESS_REASON_FORGOTTEN) == 0)
+		{
+			sup_reasons = list_make2(llast(sup_reasons), linitial(sup_reasons));
+			sup_details = list_make2(llast(sup_details), linitial(sup_details));
+		}
+		MemoryContextSwitchTo(old);
+		d->reasons = sup_reasons;
+		d->details = sup_details;
+		return;
+	}
+	if (ctx.forgotten)
+	{
+		MemoryContext old = MemoryContextSwitchTo(resultcxt);
+
+		/* erasure first */
+		sup_reasons = lcons(pstrdup(SUPPRESS_REASON_FORGOTTEN), sup_reasons);
+		sup_details = lcons(psprintf("the %s was erased", msg->recipient_kind), sup_details);
+		MemoryContextSwitchTo(old);
+	}
+	customer_id = ctx.customer_id;
+	d->has_customer = true;
+	d->customer_id = customer_id;
+
+	/* What the applicable rules need to read. */
+	for (int i = 0; i < cfg->nrules; i++)
+	{
+		SuppressRule *r = &cfg->rules[i];
+
+		if (!rule_applies(r, msg))
+			continue;
+		switch (r->kind)
+		{
+			case RULE_FREQUENCY_CAP:
+			case RULE_SAME_CAMPAIGN:
+				if (r->kind == RULE_SAME_CAMPAIGN && msg->campaign == NULL)
+					break;
+				need_history = true;
+				if (r->calendar_day)
+					need_zone = true;
+				else
+					history_since = Min(history_since, minus_interval(t, &r->window));
+				break;
+			case RULE_RECENT_EVENT:
+				if (r->match_topic && msg->topic == NULL)
+					break;
+				need_events = true;
+				events_since = Min(events_since, minus_interval(t, &r->window));
+				if (!list_member(events, makeString(r->event)))
+					events = lappend(events, makeString(r->event));
+				break;
+			case RULE_QUIET_HOURS:
+				need_zone = true;
+				break;
+			default:
+				break;
+		}
+	}
+	if (need_zone)
+		tz = customer_time_zone(ctx.time_zone, customer_id, &zone_name);
+
+	/* Calendar-day windows start at a local midnight. */
+	for (int i = 0; i < cfg->nrules; i++)
+	{
+		SuppressRule *r = &cfg->rules[i];
+		TimestampTz end;
+
+		if (r->kind == RULE_FREQUENCY_CAP && r->calendar_day && rule_applies(r, msg))
+			history_since = Min(history_since,
+								calendar_window_start(t, tz, calendar_days(r), &end) - 1);
+	}
+
+	{
+		HistoryRow *hist = NULL;
+		int			nhist = 0;
+		EventRow   *evs = NULL;
+		int			nevs = 0;
+
+		if (need_history)
+			hist = read_history(history, ctx.family, customer_id, history_since, take_lock, &nhist);
+		if (need_events)
+		{
+			List	   *names = NIL;
+			ListCell   *lc;
+
+			foreach(lc, events)
+				names = lappend(names, strVal(lfirst(lc)));
+			evs = read_events(customer_id, names, events_since, t, &nevs);
+		}
+
+		for (int i = 0; i < cfg->nrules; i++)
+		{
+			SuppressRule *r = &cfg->rules[i];
+
+			CHECK_FOR_INTERRUPTS();
+			if (!rule_applies(r, msg))
+				continue;
+			switch (r->kind)
+			{
+				case RULE_CONSENT:
+					{
+						char	   *why = consent_refusal(msg, ch, &ctx);
+
+						if (why != NULL)
+							add_reason(d, &sup_reasons, &sup_details, resultcxt, r->name, why);
+						break;
+					}
+				case RULE_HOLDOUT:
+					if (holdout_draw(r->name, customer_id) < r->share)
+						add_reason(d, &sup_reasons, &sup_details, resultcxt, r->name,
+								   psprintf("customer " INT64_FORMAT " is in the %g%% holdout group",
+											customer_id, r->share * 100.0));
+					break;
+				case RULE_FREQUENCY_CAP:
+					{
+						TimestampTz lo;
+						TimestampTz hi = DT_NOEND;
+						int			count = 0;
+
+						/*
+						 * A rolling window reaches both ways: the messages
+						 * created less than the window before or after this
+						 * one.  Whichever of two such messages is decided
+						 * second sees the first, so no window holds more
+						 * than the cap even when messages are scheduled or
+						 * inserted out of time order.
+						 */
+						if (r->calendar_day)
+							lo = calendar_window_start(t, tz, calendar_days(r), &hi);
+						else
+						{
+							lo = minus_interval(t, &r->window) + 1;
+							hi = plus_interval(t, &r->window);
+						}
+						for (int k = 0; k < nhist; k++)
+							if (hist[k].created_at >= lo && hist[k].created_at < hi &&
+								rule_counts(r, hist[k].channel, hist[k].category))
+								count++;
+						if (count >= r->max_messages)
+						{
+							char	   *span = r->calendar_day
+							? psprintf("in %d calendar day%s in %s", calendar_days(r),
+									   calendar_days(r) > 1 ? "s" : "", zone_name)
+							: psprintf("within %s of this one", interval_text(&r->window));
+
+							add_reason(d, &sup_reasons, &sup_details, resultcxt, r->name,
+									   psprintf("%d message%s %s on %s; the cap is %d",
+												count, count == 1 ? "" : "s", span,
+												channels_text(r), r->max_messages));
+						}
+						break;
+					}
+				case RULE_SAME_CAMPAIGN:
+					{
+						TimestampTz lo = minus_interval(t, &r->window) + 1;
+						TimestampTz hi = plus_interval(t, &r->window);
+
+						if (msg->campaign == NULL)
+							break;
+						for (int k = 0; k < nhist; k++)
+							if (hist[k].created_at >= lo && hist[k].created_at < hi &&
+								hist[k].campaign != NULL &&
+								strcmp(hist[k].campaign, msg->campaign) == 0)
+							{
+								add_reason(d, &sup_reasons, &sup_details, resultcxt, r->name,
+										   psprintf("campaign \"%s\" reaches the customer by %s within %s of this message",
+													msg->campaign, hist[k].channel,
+													interval_text(&r->window)));
+								break;
+							}
+						break;
+					}
+				case RULE_RECENT_EVENT:
+					{
+						TimestampTz lo = minus_interval(t, &r->window);
+
+						if (r->match_topic && msg->topic == NULL)
+							break;
+						for (int k = 0; k < nevs; k++)
+						{
+							if (evs[k].ts <= lo || strcmp(evs[k].event, r->event) != 0)
+								continue;
+							if (r->match_topic &&
+								(evs[k].topic == NULL || strcmp(evs[k].topic, msg->topic) != 0))
+								continue;
+							add_reason(d, &sup_reasons, &sup_details, resultcxt, r->name,
+									   r->match_topic
+									   ? psprintf("%s of \"%s\" at %s, within %s", r->event,
+												  msg->topic, timestamptz_to_str(evs[k].ts),
+												  interval_text(&r->window))
+									   : psprintf("%s at %s, within %s", r->event,
+												  timestamptz_to_str(evs[k].ts),
+												  interval_text(&r->window)));
+							break;
+						}
+						break;
+					}
+				case RULE_QUIET_HOURS:
+					break;		/* below, once the other rules are known */
+			}
+		}
+	}
+
+	/*
+	 * Quiet hours, at the time the message would go out.  A delay can land
+	 * in another rule's window, so pass over the rules until the time stays
+	 * put; a "suppress" rule whose window the (delayed) time is in wins.
+	 */
+	{
+		bool		moved = true;
+		int			pass;
+		SuppressRule *stopped_by = NULL;
+		List	   *delayers = NIL;
+
+		for (pass = 0; moved && pass < MAX_QUIET_PASSES && stopped_by == NULL; pass++)
+		{
+			moved = false;
+			for (int i = 0; i < cfg->nrules && stopped_by == NULL; i++)
+			{
+				SuppressRule *r = &cfg->rules[i];
+				struct pg_tm tm;
+				TimeADT		tod;
+
+				if (r->kind != RULE_QUIET_HOURS || !rule_applies(r, msg))
+					continue;
+				local_time(send, tz, &tm, &tod);
+				if (!in_quiet_window(r, tod))
+					continue;
+				if (!r->delay)
+				{
+					stopped_by = r;
+					add_reason(d, &sup_reasons, &sup_details, resultcxt, r->name,
+							   psprintf("%s local time (%s) is inside quiet hours %s-%s",
+										tod_text(tod), zone_name,
+										tod_text(r->quiet_start), tod_text(r->quiet_end)));
+					break;
+				}
+				send = quiet_window_end(r, send, tz);
+				moved = true;
+				if (!list_member_ptr(delayers, r))
+				{
+					delayers = lappend(delayers, r);
+					add_reason(d, &delay_reasons, &delay_details, resultcxt, r->name,
+							   psprintf("%s local time (%s) is inside quiet hours %s-%s",
+										tod_text(tod), zone_name,
+										tod_text(r->quiet_start), tod_text(r->quiet_end)));
+				}
+			}
+		}
+		if (moved && stopped_by == NULL)
+		{
+			/* the quiet windows cover the whole day: no time is allowed */
+			ListCell   *lc;
+
+			foreach(lc, delayers)
+				add_reason(d, &sup_reasons, &sup_details, resultcxt,
+						   ((SuppressRule *) lfirst(lc))->name,
+						   "the quiet hours of the rules together leave no time to send");
+		}
+	}
+
+	if (sup_reasons != NIL)
+	{
+		d->status = SUPPRESS_SUPPRESSED;
+		d->reasons = sup_reasons;
+		d->details = sup_details;
+	}
+	else if (delay_reasons != NIL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(resultcxt);
+		ListCell   *lc;
+
+		d->status = SUPPRESS_DELAYED;
+		d->has_send_at = true;
+		d->send_at = send;
+		d->reasons = delay_reasons;
+		d->details = NIL;
+		foreach(lc, delay_details)
+			d->details = lappend(d->details,
+								 psprintf("%s; delayed to %s", (char *) lfirst(lc),
+										  timestamptz_to_str(send)));
+		MemoryContextSwitchTo(old);
+	}
+	else
+		d->status = SUPPRESS_QUEUED;
+}
