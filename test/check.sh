@@ -5,22 +5,25 @@
 #   2. pg_regress suites (sql/) and isolation specs (test/isolation) in a
 #      throwaway cluster made by pg_virtualenv;
 #   3. TAP tests (test/t) as the unprivileged user "postgres" from a copy of
-#      the tree that user owns (initdb refuses root).
+#      the tree that user owns (initdb refuses root);
+#   4. client tests (test/clients): Python psycopg2 and Node.js node-postgres.
 # Ends with one line "N passed, N failed"; the exit status is non-zero when
 # anything failed, and the diffs or logs of the failures are printed.
 #
-#   bash test/check.sh [--no-tap]
+#   bash test/check.sh [--no-tap] [--no-clients]
 set -u
 cd "$(dirname "$0")/.." || exit 2
 top=$(pwd)
 . test/lib.sh
 
 run_tap=1
+run_clients=1
 for arg in "$@"; do
     case "$arg" in
         --no-tap) run_tap=0 ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-        *) echo "error: unknown option \"$arg\" (known: --no-tap)" >&2; exit 2 ;;
+        --no-clients) run_clients=0 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        *) echo "error: unknown option \"$arg\" (known: --no-tap, --no-clients)" >&2; exit 2 ;;
     esac
 done
 if [ "$(id -u)" -ne 0 ]; then
@@ -83,6 +86,18 @@ if [ "$run_tap" -eq 1 ] && compgen -G "test/t/*.pl" >/dev/null; then
         fi
     done
     rm -rf "$tap"
+fi
+
+if [ "$run_clients" -eq 1 ]; then
+    echo "== client tests"
+    bash test/clients/run.sh >"$logs/clients.log" 2>&1
+    rc=$?
+    cat "$logs/clients.log"
+    ok=$(grep -c '^client .* \.\.\. ok$' "$logs/clients.log")
+    bad=$(grep -c '^client .* \.\.\. FAILED$' "$logs/clients.log")
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+    [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && failed=$((failed + 1))
 fi
 
 echo "$passed passed, $failed failed"
