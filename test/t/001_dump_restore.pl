@@ -55,6 +55,15 @@ my $seq = q{SELECT string_agg(sequencename || '=' || coalesce(last_value, 0), ',
 is($node->safe_psql('dst', $seq), $node->safe_psql('src', $seq), 'sequences identical after restore');
 cmp_ok($node->safe_psql('dst', 'SELECT count(*) FROM omni.touchpoint'), '>', 1000, 'touchpoints restored');
 
+# Journeys are derived from the restored rows: every customer's journey is the same.
+my $journeys = q{SELECT md5(string_agg(customer_id || ':' || j::text, '|' ORDER BY customer_id))
+				   FROM (SELECT i.customer_id, omni.journey(t.ts, t.channel, t.event) AS j
+						   FROM omni.touchpoint t JOIN omni.identity i USING (identity_id)
+						  GROUP BY i.customer_id) s};
+is($node->safe_psql('dst', $journeys), $node->safe_psql('src', $journeys), 'journeys identical after restore');
+is($node->safe_psql('dst', 'SELECT count(*) FROM omni.customer_journey'),
+	$node->safe_psql('src', 'SELECT count(*) FROM omni.customer_journey'), 'customer_journey view identical row count');
+
 # A plain dump contains the data rows of the managed tables.
 my $plain = $node->safe_psql('postgres', 'SELECT 1') && `pg_dump -d "@{[ $node->connstr('src') ]}" --data-only`;
 like($plain, qr/^COPY omni\.touchpoint /m, 'plain dump has touchpoint rows');
