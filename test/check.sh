@@ -6,11 +6,13 @@
 #      throwaway cluster made by pg_virtualenv;
 #   3. TAP tests (test/t) as the unprivileged user "postgres" from a copy of
 #      the tree that user owns (initdb refuses root);
-#   4. client tests (test/clients): Python psycopg2 and Node.js node-postgres.
+#   4. client tests (test/clients): Python psycopg2 and Node.js node-postgres;
+#   5. the Debian package (test/package.sh): built, installed, CREATE EXTENSION
+#      from it and its autopkgtest; it is removed again afterwards.
 # Ends with one line "N passed, N failed"; the exit status is non-zero when
 # anything failed, and the diffs or logs of the failures are printed.
 #
-#   bash test/check.sh [--no-tap] [--no-clients]
+#   bash test/check.sh [--no-tap] [--no-clients] [--no-package]
 set -u
 cd "$(dirname "$0")/.." || exit 2
 top=$(pwd)
@@ -18,12 +20,14 @@ top=$(pwd)
 
 run_tap=1
 run_clients=1
+run_package=1
 for arg in "$@"; do
     case "$arg" in
         --no-tap) run_tap=0 ;;
         --no-clients) run_clients=0 ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-        *) echo "error: unknown option \"$arg\" (known: --no-tap, --no-clients)" >&2; exit 2 ;;
+        --no-package) run_package=0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        *) echo "error: unknown option \"$arg\" (known: --no-tap, --no-clients, --no-package)" >&2; exit 2 ;;
     esac
 done
 if [ "$(id -u)" -ne 0 ]; then
@@ -98,6 +102,20 @@ if [ "$run_clients" -eq 1 ]; then
     passed=$((passed + ok))
     failed=$((failed + bad))
     [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && failed=$((failed + 1))
+fi
+
+if [ "$run_package" -eq 1 ]; then
+    echo "== Debian package"
+    if bash test/package.sh >"$logs/package.log" 2>&1; then
+        echo "package postgresql-15-omnichannel ... ok"
+        passed=$((passed + 1))
+    else
+        echo "package postgresql-15-omnichannel ... FAILED"
+        cat "$logs/package.log"
+        failed=$((failed + 1))
+    fi
+    # the package test removes the package's files: put the build back
+    make -s install >/dev/null 2>&1
 fi
 
 echo "$passed passed, $failed failed"

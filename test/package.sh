@@ -2,8 +2,10 @@
 #
 # Build the Debian package postgresql-15-omnichannel from a copy of the tree
 # (dpkg-buildpackage -us -uc -b, with pg_buildext; its build-time check runs
-# the pg_regress and isolation suites), install it with dpkg, and create the
-# extension from it in a throwaway cluster.  Run as root.
+# the pg_regress and isolation suites), install it with dpkg, create the
+# extension from it in a throwaway cluster, and run the package's autopkgtest
+# (debian/tests/installcheck: the same suites against the installed package).
+# Run as root.
 #
 #   bash test/package.sh [--keep]     (--keep: leave the package installed)
 set -u
@@ -47,10 +49,20 @@ out=$(pg_virtualenv psql -X -At -v ON_ERROR_STOP=1 \
         -c "CREATE EXTENSION omnichannel" \
         -c "SELECT extversion FROM pg_extension WHERE extname = 'omnichannel'" 2>&1)
 rc=$?
-[ "$keep" -eq 1 ] || dpkg -r postgresql-15-omnichannel >/dev/null 2>&1
 if [ $rc -ne 0 ] || ! grep -qx '0.1.0' <<<"$out"; then
+    [ "$keep" -eq 1 ] || dpkg -r postgresql-15-omnichannel >/dev/null 2>&1
     echo "$out" | tail -20
     echo "error: CREATE EXTENSION from the package failed" >&2
     exit 1
 fi
 echo "CREATE EXTENSION omnichannel from the package: version 0.1.0"
+echo "== autopkgtest: debian/tests/installcheck against the installed package"
+(cd "$work/src" && bash debian/tests/installcheck >"$work/autopkgtest.log" 2>&1)
+rc=$?
+[ "$keep" -eq 1 ] || dpkg -r postgresql-15-omnichannel >/dev/null 2>&1
+grep -E '^(test |     [a-z]| All [0-9]| [0-9]+ of [0-9]+ tests)' "$work/autopkgtest.log"
+if [ $rc -ne 0 ]; then
+    tail -40 "$work/autopkgtest.log"
+    echo "error: the autopkgtest failed" >&2
+    exit 1
+fi
