@@ -15,8 +15,8 @@
 #                                   [--insert-rows N] [--seconds N] [--one-only]
 #
 # --one-only measures only the latency of the last 50 of one identity
-# (after the same data, build and inserts), the two queries alternated
-# three times, and prints the ratio of the sums.
+# (after the same data, build and inserts), six rounds of both queries
+# (alternating which goes first), and prints the ratio of the sums.
 #
 # Defaults: 5,000,000 rows, 100,000 identities of which 200 heavy (2/5 of
 # the rows, 10,000 each), 250,000 inserted rows, 5 s per latency run.
