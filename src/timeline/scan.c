@@ -372,7 +372,6 @@ tl_cursor_read(IndexScanDesc scan, TlCursor *c)
 	Size		itemsz;
 	int			n;
 	int			i;
-	int			start;
 	bool		sorted = true;
 	MemoryContext old = MemoryContextSwitchTo(so->ctx);
 
@@ -412,50 +411,37 @@ tl_cursor_read(IndexScanDesc scan, TlCursor *c)
 		c->buf = (c->buf == NULL) ? palloc(sizeof(TlEntry) * c->cap)
 			: repalloc(c->buf, sizeof(TlEntry) * c->cap);
 	}
-	start = c->n;
-	for (i = 0; i < n; i++)
-	{
-		if (!tl_ts_matches(so, so->segbuf[i].ts))
-			continue;
-		c->buf[c->n] = so->segbuf[i];
-		if (c->n > 0)
-		{
-			int			cmp = tl_entry_cmp(&c->buf[c->n - 1], &c->buf[c->n]);
-
-			if (so->backward ? cmp < 0 : cmp > 0)
-				sorted = false;
-		}
-		c->n++;
-	}
-
 	/*
-	 * Segments are appended newest-first, so the old entries normally all
-	 * precede the new ones in a backward scan (and only the new ones need
-	 * reversing); anything else is sorted.
+	 * Segments are appended newest-first and a segment's entries are
+	 * normally in time order, so a backward scan walks the new entries from
+	 * the last and normally finds them in scan order after the old ones,
+	 * with no reversal pass; anything else is sorted.
 	 */
-	if (so->backward && start < c->n)
+	if (so->backward)
 	{
-		bool		reversed = true;
-
-		for (i = start + 1; i < c->n && reversed; i++)
-			if (tl_entry_cmp(&c->buf[i - 1], &c->buf[i]) > 0)
-				reversed = false;
-		if (reversed && (start == 0 || tl_entry_cmp(&c->buf[start - 1], &c->buf[c->n - 1]) > 0))
+		for (i = n - 1; i >= 0; i--)
 		{
-			int			a = start,
-						b = c->n - 1;
-
-			while (a < b)
-			{
-				TlEntry		t = c->buf[a];
-
-				c->buf[a++] = c->buf[b];
-				c->buf[b--] = t;
-			}
-			sorted = true;
+			if (!tl_ts_matches(so, so->segbuf[i].ts))
+				continue;
+			c->buf[c->n] = so->segbuf[i];
+			if (c->n > 0 && sorted &&
+				tl_entry_cmp(&c->buf[c->n - 1], &c->buf[c->n]) < 0)
+				sorted = false;
+			c->n++;
 		}
-		else
-			sorted = false;
+	}
+	else
+	{
+		for (i = 0; i < n; i++)
+		{
+			if (!tl_ts_matches(so, so->segbuf[i].ts))
+				continue;
+			c->buf[c->n] = so->segbuf[i];
+			if (c->n > 0 && sorted &&
+				tl_entry_cmp(&c->buf[c->n - 1], &c->buf[c->n]) > 0)
+				sorted = false;
+			c->n++;
+		}
 	}
 	if (!sorted)
 	{

@@ -38,6 +38,24 @@ done
 { ids20 "$light_lo" "$TLB_IDS"; union20; } > "$tmp/light_u.sql"
 { ids20 1 "$TLB_HEAVY"; union20; } > "$tmp/heavy_u.sql"
 
+if [ "$TLB_ONE_ONLY" = 1 ]; then
+    echo "== latency of the last 50 of one identity (pgbench, 1 client, prepared, ${TLB_SECONDS} s per run)"
+    for f in one_b one_t; do pgbench -n -M prepared -T 1 -f "$tmp/$f.sql" >/dev/null 2>&1; done
+    sb=0; st=0
+    for round in 1 2 3 4 5 6; do
+        # alternate which goes first, so a drift of the machine hits both
+        if [ $((round % 2)) = 1 ]; then order="b t"; else order="t b"; fi
+        for x in $order; do
+            ms=$(pgbench -n -M prepared -T "$TLB_SECONDS" -f "$tmp/one_$x.sql" 2>&1 | awk '/latency average/ {print $4}')
+            if [ "$x" = b ]; then b=$ms; sb=$(echo "$sb + $ms" | bc -l); else t=$ms; st=$(echo "$st + $ms" | bc -l); fi
+        done
+        echo "   round $round: B-tree $b ms, timeline $t ms"
+    done
+    printf '   mean: B-tree %.4f ms, timeline %.4f ms, ratio %.3f\n' \
+        "$(echo "$sb / 6" | bc -l)" "$(echo "$st / 6" | bc -l)" "$(echo "$st / $sb" | bc -l)"
+    exit 0
+fi
+
 echo "== plans (one sample each)"
 for f in one_b one_t light_b light_t light_u heavy_b heavy_t heavy_u; do
     case "$f" in heavy_*) base=1 ;; *) base=$((light_lo + 7)) ;; esac
