@@ -202,6 +202,34 @@ like($plan, qr/Remote SQL: SELECT.*omni\.journey\(ts, channel, event\) FROM publ
 same_as_local($journeys, 'journeys with one shard not shipping');
 $coord->safe_psql('postgres', q{ALTER SERVER shard0 OPTIONS (ADD extensions 'omnichannel')});
 
+# A merge re-keys the absorbed customer's touchpoints to the survivor, which
+# may live on the other shard.  A plain UPDATE of the key is wrong here:
+# postgres_fdw runs it on the shard as a remote UPDATE, and PostgreSQL does
+# not check the partition constraint of a foreign table, so the rows stay on
+# shard0 under a key that belongs to shard1 (and queries that prune by the
+# key no longer see them).  Moving the rows with DELETE ... RETURNING and
+# INSERT routes each row to the partition of its new key.
+my $absorbed = $shards[0]->safe_psql('postgres', 'SELECT min(customer_id) FROM public.touchpoint_shard0');
+my $survivor = $shards[1]->safe_psql('postgres', 'SELECT min(customer_id) FROM public.touchpoint_shard1');
+my $moving = $shards[0]->safe_psql('postgres', "SELECT count(*) FROM public.touchpoint_shard0 WHERE customer_id = $absorbed");
+my $before = $shards[1]->safe_psql('postgres', "SELECT count(*) FROM public.touchpoint_shard1 WHERE customer_id = $survivor");
+is($coord->safe_psql('postgres', qq{
+	BEGIN;
+	UPDATE public.touchpoint SET customer_id = $survivor WHERE customer_id = $absorbed;
+	SELECT count(*) FROM public.touchpoint_shard0 WHERE customer_id = $survivor;
+	ROLLBACK;}), $moving, 'a plain UPDATE of the key leaves the rows on the wrong shard (rolled back)');
+$coord->safe_psql('postgres', qq{
+	UPDATE public.touchpoint_local SET customer_id = $survivor WHERE customer_id = $absorbed;
+	WITH moved AS (DELETE FROM public.touchpoint WHERE customer_id = $absorbed RETURNING *)
+	INSERT INTO public.touchpoint
+	SELECT $survivor, touchpoint_id, identity_id, ts, channel, event, campaign, topic, properties FROM moved;
+});
+is($shards[1]->safe_psql('postgres', "SELECT count(*) FROM public.touchpoint_shard1 WHERE customer_id = $survivor"),
+	$before + $moving, "the absorbed customer's $moving rows moved to shard1");
+is($shards[0]->safe_psql('postgres', "SELECT count(*) FROM public.touchpoint_shard0 WHERE customer_id = $absorbed"),
+	'0', 'the absorbed customer\'s rows left shard0');
+same_as_local($journeys, 'journeys after a merge across shards');
+
 $coord->stop;
 $_->stop for @shards;
 done_testing();
