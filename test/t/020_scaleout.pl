@@ -54,7 +54,8 @@ for my $i (0, 1)
 	my $port = $shards[$i]->port;
 	$coord->safe_psql('postgres', qq{
 		CREATE SERVER shard$i FOREIGN DATA WRAPPER postgres_fdw
-			OPTIONS (host '127.0.0.1', port '$port', dbname 'postgres', extensions 'omnichannel');
+			OPTIONS (host '127.0.0.1', port '$port', dbname 'postgres', extensions 'omnichannel',
+			         async_capable 'true', fetch_size '1000');
 		CREATE USER MAPPING FOR CURRENT_USER SERVER shard$i;
 	});
 }
@@ -122,7 +123,7 @@ note $plan;
 for my $i (0, 1)
 {
 	like($plan,
-		qr/Foreign Scan\n.*\n\s+Relations: Aggregate on \(public\.touchpoint_shard$i touchpoint(_\d+)?\)\n\s+Remote SQL: SELECT customer_id, omni\.journey\(ts, channel, event\) FROM public\.touchpoint_shard$i GROUP BY 1/,
+		qr/Async Foreign Scan\n.*\n\s+Relations: Aggregate on \(public\.touchpoint_shard$i touchpoint(_\d+)?\)\n\s+Remote SQL: SELECT customer_id, omni\.journey\(ts, channel, event\) FROM public\.touchpoint_shard$i GROUP BY 1/,
 		"the journey aggregate runs on shard$i (inside the Foreign Scan's Remote SQL)");
 }
 unlike($plan, qr/Aggregate\s*$|(Hash|Group)Aggregate|Partial|Finalize/m,
