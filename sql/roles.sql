@@ -47,6 +47,9 @@ SELECT omni.link('email', 'ann.roles@shop.test', 'phone', '+14155550101', 'check
                  '2026-05-01 10:05+00') > 0 AS linked;
 SELECT omni.customer_of('email', 'ann.roles@shop.test')
        = omni.customer_of('phone', '4155550101') AS one_customer;
+-- two identifiers never seen before: a customer is made for them
+SELECT omni.link('device', 'dev-roles-1', 'cookie', 'ck-roles-1', 'app_login', '2026-05-01 08:00+00') > 0 AS linked_new,
+       omni.customer_of('device', 'dev-roles-1') = omni.customer_of('cookie', 'ck-roles-1') AS one_customer;
 SELECT omni.touch('phone', '+14155550101', 'email', 'email_open', '2026-05-01 11:00+00') > 0 AS touched,
        omni.touch('phone', '+14155550101', 'store', 'purchase', '2026-05-02 15:00+00') > 0 AS touched;
 -- a merge the writer's link made is logged
@@ -214,14 +217,18 @@ DROP DATABASE regress_omni_roles;
 SET TimeZone = 'UTC';
 DELETE FROM omni.message WHERE priority BETWEEN 2001 AND 2099;
 SELECT omni.forget(omni.customer_of('phone', '+14155550101')) AS erased_phone,
-       omni.forget(omni.customer_of('crm', 'ROLES-3')) AS erased_cy;
+       omni.forget(omni.customer_of('crm', 'ROLES-3')) AS erased_cy,
+       omni.forget(omni.customer_of('device', 'dev-roles-1')) AS erased_device;
 DELETE FROM omni.forgotten
  WHERE hash IN (omni.identifier_hash('email', 'ann.roles@shop.test'),
                 omni.identifier_hash('phone', '+14155550101'),
                 omni.identifier_hash('email', 'cy.roles@shop.test'),
-                omni.identifier_hash('crm', 'ROLES-3'));
+                omni.identifier_hash('crm', 'ROLES-3'),
+                omni.identifier_hash('device', 'dev-roles-1'),
+                omni.identifier_hash('cookie', 'ck-roles-1'));
 DROP OWNED BY regress_omni_reader, regress_omni_writer, regress_omni_admin;
 DROP ROLE regress_omni_reader, regress_omni_writer, regress_omni_admin;
-SELECT count(*) AS identities_left FROM omni.identity WHERE value LIKE '%roles%' OR value LIKE '%ROLES%'
-    OR value = '+14155550101';
+SELECT count(*) AS identities_left FROM omni.identity WHERE value ILIKE '%roles%' OR value = '+14155550101';
+SELECT count(*) AS hashes_left FROM omni.forgotten f
+ WHERE f.hash IN (omni.identifier_hash('email', 'ann.roles@shop.test'), omni.identifier_hash('cookie', 'ck-roles-1'));
 SELECT count(*) AS roles_left FROM pg_roles WHERE rolname LIKE 'regress\_omni\_%';
