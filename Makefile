@@ -17,10 +17,11 @@ OMNI_HEADERS = $(wildcard src/*.h src/*/*.h)
 
 # The install script is assembled from one SQL source per capability, in
 # dependency order: the core first, then identity (the tables everything else
-# joins through), journeys, suppression and the timeline index.
+# joins through), journeys, suppression, the timeline index, and last the
+# roles, which grant privileges on all of them.
 SQL_SOURCES = $(foreach f,src/omnichannel.sql src/identity/identity.sql \
 	src/journey/journey.sql src/suppress/suppress.sql \
-	src/timeline/timeline.sql,$(wildcard $(f)))
+	src/timeline/timeline.sql src/roles.sql,$(wildcard $(f)))
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
 

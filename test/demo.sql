@@ -187,3 +187,23 @@ SELECT pg_size_pretty(pg_relation_size('omni.touchpoint_timeline_idx')) AS timel
        pg_size_pretty(pg_relation_size('omni.touchpoint_identity_ts_idx')) AS btree_index,
        c.entries, c.live_rows
   FROM omni.timeline_check('omni.touchpoint_timeline_idx') c;
+
+\echo '== Roles: who may do what (grant them to login roles)'
+SELECT r AS role,
+       has_table_privilege(r, 'omni.customer_journey', 'SELECT') AS reads_bi_views,
+       has_table_privilege(r, 'omni.touchpoint', 'INSERT') AS ingests,
+       has_column_privilege(r, 'omni.message', 'recipient', 'INSERT') AS queues_messages,
+       has_table_privilege(r, 'omni.identity', 'SELECT') AS reads_identifiers,
+       has_table_privilege(r, 'omni.consent', 'INSERT') AS records_consent,
+       has_table_privilege(r, 'omni.suppression_rule', 'UPDATE') AS changes_rules,
+       has_function_privilege(r, 'omni.forget(bigint)', 'EXECUTE') AS erases,
+       has_table_privilege(r, 'omni.secret', 'SELECT') AS reads_hash_key
+  FROM unnest(ARRAY['omni_reader', 'omni_writer', 'omni_admin']) r;
+\echo '   as omni_reader: the views, and nothing behind them'
+SET ROLE omni_reader;
+SELECT count(*) AS customers, count(*) FILTER (WHERE converted) AS converted
+  FROM omni.customer_journey;
+\set ON_ERROR_STOP 0
+SELECT count(*) FROM omni.identity;
+\set ON_ERROR_STOP 1
+RESET ROLE;
