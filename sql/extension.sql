@@ -49,7 +49,7 @@ SELECT c.relname AS not_dumped
 SELECT p.oid::regprocedure AS function, p.provolatile, p.proparallel, p.proisstrict
   FROM pg_proc p
  WHERE p.pronamespace = 'omni'::regnamespace AND p.proparallel = 'u'
- ORDER BY p.oid;
+ ORDER BY p.oid::regprocedure::text;
 
 -- Bad rows are refused by the data model with a clear error.
 INSERT INTO omni.channel (channel) VALUES ('Bad Channel');
