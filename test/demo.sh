@@ -16,12 +16,6 @@ customers=10000
 per_customer=50
 seed=42
 usage() { sed -n '2,11p' "$0"; }
-need_int() {  # name value min max
-    if ! [[ "$2" =~ ^[0-9]+$ ]] || [ "${#2}" -gt 9 ] || [ "$2" -lt "$3" ] || [ "$2" -gt "$4" ]; then
-        echo "error: $1 must be an integer between $3 and $4, not \"$2\"" >&2
-        exit 2
-    fi
-}
 while [ $# -gt 0 ]; do
     case "$1" in
         --customers) [ $# -ge 2 ] || { echo "error: --customers needs a value" >&2; exit 2; }

@@ -34,3 +34,12 @@ omni_build_install() {
     make -s -j"$(nproc)" PG_CFLAGS="$cflags" || { echo "error: the build failed" >&2; return 1; }
     make -s install >/dev/null || { echo "error: make install failed (run as root)" >&2; return 1; }
 }
+
+# Exit with a clear message unless $2 is an integer in [$3, $4]; $1 names the
+# option in the message.  For the command-line parsing of the scripts.
+need_int() {
+    if ! [[ "$2" =~ ^[0-9]+$ ]] || [ "${#2}" -gt 9 ] || [ "$2" -lt "$3" ] || [ "$2" -gt "$4" ]; then
+        echo "error: $1 must be an integer between $3 and $4, not \"$2\"" >&2
+        exit 2
+    fi
+}

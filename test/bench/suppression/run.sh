@@ -25,12 +25,6 @@ rounds=3
 clients=8
 seconds=60
 pg_customers=1000
-need_int() {  # name value min max
-    if ! [[ "$2" =~ ^[0-9]+$ ]] || [ "${#2}" -gt 9 ] || [ "$2" -lt "$3" ] || [ "$2" -gt "$4" ]; then
-        echo "error: $1 must be an integer between $3 and $4, not \"$2\"" >&2
-        exit 2
-    fi
-}
 while [ $# -gt 0 ]; do
     [ $# -ge 2 ] || { [ "$1" = -h ] || [ "$1" = --help ] || { echo "error: $1 needs a value" >&2; exit 2; }; }
     case "$1" in

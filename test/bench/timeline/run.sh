@@ -31,12 +31,6 @@ insert_rows=250000
 seconds=5
 one_only=0
 usage() { sed -n '2,21p' "$0"; }
-need_int() {  # name value min max
-    if ! [[ "$2" =~ ^[0-9]+$ ]] || [ "${#2}" -gt 9 ] || [ "$2" -lt "$3" ] || [ "$2" -gt "$4" ]; then
-        echo "error: $1 must be an integer between $3 and $4, not \"$2\"" >&2
-        exit 2
-    fi
-}
 while [ $# -gt 0 ]; do
     [ $# -ge 2 ] || [ "$1" = --one-only ] || { [ "$1" = -h ] || [ "$1" = --help ] || { echo "error: $1 needs a value" >&2; exit 2; }; }
     case "$1" in
