@@ -46,7 +46,8 @@ INSERT INTO omni.identity_rule (kind, priority, max_per_customer, normalizer, re
  */
 CREATE FUNCTION omni.rules_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'omni_rules_changed'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+    LANGUAGE C VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION omni.rules_changed() IS
     'Trigger of omni.identity_rule and omni.blocklist: every backend reads the rules again after a change';
 CREATE TRIGGER identity_rule_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON omni.identity_rule
@@ -338,44 +339,51 @@ COMMENT ON FUNCTION omni.jaro_winkler(text, text) IS
 
 CREATE FUNCTION omni.normalize(kind text, value text) RETURNS text
     AS 'MODULE_PATHNAME', 'omni_normalize'
-    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+    LANGUAGE C STABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION omni.normalize(text, text) IS
     'Value normalized by the normalizer of its kind (omni.identity_rule); 22023 for an unknown kind or an invalid value';
 
 CREATE FUNCTION omni.normalize(kind text, value text, region text) RETURNS text
     AS 'MODULE_PATHNAME', 'omni_normalize'
-    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+    LANGUAGE C STABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION omni.normalize(text, text, text) IS
     'Value normalized by its kind, reading phone numbers without a calling code as numbers of region';
 
 CREATE FUNCTION omni.try_normalize(kind text, value text, region text DEFAULT NULL) RETURNS text
     AS 'MODULE_PATHNAME', 'omni_try_normalize'
-    LANGUAGE C STABLE PARALLEL SAFE;
+    LANGUAGE C STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION omni.try_normalize(text, text, text) IS
     'Like omni.normalize, but NULL when the value is not valid for its kind (an unknown kind or region is still an error)';
 
 CREATE FUNCTION omni.blocked(kind text, value text) RETURNS text
     AS 'MODULE_PATHNAME', 'omni_blocked'
-    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+    LANGUAGE C STABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION omni.blocked(text, text) IS
     'Why an identifier is blocked by omni.blocklist (the value is normalized first), NULL when it may link';
 
 CREATE FUNCTION omni.identifier_hash(kind text, value text) RETURNS bytea
     AS 'MODULE_PATHNAME', 'omni_identifier_hash_sql'
-    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+    LANGUAGE C STABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION omni.identifier_hash(text, text) IS
     'Keyed hash (HMAC-SHA256, per-database key) of a normalized identifier, as kept in omni.forgotten.hash';
 
 /* The graph. */
 CREATE FUNCTION omni.identify(kind text, value text) RETURNS bigint
     AS 'MODULE_PATHNAME', 'omni_identify'
-    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION omni.identify(text, text) IS
     'Identifier id of a value (normalized), created with a customer of its own when new';
 
 CREATE FUNCTION omni.customer_of(kind text, value text) RETURNS bigint
     AS 'MODULE_PATHNAME', 'omni_customer_of'
-    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+    LANGUAGE C STABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION omni.customer_of(text, text) IS
     'Live customer of an identifier (the value is normalized), NULL when the identifier is unknown';
 
@@ -384,7 +392,8 @@ CREATE FUNCTION omni.link(kind_a text, value_a text, kind_b text, value_b text,
                           source text DEFAULT NULL,
                           observed_at timestamptz DEFAULT pg_catalog.now()) RETURNS bigint
     AS 'MODULE_PATHNAME', 'omni_link'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+    LANGUAGE C VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION omni.link(text, text, text, text, text, timestamptz) IS
     'Two identifiers seen together: merges their customers unless a rule refuses (then the link is kept as rejected, with the reason); returns the link id';
 
@@ -392,13 +401,15 @@ CREATE FUNCTION omni.touch(kind text, value text, channel text, event text,
                            ts timestamptz DEFAULT pg_catalog.now(), campaign text DEFAULT NULL,
                            topic text DEFAULT NULL, properties jsonb DEFAULT '{}') RETURNS bigint
     AS 'MODULE_PATHNAME', 'omni_touch'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+    LANGUAGE C VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION omni.touch(text, text, text, text, timestamptz, text, text, jsonb) IS
     'Ingestion entry point: records a touchpoint of an identifier (created when new) and returns the touchpoint id';
 
 CREATE FUNCTION omni.forget(customer_id bigint) RETURNS bigint
     AS 'MODULE_PATHNAME', 'omni_forget'
-    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION omni.forget(bigint) IS
     'Erases a customer (identifiers, links, touchpoints, consents, messages, merges), keeping only keyed hashes of its identifiers in omni.forgotten; returns the number of identifiers erased';
 
@@ -408,8 +419,9 @@ CREATE FUNCTION omni.identities(customer_id bigint)
     AS $$
         SELECT i.identity_id, i.kind, i.value, i.first_seen, i.last_seen
           FROM omni.identity i
-         WHERE i.customer_id = (SELECT COALESCE(c.merged_into, c.customer_id)
-                                  FROM omni.customer c WHERE c.customer_id = $1)
+         WHERE i.customer_id OPERATOR(pg_catalog.=)
+               (SELECT COALESCE(c.merged_into, c.customer_id)
+                  FROM omni.customer c WHERE c.customer_id OPERATOR(pg_catalog.=) $1)
          ORDER BY i.kind, i.value
     $$;
 COMMENT ON FUNCTION omni.identities(bigint) IS
@@ -420,12 +432,14 @@ CREATE FUNCTION omni.resolve_all(
     OUT merges bigint, OUT new_identities bigint, OUT new_links bigint, OUT changed_links bigint,
     OUT moved_identities bigint, OUT split_customers bigint, OUT invalid_rows bigint)
     AS 'MODULE_PATHNAME', 'omni_resolve_all'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+    LANGUAGE C VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION omni.resolve_all() IS
     'Bulk resolution: normalizes omni.link_staging into identities and links, then recomputes every customer with an in-memory union-find under the current rules; returns counts';
 
 CREATE FUNCTION omni.unmerge(merge_id bigint) RETURNS bigint
     AS 'MODULE_PATHNAME', 'omni_unmerge'
-    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION omni.unmerge(bigint) IS
     'Splits a customer back along one merge of omni.merge_log; the links that caused it are marked unmerged and never merge again; returns the number of identifiers given back';

@@ -223,13 +223,15 @@ COMMENT ON INDEX omni.touchpoint_identity_event_ts_idx IS
 /* The decision. */
 CREATE FUNCTION omni.suppress() RETURNS trigger
     AS 'MODULE_PATHNAME', 'omni_suppress'
-    LANGUAGE C;
+    LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION omni.suppress() IS
     'BEFORE INSERT FOR EACH ROW trigger of an outbox: decides under the customer''s lock whether each message may go, and sets status, reasons, customer_id and send_at; arguments field=column map an application''s own outbox';
 
 CREATE FUNCTION omni.suppress_trigger_check() RETURNS event_trigger
     AS 'MODULE_PATHNAME', 'omni_suppress_trigger_check'
-    LANGUAGE C;
+    LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION omni.suppress_trigger_check() IS
     'Event trigger at the end of CREATE TRIGGER: a trigger executing omni.suppress() must be BEFORE INSERT FOR EACH ROW and map its fields to columns of the right types';
 CREATE EVENT TRIGGER omni_suppress_trigger_check ON ddl_command_end
@@ -259,14 +261,16 @@ CREATE FUNCTION omni.would_suppress(
     OUT details text[])
 RETURNS record
     AS 'MODULE_PATHNAME', 'omni_would_suppress'
-    LANGUAGE C STABLE PARALLEL SAFE;
+    LANGUAGE C STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION omni.would_suppress(text, text, text, text, text, text, bigint, timestamptz, timestamptz) IS
     'Preview: the decision omni.suppress() would make for a message on omni.message (status, customer, when it would go out, reasons and their explanations), without inserting it';
 
 /* Every backend reloads its cached rules when the tables they come from change. */
 CREATE FUNCTION omni.suppression_config_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'omni_suppression_config_changed'
-    LANGUAGE C;
+    LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION omni.suppression_config_changed() IS
     'Statement trigger of omni.suppression_rule, omni.channel, omni.blocklist and omni.identity_rule: makes every backend reload the rules it caches';
 CREATE TRIGGER suppression_rule_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON omni.suppression_rule
