@@ -28,7 +28,7 @@ SELECT p.oid::regprocedure AS function,
   FROM pg_proc p
  WHERE p.pronamespace = 'omni'::regnamespace
    AND NOT has_function_privilege('public', p.oid, 'EXECUTE')
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text;
 SELECT has_schema_privilege('public', 'omni', 'USAGE') AS public_usage,
        has_table_privilege('omni_admin', 'omni.secret', 'SELECT') AS admin_reads_key;
 

@@ -432,8 +432,7 @@ CREATE FUNCTION omni.resolve_all(
     OUT merges bigint, OUT new_identities bigint, OUT new_links bigint, OUT changed_links bigint,
     OUT moved_identities bigint, OUT split_customers bigint, OUT invalid_rows bigint)
     AS 'MODULE_PATHNAME', 'omni_resolve_all'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE
-    SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION omni.resolve_all() IS
     'Bulk resolution: normalizes omni.link_staging into identities and links, then recomputes every customer with an in-memory union-find under the current rules; returns counts';
 
