@@ -706,28 +706,24 @@ node_customer_cmp(const void *x, const void *y, void *arg)
 	return (a->id > b->id) - (a->id < b->id);
 }
 
-/* Build a one-dimensional array of int8, timestamptz or text. */
+/*
+ * Build a one-dimensional array of int8, timestamptz or text.  int8 and
+ * timestamptz are both 8-byte integers passed by value, so one builder
+ * serves both.
+ */
 static Datum
-int8_array(int64 *v, int n)
+int64_array(const int64 *v, int n, Oid elemtype)
 {
 	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
 	int			i;
 
 	for (i = 0; i < n; i++)
 		d[i] = Int64GetDatum(v[i]);
-	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	return PointerGetDatum(construct_array(d, n, elemtype, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
-static Datum
-ts_array(TimestampTz *v, int n)
-{
-	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		d[i] = TimestampTzGetDatum(v[i]);
-	return PointerGetDatum(construct_array(d, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
+#define int8_array(v, n)	int64_array((v), (n), INT8OID)
+#define ts_array(v, n)		int64_array((v), (n), TIMESTAMPTZOID)
 
 static Datum
 text_array(const char **v, int n)
