@@ -469,7 +469,7 @@ static void
 load_staging(Resolver *r)
 {
 	Portal		portal;
-	int64		total = query_int8("SELECT count(*) FROM omni.link_staging");
+	int64		total = query_int8("SELECT pg_catalog.count(*) FROM omni.link_staging");
 	int64		done = 0;
 	int64		maxok = Max(1024, total),
 				maxbad = 1024;
@@ -742,7 +742,16 @@ text_array(const char **v, int n)
 	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-/* Run a statement with array arguments. */
+/*
+ * Run a statement with array arguments.
+ *
+ * omni.resolve_all runs under the caller's search_path (so that triggers
+ * a user put on the identity tables fire as they would for the user's own
+ * statements), hence every statement of this file names its functions and
+ * operators with their schema (pg_catalog.unnest, OPERATOR(pg_catalog.=)):
+ * objects a user creates in another schema on the path are never picked.
+ * Several arrays are read in step with ROWS FROM, as unnest(a, b) would.
+ */
 static void
 exec_arrays(const char *sql, int nargs, Oid *types, Datum *values, int expect)
 {
@@ -767,12 +776,13 @@ reserve_ids(const char *seq, int64 n)
 
 	if (n == 0)
 		return 0;
-	sql = psprintf("SELECT pg_catalog.setval('%s', pg_catalog.nextval('%s') + %lld - 1, true) - %lld + 1",
-				   seq, seq, (long long) n, (long long) n);
+	sql = psprintf("SELECT pg_catalog.setval('%s', pg_catalog.nextval('%s') OPERATOR(pg_catalog.+) %lld, true)",
+				   seq, seq, (long long) (n - 1));
 	ret = SPI_execute(sql, false, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not reserve %lld values of %s", (long long) n, seq);
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	/* the sequence now stands at the last value of the range */
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) - (n - 1);
 }
 
 /* Node indexes by the key of their node. */
@@ -1079,7 +1089,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 				v[0] = int8_array(ids, n);
 				v[1] = ts_array(created + k, n);
 				exec_arrays("INSERT INTO omni.customer (customer_id, created_at) "
-							"SELECT * FROM unnest($1, $2)", 2, types, v, SPI_OK_INSERT);
+							"SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2))", 2, types, v, SPI_OK_INSERT);
 				MemoryContextSwitchTo(old);
 				MemoryContextReset(batch);
 			}
@@ -1162,7 +1172,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 				v[4] = ts_array(bfs, n);
 				v[5] = ts_array(bls, n);
 				exec_arrays("INSERT INTO omni.identity (identity_id, kind, value, customer_id, first_seen, last_seen) "
-							"SELECT * FROM unnest($1, $2, $3, $4, $5, $6)", 6, types, v, SPI_OK_INSERT);
+							"SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6))", 6, types, v, SPI_OK_INSERT);
 				MemoryContextSwitchTo(old);
 				MemoryContextReset(batch);
 				progress(r, "writing new identities", k + n, nc);
@@ -1207,7 +1217,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 				v[3] = ts_array(bls, n);
 				exec_arrays("UPDATE omni.identity i SET customer_id = u.c, "
 							"first_seen = LEAST(i.first_seen, u.fs), last_seen = GREATEST(i.last_seen, u.ls) "
-							"FROM unnest($1, $2, $3, $4) u(id, c, fs, ls) WHERE i.identity_id = u.id",
+							"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) u(id, c, fs, ls) WHERE i.identity_id OPERATOR(pg_catalog.=) u.id",
 							4, types, v, SPI_OK_UPDATE);
 				MemoryContextSwitchTo(old);
 				MemoryContextReset(batch);
@@ -1329,7 +1339,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 						v[6] = text_array(breason, n);
 						exec_arrays("INSERT INTO omni.identity_link "
 									"(link_id, identity_a, identity_b, source, observed_at, status, reason) "
-									"SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7)",
+									"SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7))",
 									7, types, v, SPI_OK_INSERT);
 					}
 					else
@@ -1341,7 +1351,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 						v[1] = text_array(bstatus, n);
 						v[2] = text_array(breason, n);
 						exec_arrays("UPDATE omni.identity_link l SET status = u.s, reason = u.r "
-									"FROM unnest($1, $2, $3) u(id, s, r) WHERE l.link_id = u.id",
+									"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) u(id, s, r) WHERE l.link_id OPERATOR(pg_catalog.=) u.id",
 									3, types, v, SPI_OK_UPDATE);
 					}
 					MemoryContextSwitchTo(old);
@@ -1363,12 +1373,12 @@ resolve(Resolver *r, ResolveCounts *counts)
 
 		plan = SPI_prepare("WITH m AS (INSERT INTO omni.merge_log (survivor, absorbed, link_id, identities) "
 						   "VALUES ($1, $2, $3, $4) RETURNING survivor, absorbed), "
-						   "a AS (UPDATE omni.customer s SET attributes = x.attributes || s.attributes, "
+						   "a AS (UPDATE omni.customer s SET attributes = x.attributes OPERATOR(pg_catalog.||) s.attributes, "
 						   "time_zone = COALESCE(s.time_zone, x.time_zone) FROM omni.customer x "
-						   "WHERE s.customer_id = $1 AND x.customer_id = $2) "
+						   "WHERE s.customer_id OPERATOR(pg_catalog.=) $1 AND x.customer_id OPERATOR(pg_catalog.=) $2) "
 						   "UPDATE omni.customer c SET merged_into = $1, "
-						   "merged_at = CASE WHEN c.customer_id = $2 THEN now() ELSE c.merged_at END "
-						   "WHERE c.customer_id = $2 OR c.merged_into = $2",
+						   "merged_at = CASE WHEN c.customer_id OPERATOR(pg_catalog.=) $2 THEN pg_catalog.now() ELSE c.merged_at END "
+						   "WHERE c.customer_id OPERATOR(pg_catalog.=) $2 OR c.merged_into OPERATOR(pg_catalog.=) $2",
 						   4, mtypes);
 		if (plan == NULL)
 			elog(ERROR, "could not prepare the merge statement: %s", SPI_result_code_string(SPI_result));
@@ -1443,7 +1453,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 			MemoryContext old = MemoryContextSwitchTo(batch);
 
 			v[0] = int8_array(r->ok_rows + k, n);
-			exec_arrays("DELETE FROM omni.link_staging s USING unnest($1) u(id) WHERE s.staging_id = u.id",
+			exec_arrays("DELETE FROM omni.link_staging s USING pg_catalog.unnest($1) u(id) WHERE s.staging_id OPERATOR(pg_catalog.=) u.id",
 						1, types, v, SPI_OK_DELETE);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(batch);
@@ -1463,7 +1473,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 			v[0] = int8_array(r->bad_rows + k, n);
 			v[1] = text_array((const char **) r->bad_reasons + k, n);
 			exec_arrays("UPDATE omni.link_staging s SET error = u.e "
-						"FROM unnest($1, $2) u(id, e) WHERE s.staging_id = u.id",
+						"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) u(id, e) WHERE s.staging_id OPERATOR(pg_catalog.=) u.id",
 						2, types, v, SPI_OK_UPDATE);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(batch);

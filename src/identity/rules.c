@@ -88,7 +88,7 @@ omni_rules_load(MemoryContext mcxt)
 	/* the hint lists kinds alphabetically */
 	MemoryContextSwitchTo(old);
 
-	ret = SPI_execute("SELECT string_agg(kind, ', ' ORDER BY kind) FROM omni.identity_rule",
+	ret = SPI_execute("SELECT pg_catalog.string_agg(kind, ', ' ORDER BY kind) FROM omni.identity_rule",
 					  true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read omni.identity_rule: %s", SPI_result_code_string(ret));
