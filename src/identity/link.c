@@ -804,6 +804,135 @@ omni_touch(PG_FUNCTION_ARGS)
 	}
 }
 
+/*
+ * Does a raw staged value normalize, under the rule of the erased
+ * identifier's kind, to that identifier?  The staged row's own kind is not
+ * consulted (a row with a misspelled kind holds the address as much as a
+ * good one), and a region the row names that is not known falls back to
+ * the kind's region: no staged value can make the erasure fail.
+ */
+static bool
+staged_is(OmniKindRule *rule, const char *erased, const char *raw, const char *region)
+{
+	OmniNormError err;
+	char	   *norm;
+
+	if (raw == NULL)
+		return false;
+	norm = omni_normalize_kind_soft(rule, raw, strlen(raw), region, &err);
+	if (norm == NULL && region != NULL)
+		norm = omni_normalize_kind_soft(rule, raw, strlen(raw), NULL, &err);
+	return norm != NULL && strcmp(norm, erased) == 0;
+}
+
+/*
+ * Delete the rows of omni.link_staging that name one of the identifiers of
+ * customer "root" (about to be erased), on either side of the pair, whether
+ * or not omni.resolve_all could read them.  The staged values are raw, so
+ * each is normalized the way each erased identifier was; this reads the
+ * whole staging table once, in batches, in a context reset per batch.
+ */
+static void
+forget_staged(OmniRules *rules, int64 root)
+{
+	Oid			t[1] = {INT8OID};
+	Datum		v[1];
+	int			nerased;
+	OmniKindRule **erased_rule;
+	char	  **erased_value;
+	int64	   *doomed;
+	int			ndoomed = 0;
+	int			maxdoomed = 64;
+	Portal		portal;
+	MemoryContext batch;
+	MemoryContext old;
+	int			i;
+
+	v[0] = Int64GetDatum(root);
+	if (SPI_execute_with_args("SELECT kind, value FROM omni.identity WHERE customer_id = $1",
+							  1, t, v, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the identifiers of customer %lld", (long long) root);
+	nerased = (int) SPI_processed;
+	if (nerased == 0)
+		return;
+	erased_rule = palloc(sizeof(OmniKindRule *) * nerased);
+	erased_value = palloc(sizeof(char *) * nerased);
+	for (i = 0; i < nerased; i++)
+	{
+		erased_rule[i] = omni_rules_kind(rules, SPI_getvalue(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 1));
+		erased_value[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	doomed = palloc(sizeof(int64) * maxdoomed);
+
+	batch = AllocSetContextCreate(CurrentMemoryContext, "omni forget staged rows",
+								  ALLOCSET_DEFAULT_SIZES);
+	portal = SPI_cursor_open_with_args(NULL,
+									   "SELECT staging_id, value_a, value_b, region "
+									   "FROM omni.link_staging",
+									   0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		uint64		j;
+
+		SPI_cursor_fetch(portal, true, 1000);
+		if (SPI_processed == 0)
+			break;
+		for (j = 0; j < SPI_processed; j++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[j];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			char	   *va;
+			char	   *vb;
+			char	   *region;
+
+			CHECK_FOR_INTERRUPTS();
+			old = MemoryContextSwitchTo(batch);
+			va = SPI_getvalue(tup, desc, 2);
+			vb = SPI_getvalue(tup, desc, 3);
+			region = SPI_getvalue(tup, desc, 4);
+			for (i = 0; i < nerased; i++)
+			{
+				if (staged_is(erased_rule[i], erased_value[i], va, region) ||
+					staged_is(erased_rule[i], erased_value[i], vb, region))
+					break;
+			}
+			MemoryContextSwitchTo(old);
+			if (i < nerased)
+			{
+				if (ndoomed == maxdoomed)
+				{
+					maxdoomed *= 2;
+					doomed = repalloc(doomed, sizeof(int64) * maxdoomed);
+				}
+				doomed[ndoomed++] = id;
+			}
+		}
+		SPI_freetuptable(SPI_tuptable);
+		MemoryContextReset(batch);
+	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(batch);
+
+	if (ndoomed > 0)
+	{
+		Datum	   *d = palloc(sizeof(Datum) * ndoomed);
+		Oid			at[1] = {INT8ARRAYOID};
+		Datum		av[1];
+
+		for (i = 0; i < ndoomed; i++)
+			d[i] = Int64GetDatum(doomed[i]);
+		av[0] = PointerGetDatum(construct_array(d, ndoomed, INT8OID, sizeof(int64),
+												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		if (SPI_execute_with_args("DELETE FROM omni.link_staging WHERE staging_id = ANY ($1)",
+								  1, at, av, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not delete staged rows of erased identifiers");
+	}
+}
+
 PG_FUNCTION_INFO_V1(omni_forget);
 /*
  * omni.forget(customer_id): erase a customer.  Its identifiers, their links
@@ -829,11 +958,6 @@ omni_forget(PG_FUNCTION_ARGS)
 		"INSERT INTO omni.forgotten (hash, kind) "
 		"SELECT omni.identifier_hash(kind, value), kind FROM omni.identity WHERE customer_id = $1 "
 		"ON CONFLICT (hash) DO UPDATE SET forgotten_at = EXCLUDED.forgotten_at",
-		/* raw copies of the identifiers waiting in the staging table */
-		"DELETE FROM omni.link_staging s USING omni.identity i "
-		"WHERE i.customer_id = $1 AND ("
-		"CASE WHEN s.kind_a = i.kind THEN omni.try_normalize(s.kind_a, s.value_a, s.region) END = i.value OR "
-		"CASE WHEN s.kind_b = i.kind THEN omni.try_normalize(s.kind_b, s.value_b, s.region) END = i.value)",
 		/* messages to the customer or to one of its identifiers */
 		"DELETE FROM omni.message m WHERE m.customer_id IN "
 		"(SELECT customer_id FROM omni.customer WHERE customer_id = $1 OR merged_into = $1) "
@@ -887,6 +1011,8 @@ omni_forget(PG_FUNCTION_ARGS)
 	ret = SPI_execute_with_args("SELECT count(*) FROM omni.identity WHERE customer_id = $1",
 								1, t, v, NULL, false, 0);
 	erased = result_int8(0, 1, &isnull);
+	/* raw copies of the identifiers waiting in the staging table */
+	forget_staged(omni_rules_for_call(fcinfo), root);
 	for (i = 0; i < lengthof(steps); i++)
 	{
 		ret = SPI_execute_with_args(steps[i], 1, t, v, NULL, false, 0);
