@@ -10,6 +10,8 @@
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';
 SET omni.default_time_zone = 'UTC';
+CREATE TEMP TABLE seq_before AS
+SELECT format('%I.%I', schemaname, sequencename) AS seq, last_value FROM pg_sequences WHERE schemaname = 'omni';
 
 -- The search: every column of every table, view and materialized view of
 -- omni whose type can hold text (anything but numbers, times, intervals and
@@ -168,3 +170,6 @@ DELETE FROM omni.forgotten f USING (VALUES ('email', 'erinerase@gmail.com'), ('e
                ('crm', 'OTHER-CRM-2')) e(kind, value)
  WHERE f.hash = omni.identifier_hash(e.kind, e.value);
 SELECT count(*) AS left_behind FROM pg_temp.plaintext_hits(ARRAY['erase', 'frank.friend', 'OTHER-CRM-2']);
+-- the sequences are set back (no row of this test is left)
+SELECT bool_and(setval(seq, COALESCE(last_value, 1), last_value IS NOT NULL) IS NOT NULL) AS sequences_restored
+  FROM seq_before;

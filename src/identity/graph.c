@@ -450,7 +450,7 @@ stage_value(Resolver *r, const char *kind, const char *value, const char *region
 	*kidx = omni_rules_kind_index(r->rules, kind);
 	if (*kidx < 0)
 	{
-		*error = psprintf("unknown identifier kind \"%s\" (known kinds: %s)", kind,
+		*error = psprintf("unknown identifier kind \"%s\" (known kinds: %s)", omni_clip_value(kind, strlen(kind)),
 						  r->rules->known_kinds);
 		return NULL;
 	}

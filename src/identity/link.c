@@ -767,7 +767,7 @@ omni_touch(PG_FUNCTION_ARGS)
 		SPI_execute("SELECT string_agg(channel, ', ' ORDER BY channel) FROM omni.channel", true, 1);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown channel \"%s\"", TextDatumGetCString(PG_GETARG_DATUM(2))),
+				 errmsg("unknown channel \"%s\"", omni_clip_value(VARDATA_ANY(PG_GETARG_TEXT_PP(2)), VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(2)))),
 				 errhint("Known channels: %s. Add a channel with INSERT INTO omni.channel.",
 						 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1))));
 	}

@@ -23,6 +23,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 
 #include <unicode/uchar.h>
@@ -77,6 +78,19 @@ static const MailProvider mail_providers[] = {
 };
 
 /*
+ * A value as error messages quote it: whole when short, otherwise its first
+ * OMNI_QUOTE_MAX bytes (cut at a character boundary) followed by "...", so
+ * that a huge bad value does not make a huge message (and server log line).
+ */
+char *
+omni_clip_value(const char *in, int len)
+{
+	if (len <= OMNI_QUOTE_MAX)
+		return pnstrdup(in, len);
+	return psprintf("%s...", pnstrdup(in, pg_mbcliplen(in, len, OMNI_QUOTE_MAX)));
+}
+
+/*
  * Fill *err with a message naming the raw value and a detail, and return
  * NULL so that callers can "return norm_fail(...)".
  */
@@ -84,7 +98,7 @@ static char *
 norm_fail(OmniNormError *err, const char *what, const char *in, int len,
 		  const char *detail)
 {
-	err->msg = psprintf("invalid %s \"%s\"", what, pnstrdup(in, len));
+	err->msg = psprintf("invalid %s \"%s\"", what, omni_clip_value(in, len));
 	err->detail = pstrdup(detail);
 	err->hint = NULL;
 	return NULL;
@@ -593,7 +607,13 @@ PG_FUNCTION_INFO_V1(omni_jaro_winkler);
  * compared by character (code point), with Winkler's prefix scale 0.1 over
  * at most four characters and no boost threshold: the standard definition
  * (MARTHA/MARHTA = 0.961).  Two empty strings are identical (1).
+ *
+ * The comparison costs up to the product of the lengths, so strings are
+ * limited to JW_MAX_CHARS characters (names, addresses and identifiers are
+ * far shorter): a longer one is an error, not a backend busy for minutes.
  */
+#define JW_MAX_CHARS 10000
+
 Datum
 omni_jaro_winkler(PG_FUNCTION_ARGS)
 {
@@ -616,6 +636,14 @@ omni_jaro_winkler(PG_FUNCTION_ARGS)
 				k;
 	float8		jaro;
 
+	if (ls > JW_MAX_CHARS || lt > JW_MAX_CHARS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("omni.jaro_winkler compares strings of at most %d characters",
+						JW_MAX_CHARS),
+				 errdetail("The %s string has %d characters.",
+						   ls > JW_MAX_CHARS ? "first" : "second",
+						   ls > JW_MAX_CHARS ? ls : lt)));
 	if (ls == 0 && lt == 0)
 		PG_RETURN_FLOAT8(1.0);
 	if (ls == 0 || lt == 0)
@@ -631,6 +659,7 @@ omni_jaro_winkler(PG_FUNCTION_ARGS)
 		int			lo = Max(0, i - window);
 		int			hi = Min(lt - 1, i + window);
 
+		CHECK_FOR_INTERRUPTS();
 		for (j = lo; j <= hi; j++)
 		{
 			if (!mt[j] && s[i] == t[j])

@@ -259,7 +259,7 @@ omni_normalize_phone_soft(const char *in, int len, const char *region,
 	err->msg = err->detail = err->hint = NULL;
 	if (home == NULL)
 	{
-		err->msg = psprintf("unknown phone region \"%s\"", region);
+		err->msg = psprintf("unknown phone region \"%s\"", omni_clip_value(region, strlen(region)));
 		err->detail = NULL;
 		err->hint = psprintf("Known regions: %s.", known_regions());
 		return NULL;
@@ -315,7 +315,7 @@ omni_normalize_phone_soft(const char *in, int len, const char *region,
 						   (u_tolower(c) == 'e' && i + 1 < ulen &&
 							u_tolower(ubuf[i]) == 'x' && u_tolower(ubuf[i + 1]) == 't')))
 			break;
-		err->msg = psprintf("invalid phone number \"%s\"", src);
+		err->msg = psprintf("invalid phone number \"%s\"", omni_clip_value(src, strlen(src)));
 		err->detail = psprintf("A phone number holds digits, an optional leading \"+\", spaces, dots, dashes, slashes, brackets and an extension; the value holds \"%s\".",
 							   uchars_char(c));
 		return NULL;
@@ -323,7 +323,7 @@ omni_normalize_phone_soft(const char *in, int len, const char *region,
 	d = digits.data;
 	if (digits.len == 0)
 	{
-		err->msg = psprintf("invalid phone number \"%s\"", src);
+		err->msg = psprintf("invalid phone number \"%s\"", omni_clip_value(src, strlen(src)));
 		err->detail = pstrdup("The value holds no digits.");
 		return NULL;
 	}
@@ -347,7 +347,7 @@ omni_normalize_phone_soft(const char *in, int len, const char *region,
 		plan = plan_by_calling_code(d);
 		if (plan == NULL)
 		{
-			err->msg = psprintf("invalid phone number \"%s\"", src);
+			err->msg = psprintf("invalid phone number \"%s\"", omni_clip_value(src, strlen(src)));
 			if (d[0] == '0' || d[0] == '\0')
 				err->detail = pstrdup("No country calling code follows the international prefix.");
 			else
@@ -371,7 +371,7 @@ omni_normalize_phone_soft(const char *in, int len, const char *region,
 
 	if (!nsn_length_ok(plan, strlen(nsn)))
 	{
-		err->msg = psprintf("invalid phone number \"%s\"", src);
+		err->msg = psprintf("invalid phone number \"%s\"", omni_clip_value(src, strlen(src)));
 		if (plan->min_len == plan->max_len)
 			err->detail = psprintf("A number of %s (+%s) has %d digits after the calling code, not %d.",
 								   plan->region, plan->cc, plan->min_len, (int) strlen(nsn));
@@ -383,14 +383,14 @@ omni_normalize_phone_soft(const char *in, int len, const char *region,
 	}
 	if (nsn[0] == '0' && !plan->keep_zero)
 	{
-		err->msg = psprintf("invalid phone number \"%s\"", src);
+		err->msg = psprintf("invalid phone number \"%s\"", omni_clip_value(src, strlen(src)));
 		err->detail = psprintf("A number of %s (+%s) does not start with 0 after the calling code.",
 							   plan->region, plan->cc);
 		return NULL;
 	}
 	if (strcmp(plan->cc, "1") == 0 && (nsn[0] < '2' || nsn[3] < '2'))
 	{
-		err->msg = psprintf("invalid phone number \"%s\"", src);
+		err->msg = psprintf("invalid phone number \"%s\"", omni_clip_value(src, strlen(src)));
 		err->detail = pstrdup("A NANP number is NXX-NXX-XXXX: its area code and exchange start with 2 to 9.");
 		return NULL;
 	}

@@ -233,7 +233,7 @@ omni_rules_kind(OmniRules *rules, const char *kind)
 	if (i < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown identifier kind \"%s\"", kind),
+				 errmsg("unknown identifier kind \"%s\"", omni_clip_value(kind, strlen(kind))),
 				 errhint("Known kinds: %s. Add a kind with INSERT INTO omni.identity_rule.",
 						 rules->known_kinds)));
 	return &rules->kinds[i];
@@ -241,7 +241,8 @@ omni_rules_kind(OmniRules *rules, const char *kind)
 
 /*
  * Normalize a value by its kind's normalizer, or return NULL with *err
- * filled when the value is not valid for the kind.  region, when not NULL,
+ * filled when the value is not valid for the kind (or longer, normalized,
+ * than OMNI_MAX_IDENTIFIER bytes).  region, when not NULL,
  * replaces the kind's region for phone numbers written without a calling
  * code (the region of the customer, when the application knows it).
  */
@@ -249,18 +250,34 @@ char *
 omni_normalize_kind_soft(OmniKindRule *rule, const char *in, int len,
 						 const char *region, OmniNormError *err)
 {
+	char	   *out = NULL;
+	int			outlen;
+
 	switch (rule->normalizer)
 	{
 		case OMNI_NORM_EMAIL:
-			return omni_normalize_email_soft(in, len, err);
+			out = omni_normalize_email_soft(in, len, err);
+			break;
 		case OMNI_NORM_PHONE:
-			return omni_normalize_phone_soft(in, len, region ? region : rule->region, err);
+			out = omni_normalize_phone_soft(in, len, region ? region : rule->region, err);
+			break;
 		case OMNI_NORM_NAME:
-			return omni_normalize_name_soft(in, len, err);
+			out = omni_normalize_name_soft(in, len, err);
+			break;
 		case OMNI_NORM_TEXT:
+			out = omni_normalize_text_soft(in, len, err);
 			break;
 	}
-	return omni_normalize_text_soft(in, len, err);
+	/* an identifier must fit the unique index on (kind, value) with room */
+	if (out != NULL && (outlen = strlen(out)) > OMNI_MAX_IDENTIFIER)
+	{
+		err->msg = psprintf("invalid identifier \"%s\"", omni_clip_value(in, len));
+		err->detail = psprintf("An identifier of kind \"%s\" has at most %d bytes once normalized, not %d.",
+							   rule->kind, OMNI_MAX_IDENTIFIER, outlen);
+		err->hint = NULL;
+		return NULL;
+	}
+	return out;
 }
 
 /* Normalize a value by kind, raising on an unknown kind or a bad value. */
