@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -37,7 +38,12 @@ check_default_time_zone(char **newval, void **extra, GucSource source)
 
 	if (tz == NULL)
 	{
-		GUC_check_errmsg("time zone \"%s\" is not recognized", *newval);
+		/* quote at most 100 bytes of a (possibly huge) bad value */
+		int			len = strlen(*newval);
+		int			clip = pg_mbcliplen(*newval, len, 100);
+
+		GUC_check_errmsg("time zone \"%.*s%s\" is not recognized", clip, *newval,
+						 clip < len ? "..." : "");
 		GUC_check_errhint("Use an IANA time zone name such as \"America/New_York\".");
 		return false;
 	}
