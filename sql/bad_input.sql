@@ -293,6 +293,8 @@ INSERT INTO bad (fn, input, call) VALUES
 -- functions are not called with arguments of one's own
 ('suppress', 'direct call', $$omni.suppress()$$),
 ('rules_changed', 'direct call', $$omni.rules_changed()$$),
+('seed_override', 'direct call', $$omni.seed_override()$$),
+('suppress_trigger_check', 'direct call', $$omni.suppress_trigger_check()$$),
 ('timeline_handler', 'direct call', $$omni.timeline_handler(NULL)$$),
 ('journey_send', 'NULL', $$omni.journey_send(NULL)$$),
 ('icu_version', '(no arguments)', $$omni.icu_version() ~ '^[0-9]+\.[0-9]+$'$$);
