@@ -207,3 +207,32 @@ SELECT count(*) AS customers, count(*) FILTER (WHERE converted) AS converted
 SELECT count(*) FROM omni.identity;
 \set ON_ERROR_STOP 1
 RESET ROLE;
+
+\echo '== Erasure: the busiest customer forgotten (in a transaction rolled back), then every'
+\echo '   text, jsonb and array column of every table of schema omni searched for its identifiers'
+BEGIN;
+CREATE TEMP TABLE erased AS SELECT kind, value FROM omni.identities(:busiest_customer);
+SELECT count(*) AS identifiers, string_agg(DISTINCT kind, ', ') AS kinds FROM erased;
+CREATE FUNCTION pg_temp.columns_holding(markers text[]) RETURNS TABLE (relname name, attname name, rows_holding bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT r.oid, r.relname, a.attname
+               FROM pg_class r
+               JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+               JOIN pg_type t ON t.oid = a.atttypid
+              WHERE r.relnamespace = 'omni'::regnamespace AND r.relkind = 'r'
+                AND t.typcategory NOT IN ('N', 'D', 'T', 'B')
+    LOOP
+        RETURN QUERY EXECUTE format('SELECT %L::name, %L::name, count(*) FROM %s t
+                                      WHERE lower(t.%I::text) LIKE ANY ($1) HAVING count(*) > 0',
+                                    c.relname, c.attname, c.oid::regclass, c.attname)
+            USING ARRAY(SELECT '%' || lower(m) || '%' FROM unnest(markers) m);
+    END LOOP;
+END
+$$;
+SELECT * FROM pg_temp.columns_holding(ARRAY(SELECT value FROM erased)) ORDER BY 1, 2;
+SELECT omni.forget(:busiest_customer) AS identifiers_erased;
+SELECT count(*) AS columns_still_holding FROM pg_temp.columns_holding(ARRAY(SELECT value FROM erased));
+ROLLBACK;
