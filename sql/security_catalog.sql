@@ -251,6 +251,10 @@ SELECT hmac_key FROM omni.secret;
 SELECT omni.customer_of('crm', 'CRM-READER-PROBE');
 SELECT omni.identifier_hash('crm', 'CRM-READER-PROBE');
 SELECT omni.forget(1);
+-- the identifier rules and blocked values this backend already holds (read
+-- for the superuser's calls above) are not the reader's either
+SELECT omni.blocked('email', 'test@test.com');
+SELECT omni.normalize('email', 'Reader.Probe@Shop.test');
 RESET ROLE;
 
 -- omni_writer: no rules, consents, erasure or administration.

@@ -24,6 +24,8 @@
 #include "lib/stringinfo.h"
 #include "regex/regex.h"
 #include "parser/parse_relation.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -187,6 +189,20 @@ omni_rules_for_call(FunctionCallInfo fcinfo)
 			MemoryContextSetParent(rules_cxt, TopTransactionContext);
 		rules_cxt = cxt;
 		rules_cache = rules;
+	}
+
+	/*
+	 * The copy is the backend's, read by whoever came first: every caller
+	 * must itself be allowed to read the tables it comes from, as when it
+	 * reads them (a role without the privilege gets the same error whether
+	 * or not another role of a pooled connection filled the cache).
+	 */
+	for (int i = 0; i < lengthof(rules_relids); i++)
+	{
+		AclResult	aclresult = pg_class_aclcheck(rules_relids[i], GetUserId(), ACL_SELECT);
+
+		if (aclresult != ACLCHECK_OK)
+			aclcheck_error(aclresult, OBJECT_TABLE, get_rel_name(rules_relids[i]));
 	}
 	return rules_cache;
 }
