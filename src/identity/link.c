@@ -805,24 +805,24 @@ omni_touch(PG_FUNCTION_ARGS)
 }
 
 /*
- * Does a raw staged value normalize, under the rule of the erased
- * identifier's kind, to that identifier?  The staged row's own kind is not
- * consulted (a row with a misspelled kind holds the address as much as a
- * good one), and a region the row names that is not known falls back to
- * the kind's region: no staged value can make the erasure fail.
+ * A raw staged value normalized under the rule of an erased identifier's
+ * kind, or NULL.  The staged row's own kind is not consulted (a row with a
+ * misspelled kind holds the address as much as a good one), and a region
+ * the row names that is not known falls back to the kind's region: no
+ * staged value can make the erasure fail.
  */
-static bool
-staged_is(OmniKindRule *rule, const char *erased, const char *raw, const char *region)
+static char *
+staged_as(OmniKindRule *rule, const char *raw, const char *region)
 {
 	OmniNormError err;
 	char	   *norm;
 
 	if (raw == NULL)
-		return false;
+		return NULL;
 	norm = omni_normalize_kind_soft(rule, raw, strlen(raw), region, &err);
 	if (norm == NULL && region != NULL)
 		norm = omni_normalize_kind_soft(rule, raw, strlen(raw), NULL, &err);
-	return norm != NULL && strcmp(norm, erased) == 0;
+	return norm;
 }
 
 /*
@@ -849,8 +849,8 @@ forget_staged(OmniRules *rules, int64 root)
 	int			i;
 
 	v[0] = Int64GetDatum(root);
-	if (SPI_execute_with_args("SELECT kind, value FROM omni.identity WHERE customer_id = $1",
-							  1, t, v, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args("SELECT kind, value FROM omni.identity WHERE customer_id = $1 "
+							  "ORDER BY kind", 1, t, v, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the identifiers of customer %lld", (long long) root);
 	nerased = (int) SPI_processed;
 	if (nerased == 0)
@@ -894,10 +894,22 @@ forget_staged(OmniRules *rules, int64 root)
 			va = SPI_getvalue(tup, desc, 2);
 			vb = SPI_getvalue(tup, desc, 3);
 			region = SPI_getvalue(tup, desc, 4);
+			/* each value is normalized once per kind erased */
 			for (i = 0; i < nerased; i++)
 			{
-				if (staged_is(erased_rule[i], erased_value[i], va, region) ||
-					staged_is(erased_rule[i], erased_value[i], vb, region))
+				char	   *na;
+				char	   *nb;
+				int			k;
+
+				if (i > 0 && erased_rule[i] == erased_rule[i - 1])
+					continue;
+				na = staged_as(erased_rule[i], va, region);
+				nb = staged_as(erased_rule[i], vb, region);
+				for (k = i; k < nerased && erased_rule[k] == erased_rule[i]; k++)
+					if ((na && strcmp(na, erased_value[k]) == 0) ||
+						(nb && strcmp(nb, erased_value[k]) == 0))
+						break;
+				if (k < nerased && erased_rule[k] == erased_rule[i])
 					break;
 			}
 			MemoryContextSwitchTo(old);
