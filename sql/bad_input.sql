@@ -8,7 +8,7 @@
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';
 SET omni.default_time_zone = 'UTC';
-SET statement_timeout = '60s';
+SET statement_timeout = '5min';   -- a guard against hangs, generous for valgrind runs
 SET client_min_messages = warning;   -- omni.resolve_all's progress NOTICEs
 CREATE TEMP TABLE seq_before AS
 SELECT format('%I.%I', schemaname, sequencename) AS seq, last_value FROM pg_sequences WHERE schemaname = 'omni';

@@ -30,6 +30,10 @@ CREATE TEMP VIEW definer_unpinned AS
 SELECT fn, proconfig FROM ext_function WHERE prosecdef AND NOT pinned;
 SELECT fn AS security_definer FROM ext_function WHERE prosecdef ORDER BY fn;
 SELECT * FROM definer_unpinned ORDER BY fn;
+-- no function is LEAKPROOF (the planner would run it before security
+-- barrier quals, on rows the caller may not see)
+SELECT p.oid::regprocedure AS leakproof FROM pg_proc p JOIN ext_function f ON f.oid = p.oid
+ WHERE p.proleakproof ORDER BY 1;
 -- any search_path setting of the extension is the pinned one
 SELECT fn, c AS other_search_path
   FROM ext_function, unnest(proconfig) c
