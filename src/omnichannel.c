@@ -28,6 +28,19 @@ void		_PG_init(void);
 char	   *omni_default_time_zone = NULL;
 
 /*
+ * A value as error messages quote it: whole when short, otherwise its first
+ * OMNI_QUOTE_MAX bytes (cut at a character boundary) followed by "...", so
+ * that a huge bad value does not make a huge message (and server log line).
+ */
+char *
+omni_clip_value(const char *in, int len)
+{
+	if (len <= OMNI_QUOTE_MAX)
+		return pnstrdup(in, len);
+	return psprintf("%s...", pnstrdup(in, pg_mbcliplen(in, len, OMNI_QUOTE_MAX)));
+}
+
+/*
  * Check hook of omni.default_time_zone: the value must be a time zone
  * PostgreSQL knows (and not a leap-second zone, as for TimeZone).
  */
@@ -38,12 +51,8 @@ check_default_time_zone(char **newval, void **extra, GucSource source)
 
 	if (tz == NULL)
 	{
-		/* quote at most 100 bytes of a (possibly huge) bad value */
-		int			len = strlen(*newval);
-		int			clip = pg_mbcliplen(*newval, len, 100);
-
-		GUC_check_errmsg("time zone \"%.*s%s\" is not recognized", clip, *newval,
-						 clip < len ? "..." : "");
+		GUC_check_errmsg("time zone \"%s\" is not recognized",
+						 omni_clip_value(*newval, strlen(*newval)));
 		GUC_check_errhint("Use an IANA time zone name such as \"America/New_York\".");
 		return false;
 	}

@@ -20,4 +20,8 @@
 /* omni.default_time_zone: time zone of customers with none of their own. */
 extern char *omni_default_time_zone;
 
+/* Error messages quote at most this many bytes of a bad value. */
+#define OMNI_QUOTE_MAX 100
+extern char *omni_clip_value(const char *in, int len);
+
 #endif							/* OMNICHANNEL_H */

@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "omnichannel.h"
 
 /* How the values of a kind are normalized (omni.identity_rule.normalizer). */
 typedef enum OmniNormalizer
@@ -69,13 +70,10 @@ typedef struct OmniNormError
 	char	   *hint;			/* NULL: none */
 } OmniNormError;
 
-/* error messages quote at most this many bytes of a bad value */
-#define OMNI_QUOTE_MAX 100
 /* the longest identifier, in bytes once normalized (far below an index row's limit) */
 #define OMNI_MAX_IDENTIFIER 1024
 
 /* normalize.c */
-extern char *omni_clip_value(const char *in, int len);
 extern char *omni_normalize_email_soft(const char *in, int len, OmniNormError *err);
 extern char *omni_normalize_name_soft(const char *in, int len, OmniNormError *err);
 extern char *omni_normalize_text_soft(const char *in, int len, OmniNormError *err);

@@ -78,19 +78,6 @@ static const MailProvider mail_providers[] = {
 };
 
 /*
- * A value as error messages quote it: whole when short, otherwise its first
- * OMNI_QUOTE_MAX bytes (cut at a character boundary) followed by "...", so
- * that a huge bad value does not make a huge message (and server log line).
- */
-char *
-omni_clip_value(const char *in, int len)
-{
-	if (len <= OMNI_QUOTE_MAX)
-		return pnstrdup(in, len);
-	return psprintf("%s...", pnstrdup(in, pg_mbcliplen(in, len, OMNI_QUOTE_MAX)));
-}
-
-/*
  * Fill *err with a message naming the raw value and a detail, and return
  * NULL so that callers can "return norm_fail(...)".
  */

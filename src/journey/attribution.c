@@ -88,7 +88,7 @@ attribution_parse_model(const char *model)
 				 errhint("Use the aggregate omni.markov_attribution(journey, conversion).")));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown attribution model \"%s\"", model),
+			 errmsg("unknown attribution model \"%s\"", omni_clip_value(model, strlen(model))),
 			 errhint("Known models: first_touch, last_touch, last_non_direct, linear, time_decay, position_based.")));
 	pg_unreachable();
 }

@@ -112,7 +112,7 @@ funnel_parse_modes(ArrayType *arr, FunnelModes *modes)
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown funnel mode \"%s\"", mode),
+					 errmsg("unknown funnel mode \"%s\"", omni_clip_value(mode, strlen(mode))),
 					 errhint("Known modes: strict_deduplication, strict_order, strict_increase, strict_once, allow_reentry.")));
 	}
 	if (modes->allow_reentry && !modes->strict_order)

@@ -31,6 +31,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "omnichannel.h"
 #include "utils/array.h"
 #include "utils/expandeddatum.h"
 #include "utils/timestamp.h"

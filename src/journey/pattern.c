@@ -100,7 +100,7 @@ journey_parse_step_pattern(const char *text, StepPattern *pattern)
 	if (msg != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid step pattern \"%s\": %s", text, msg),
+				 errmsg("invalid step pattern \"%s\": %s", omni_clip_value(text, strlen(text)), msg),
 				 errhint("A step pattern is event, channel:event, channel:* or *:event.")));
 }
 
@@ -112,7 +112,7 @@ journey_step_pattern_valid(const char *text, char **message)
 	const char *msg = journey_parse_step_pattern_msg(text, &pattern);
 
 	if (msg != NULL && message != NULL)
-		*message = psprintf("invalid step pattern \"%s\": %s", text, msg);
+		*message = psprintf("invalid step pattern \"%s\": %s", omni_clip_value(text, strlen(text)), msg);
 	return msg == NULL;
 }
 

@@ -352,7 +352,7 @@ suppress_check_channel(const char *channel)
 	if (suppress_find_channel(cfg, channel) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown channel \"%s\"", channel),
+				 errmsg("unknown channel \"%s\"", omni_clip_value(channel, strlen(channel))),
 				 errhint("Channels are the rows of omni.channel.")));
 }
 
