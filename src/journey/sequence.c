@@ -33,6 +33,7 @@
 #include <ctype.h>
 
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -45,12 +46,19 @@ PG_FUNCTION_INFO_V1(journey_sequence_count);
 /* Most (element, step) cells one evaluation may visit. */
 #define SEQUENCE_MAX_CELLS		((int64) 200000000)
 
+/*
+ * Raise a syntax error at "pos".  A long pattern is quoted by its first 50
+ * bytes, cut at a character boundary so that the message stays valid in
+ * the database encoding.  (Every character before "pos" is ASCII: the
+ * first other one is an error.)
+ */
 static void
 seq_syntax_error(const char *pattern, const char *pos, const char *msg)
 {
-	/* quote long patterns by their start */
-	char	   *shown = strlen(pattern) > 60 ?
-		psprintf("%.50s...", pattern) : pstrdup(pattern);
+	int			len = strlen(pattern);
+	char	   *shown = len > 60 ?
+		psprintf("%.*s...", pg_mbcliplen(pattern, len, 50), pattern) :
+		pstrdup(pattern);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -24,7 +24,8 @@
  *						dropped.  No translation.
  *	encodings			the database encoding is UTF-8: conversions to and
  *						from the server encoding are the identity, as in a
- *						UTF-8 database.  Harnesses only pass valid UTF-8 text
+ *						UTF-8 database; pg_mbcliplen as mbutils.c computes it
+ *						for UTF-8.  Harnesses only pass valid UTF-8 text
  *						without NUL bytes (fuzz_is_text), as the text type
  *						guarantees.
  *	interrupts			CHECK_FOR_INTERRUPTS never finds one pending.
@@ -542,6 +543,27 @@ char *
 pg_any_to_server(const char *s, int len, int encoding)
 {
 	return unconstify(char *, s);
+}
+
+/* As mbutils.c for UTF-8: the longest prefix of at most limit bytes. */
+int
+pg_mbcliplen(const char *mbstr, int len, int limit)
+{
+	int			clen = 0;
+
+	while (len > 0 && *mbstr)
+	{
+		int			l = pg_utf_mblen((const unsigned char *) mbstr);
+
+		if (clen + l > limit)
+			break;
+		clen += l;
+		if (clen == limit)
+			break;
+		len -= l;
+		mbstr += l;
+	}
+	return clen;
 }
 
 /* ---------- interrupts ---------- */
