@@ -5,3 +5,8 @@
 -- bytes 50-51; the cut used to keep only its first byte.)
 SELECT omni.sequence_match('[{"ts": "2026-03-01T09:00:00Z", "channel": "web"}]'::omni.journey,
                            repeat('(?1)', 12) || '.é' || repeat('x', 20), '{web:*}');
+-- A phone number with a character that is not allowed: the message quotes
+-- the character, which was read from a stack buffer after its function
+-- returned (in a UTF-8 database, where there is nothing to convert).
+SELECT omni.normalize_phone('+1 212 555 O123');
+SELECT omni.normalize_phone('212 555 01€3');

@@ -45,7 +45,7 @@ build=test/fuzz/build
 mkdir -p "$build/findings"
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
-export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0
+export ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:allocator_may_return_null=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 failed=0
 for h in "${harnesses[@]}"; do
