@@ -8,7 +8,8 @@
 #   bash test/fuzz/run.sh [--seconds N] [harness ...]
 #
 # --seconds N   time per harness (default 10; the long run is 600)
-# harness       email name phone journey step_pattern sequence trigger_args
+# harness       email name phone journey journey_recv step_pattern sequence
+#               trigger_args
 #               (default: all)
 #
 # Prints one line per harness ("fuzz <harness> ... ok (N executions in S s,
@@ -21,14 +22,14 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 . test/lib.sh
 
-all="email name phone journey step_pattern sequence trigger_args"
+all="email name phone journey journey_recv step_pattern sequence trigger_args"
 seconds=10
 harnesses=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) [ $# -ge 2 ] || { echo "error: --seconds needs a value" >&2; exit 2; }
             need_int --seconds "$2" 1 86400; seconds=$2; shift 2 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         -*) echo "error: unknown option \"$1\" (known: --seconds N)" >&2; exit 2 ;;
         *) [[ " $all " == *" $1 "* ]] || { echo "error: unknown harness \"$1\" (known: $all)" >&2; exit 2; }
             harnesses+=("$1"); shift ;;

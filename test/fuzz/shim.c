@@ -33,6 +33,8 @@
  *						as in PostgreSQL's expandeddatum.c.
  *	fmgr				DirectFunctionCall1Coll/3Coll call the function with
  *						a zeroed FunctionCallInfo, as fmgr.c does.
+ *	pq_getmsg*			reading a binary value (libpq/pqformat.c), and
+ *	pg_verifymbstr		its check of text, as PostgreSQL does them.
  *	json_errdetail		the backend half of PostgreSQL's JSON parser (the
  *						frontend libpgcommon lacks it): PostgreSQL 15's
  *						messages, quoting the offending token as it does.
@@ -55,6 +57,7 @@
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "port/pg_bswap.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -837,4 +840,90 @@ json_errdetail(JsonParseErrorType error, JsonLexContext *lex)
 	}
 	elog(ERROR, "unexpected json parse error type: %d", (int) error);
 	return NULL;
+}
+
+/* ---------- binary input (as pqformat.c) and pg_verifymbstr ---------- */
+
+static void
+shim_insufficient(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROTOCOL_VIOLATION),
+			 errmsg("insufficient data left in message")));
+}
+
+int
+pq_getmsgbyte(StringInfo msg)
+{
+	if (msg->cursor >= msg->len)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("no data left in message")));
+	return (unsigned char) msg->data[msg->cursor++];
+}
+
+const char *
+pq_getmsgbytes(StringInfo msg, int datalen)
+{
+	const char *result;
+
+	if (datalen < 0 || datalen > (msg->len - msg->cursor))
+		shim_insufficient();
+	result = &msg->data[msg->cursor];
+	msg->cursor += datalen;
+	return result;
+}
+
+unsigned int
+pq_getmsgint(StringInfo msg, int b)
+{
+	uint8		n8;
+	uint16		n16;
+	uint32		n32;
+
+	switch (b)
+	{
+		case 1:
+			memcpy(&n8, pq_getmsgbytes(msg, 1), 1);
+			return n8;
+		case 2:
+			memcpy(&n16, pq_getmsgbytes(msg, 2), 2);
+			return pg_ntoh16(n16);
+		case 4:
+			memcpy(&n32, pq_getmsgbytes(msg, 4), 4);
+			return pg_ntoh32(n32);
+	}
+	elog(ERROR, "unsupported integer size %d", b);
+	return 0;
+}
+
+int64
+pq_getmsgint64(StringInfo msg)
+{
+	uint64		n64;
+
+	memcpy(&n64, pq_getmsgbytes(msg, 8), 8);
+	return pg_ntoh64(n64);
+}
+
+void
+pq_getmsgend(StringInfo msg)
+{
+	if (msg->cursor != msg->len)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("invalid message format")));
+}
+
+bool
+pg_verifymbstr(const char *mbstr, int len, bool noError)
+{
+	if (pg_encoding_verifymbstr(PG_UTF8, mbstr, len) == len)
+		return true;
+	if (noError)
+		return false;
+	ereport(ERROR,
+			(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+			 errmsg("invalid byte sequence for encoding \"%s\"", "UTF8")));
+	return false;
 }
