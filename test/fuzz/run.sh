@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) [ $# -ge 2 ] || { echo "error: --seconds needs a value" >&2; exit 2; }
             need_int --seconds "$2" 1 86400; seconds=$2; shift 2 ;;
-        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         -*) echo "error: unknown option \"$1\" (known: --seconds N)" >&2; exit 2 ;;
         *) [[ " $all " == *" $1 "* ]] || { echo "error: unknown harness \"$1\" (known: $all)" >&2; exit 2; }
             harnesses+=("$1"); shift ;;
