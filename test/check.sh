@@ -30,7 +30,7 @@ for arg in "$@"; do
         --no-clients) run_clients=0 ;;
         --no-package) run_package=0 ;;
         --no-hardening) run_hardening=0 ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "error: unknown option \"$arg\" (known: --no-tap, --no-clients, --no-package, --no-hardening)" >&2; exit 2 ;;
     esac
 done
