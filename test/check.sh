@@ -8,11 +8,13 @@
 #      the tree that user owns (initdb refuses root);
 #   4. client tests (test/clients): Python psycopg2 and Node.js node-postgres;
 #   5. the Debian package (test/package.sh): built, installed, CREATE EXTENSION
-#      from it and its autopkgtest; it is removed again afterwards.
+#      from it and its autopkgtest; it is removed again afterwards;
+#   6. hardening: the libFuzzer harnesses, 10 s each (test/fuzz/run.sh), and
+#      the pg_regress suites against an ASan+UBSan build (test/sanitize.sh).
 # Ends with one line "N passed, N failed"; the exit status is non-zero when
 # anything failed, and the diffs or logs of the failures are printed.
 #
-#   bash test/check.sh [--no-tap] [--no-clients] [--no-package]
+#   bash test/check.sh [--no-tap] [--no-clients] [--no-package] [--no-hardening]
 set -u
 cd "$(dirname "$0")/.." || exit 2
 top=$(pwd)
@@ -21,13 +23,15 @@ top=$(pwd)
 run_tap=1
 run_clients=1
 run_package=1
+run_hardening=1
 for arg in "$@"; do
     case "$arg" in
         --no-tap) run_tap=0 ;;
         --no-clients) run_clients=0 ;;
         --no-package) run_package=0 ;;
+        --no-hardening) run_hardening=0 ;;
         -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
-        *) echo "error: unknown option \"$arg\" (known: --no-tap, --no-clients, --no-package)" >&2; exit 2 ;;
+        *) echo "error: unknown option \"$arg\" (known: --no-tap, --no-clients, --no-package, --no-hardening)" >&2; exit 2 ;;
     esac
 done
 if [ "$(id -u)" -ne 0 ]; then
@@ -116,6 +120,28 @@ if [ "$run_package" -eq 1 ]; then
     fi
     # the package test removes the package's files: put the build back
     make -s install >/dev/null 2>&1
+fi
+
+if [ "$run_hardening" -eq 1 ]; then
+    echo "== hardening: fuzzing (10 s per harness) and the ASan+UBSan build"
+    if bash test/fuzz/run.sh --seconds 10 >"$logs/fuzz.log" 2>&1; then
+        grep '^fuzz ' "$logs/fuzz.log"
+        echo "fuzz (short run) ... ok"
+        passed=$((passed + 1))
+    else
+        cat "$logs/fuzz.log"
+        echo "fuzz (short run) ... FAILED"
+        failed=$((failed + 1))
+    fi
+    if bash test/sanitize.sh >"$logs/sanitize.log" 2>&1; then
+        grep '^sanitize: ' "$logs/sanitize.log"
+        echo "sanitize (ASan+UBSan pg_regress) ... ok"
+        passed=$((passed + 1))
+    else
+        cat "$logs/sanitize.log"
+        echo "sanitize (ASan+UBSan pg_regress) ... FAILED"
+        failed=$((failed + 1))
+    fi
 fi
 
 echo "$passed passed, $failed failed"

@@ -43,3 +43,32 @@ need_int() {
         exit 2
     fi
 }
+
+# apt-get install the packages named, as root, quietly.
+omni_apt_install() {
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "error: missing packages: $*; run as root or install them with apt-get" >&2
+        return 1
+    fi
+    echo "== installing $*"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null || { echo "error: apt-get update failed" >&2; return 1; }
+    apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
+        || { echo "error: apt-get install $* failed" >&2; return 1; }
+}
+
+# The clang toolchain of the fuzzing harnesses and the sanitizer build:
+# clang, its linker lld, and the sanitizer and libFuzzer runtimes.
+omni_require_clang() {
+    local missing=()
+    command -v clang >/dev/null 2>&1 || missing+=(clang)
+    command -v ld.lld >/dev/null 2>&1 || missing+=(lld)
+    compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" >/dev/null \
+        || missing+=(libclang-rt-14-dev)
+    [ ${#missing[@]} -eq 0 ] || omni_apt_install "${missing[@]}"
+}
+
+# The AddressSanitizer runtime that clang links against (for LD_PRELOAD).
+omni_asan_runtime() {
+    clang -print-file-name=libclang_rt.asan-x86_64.so
+}

@@ -34,7 +34,7 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/src"
-tar -C "$top" --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' -cf - . | tar -C "$work/src" -xf -
+tar -C "$top" --exclude=.git --exclude=./test/fuzz/build --exclude='*.o' --exclude='*.so' --exclude='*.bc' -cf - . | tar -C "$work/src" -xf -
 echo "== dpkg-buildpackage -us -uc -b"
 if ! (cd "$work/src" && make -s clean >/dev/null 2>&1; dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1); then
     grep -E '\.\.\. |error|Error' "$work/build.log" | tail -30

@@ -171,19 +171,25 @@ plan_by_calling_code(const char *digits)
 	return NULL;
 }
 
-/* One character as a palloc'd string in the server encoding, for messages. */
+/*
+ * One character as a palloc'd string in the server encoding, for messages.
+ * pg_any_to_server returns its argument when there is nothing to convert
+ * (a UTF-8 database), so the local buffer must be copied then.
+ */
 static char *
 uchars_char(UChar32 c)
 {
 	char		buf[8];
 	int32_t		n = 0;
 	UBool		bad = false;
+	char	   *conv;
 
 	U8_APPEND(buf, n, (int32_t) sizeof(buf), c, bad);
 	if (bad)
 		return pstrdup("?");
 	buf[n] = '\0';
-	return (char *) pg_any_to_server(buf, n, PG_UTF8);
+	conv = (char *) pg_any_to_server(buf, n, PG_UTF8);
+	return conv == buf ? pstrdup(buf) : conv;
 }
 
 /* The comma-separated list of known regions, for hints. */

@@ -216,6 +216,37 @@ extern void journey_cached_pattern_array(FunctionCallInfo fcinfo, int argno,
 extern StepPattern *journey_cached_pattern(FunctionCallInfo fcinfo, int argno);
 extern void journey_define_settings(void);
 
+/* sequence.c: a parsed sequence pattern and the steps it runs over */
+#define SEQUENCE_MAX_ELEMENTS	256 /* most (?N) or . elements in a pattern */
+
+/* One step element and the gap leading to it from the previous element. */
+typedef struct SeqElement
+{
+	int			cond;			/* 0-based condition, or -1 for "." */
+	bool		skip;			/* other steps may come in between */
+	int64		lo;				/* min time since previous element, usecs */
+	int64		hi;				/* max time since previous element, usecs */
+} SeqElement;
+
+typedef struct SeqPattern
+{
+	int			nelems;
+	int			maxcond;		/* highest condition referenced, 1-based */
+	SeqElement	elems[FLEXIBLE_ARRAY_MEMBER];
+} SeqPattern;
+
+/* The relevant steps of a journey (ascending times) and their condition masks. */
+typedef struct SeqInput
+{
+	int			n;
+	int64	   *ts;
+	uint64	   *mask;
+} SeqInput;
+
+extern SeqPattern *journey_sequence_parse(const char *pattern);
+extern int32 journey_sequence_run(const SeqPattern *sp, const SeqInput *in,
+								  bool count);
+
 /* path.c, sessions.c: shared helpers */
 extern Interval *journey_time_between(TimestampTz from, TimestampTz to);
 extern int64 journey_interval_usecs(Interval *iv, const char *what, bool allow_zero);

@@ -33,6 +33,7 @@
 #include <ctype.h>
 
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -42,34 +43,22 @@
 PG_FUNCTION_INFO_V1(journey_sequence_match);
 PG_FUNCTION_INFO_V1(journey_sequence_count);
 
-/* Most step elements ((?N) or .) in one pattern. */
-#define SEQUENCE_MAX_ELEMENTS	256
-
 /* Most (element, step) cells one evaluation may visit. */
 #define SEQUENCE_MAX_CELLS		((int64) 200000000)
 
-/* One step element and the gap leading to it from the previous element. */
-typedef struct SeqElement
-{
-	int			cond;			/* 0-based condition, or -1 for "." */
-	bool		skip;			/* other steps may come in between */
-	int64		lo;				/* min time since previous element, usecs */
-	int64		hi;				/* max time since previous element, usecs */
-} SeqElement;
-
-typedef struct SeqPattern
-{
-	int			nelems;
-	int			maxcond;		/* highest condition referenced, 1-based */
-	SeqElement	elems[FLEXIBLE_ARRAY_MEMBER];
-} SeqPattern;
-
+/*
+ * Raise a syntax error at "pos".  A long pattern is quoted by its first 50
+ * bytes, cut at a character boundary so that the message stays valid in
+ * the database encoding.  (Every character before "pos" is ASCII: the
+ * first other one is an error.)
+ */
 static void
 seq_syntax_error(const char *pattern, const char *pos, const char *msg)
 {
-	/* quote long patterns by their start */
-	char	   *shown = strlen(pattern) > 60 ?
-		psprintf("%.50s...", pattern) : pstrdup(pattern);
+	int			len = strlen(pattern);
+	char	   *shown = len > 60 ?
+		psprintf("%.*s...", pg_mbcliplen(pattern, len, 50), pattern) :
+		pstrdup(pattern);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -98,9 +87,12 @@ seq_read_seconds(const char *pattern, const char **pos)
 	return v * USECS_PER_SEC;
 }
 
-/* Parse a pattern into step elements. */
-static SeqPattern *
-seq_parse(const char *pattern)
+/*
+ * Parse a pattern into step elements (exported for the fuzzing harness of
+ * test/fuzz, which feeds it arbitrary text).
+ */
+SeqPattern *
+journey_sequence_parse(const char *pattern)
 {
 	SeqPattern *sp = palloc0(offsetof(SeqPattern, elems) +
 							 sizeof(SeqElement) * (SEQUENCE_MAX_ELEMENTS + 1));
@@ -223,14 +215,6 @@ seq_parse(const char *pattern)
 	return sp;
 }
 
-/* The relevant steps of a journey and their condition masks. */
-typedef struct SeqInput
-{
-	int			n;
-	int64	   *ts;
-	uint64	   *mask;
-} SeqInput;
-
 static inline bool
 seq_elem_matches(const SeqElement *e, uint64 mask)
 {
@@ -349,7 +333,7 @@ seq_prepare(FunctionCallInfo fcinfo, SeqInput *in)
 	{
 		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 
-		sp = seq_parse(text_to_cstring((text *) ptext));
+		sp = journey_sequence_parse(text_to_cstring((text *) ptext));
 		MemoryContextSwitchTo(old);
 		journey_arg_cache_put(fcinfo, 1, ptext, sp, sp->nelems);
 	}
@@ -377,18 +361,54 @@ seq_prepare(FunctionCallInfo fcinfo, SeqInput *in)
 	return sp;
 }
 
+/*
+ * Evaluate a parsed pattern over the relevant steps of a journey.  With
+ * "count" false, 1 when the pattern occurs and 0 when not (only the first
+ * level of the table is kept); with "count" true, the number of
+ * non-overlapping occurrences, found from the left.
+ */
+int32
+journey_sequence_run(const SeqPattern *sp, const SeqInput *in, bool count)
+{
+	int32	  **next;
+	int32		found = 0;
+	int			pos = 0;
+
+	if (in->n == 0)
+		return 0;
+	next = seq_table(sp, in, count);
+	if (!count)
+		return next[0][0] < in->n ? 1 : 0;
+	while (pos < in->n)
+	{
+		int			cur = next[0][pos];
+
+		if (cur >= in->n)
+			break;
+		for (int m = 1; m < sp->nelems; m++)
+		{
+			int			a,
+						b;
+
+			seq_successors(in, &sp->elems[m], cur, &a, &b);
+			Assert(a <= b && next[m][a] <= b);
+			cur = next[m][a];
+		}
+		found++;
+		pos = cur + 1;
+		CHECK_FOR_INTERRUPTS();
+	}
+	return found;
+}
+
 /* omni.sequence_match(j, pattern, conditions): whether the pattern occurs. */
 Datum
 journey_sequence_match(PG_FUNCTION_ARGS)
 {
 	SeqInput	in;
 	SeqPattern *sp = seq_prepare(fcinfo, &in);
-	int32	  **next;
 
-	if (in.n == 0)
-		PG_RETURN_BOOL(false);
-	next = seq_table(sp, &in, false);
-	PG_RETURN_BOOL(next[0][0] < in.n);
+	PG_RETURN_BOOL(journey_sequence_run(sp, &in, false) != 0);
 }
 
 /*
@@ -400,31 +420,6 @@ journey_sequence_count(PG_FUNCTION_ARGS)
 {
 	SeqInput	in;
 	SeqPattern *sp = seq_prepare(fcinfo, &in);
-	int32	  **next;
-	int32		count = 0;
-	int			pos = 0;
 
-	if (in.n == 0)
-		PG_RETURN_INT32(0);
-	next = seq_table(sp, &in, true);
-	while (pos < in.n)
-	{
-		int			cur = next[0][pos];
-
-		if (cur >= in.n)
-			break;
-		for (int m = 1; m < sp->nelems; m++)
-		{
-			int			a,
-						b;
-
-			seq_successors(&in, &sp->elems[m], cur, &a, &b);
-			Assert(a <= b && next[m][a] <= b);
-			cur = next[m][a];
-		}
-		count++;
-		pos = cur + 1;
-		CHECK_FOR_INTERRUPTS();
-	}
-	PG_RETURN_INT32(count);
+	PG_RETURN_INT32(journey_sequence_run(sp, &in, true));
 }

@@ -85,4 +85,10 @@ extern void suppress_decide(const SuppressMessage *msg,
 extern const char *suppress_status_name(SuppressStatus status);
 extern void suppress_check_channel(const char *channel);
 
+/* trigger.c: the field=column arguments of an omni.suppress() trigger */
+#define SUPPRESS_OUTBOX_FIELDS	12
+extern void suppress_parse_trigger_args(int nargs, char **args,
+										const char *tgname, const char *relname,
+										const char **colname, bool *explicit);
+
 #endif							/* SUPPRESS_H */

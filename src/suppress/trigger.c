@@ -109,6 +109,9 @@ typedef struct HistoryPlan
 
 static HistoryPlan *history_plans = NULL;
 
+StaticAssertDecl(NUM_OUTBOX_FIELDS == SUPPRESS_OUTBOX_FIELDS,
+				 "SUPPRESS_OUTBOX_FIELDS must count the fields of OutboxField");
+
 PG_FUNCTION_INFO_V1(omni_suppress);
 PG_FUNCTION_INFO_V1(omni_would_suppress);
 PG_FUNCTION_INFO_V1(omni_suppression_config_changed);
@@ -221,6 +224,57 @@ history_source(OutboxMap *map, Relation rel)
 }
 
 /*
+ * Parse the arguments of an omni.suppress() trigger, each field=column:
+ * colname[f] gets the column that message field f is read from (the
+ * field's own name when no argument maps it) and explicit[f] whether an
+ * argument mapped it.  Both arrays have SUPPRESS_OUTBOX_FIELDS entries.
+ * Only the text is checked here; build_outbox_map checks the columns
+ * against the table.  Apart so that test/fuzz can feed it any text.
+ */
+void
+suppress_parse_trigger_args(int nargs, char **args, const char *tgname,
+							const char *relname, const char **colname,
+							bool *explicit)
+{
+	for (int f = 0; f < NUM_OUTBOX_FIELDS; f++)
+	{
+		colname[f] = outbox_fields[f].name;
+		explicit[f] = false;
+	}
+
+	for (int i = 0; i < nargs; i++)
+	{
+		const char *arg = args[i];
+		const char *eq = strchr(arg, '=');
+		int			f;
+
+		if (eq == NULL || eq == arg || eq[1] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid argument \"%s\" of trigger \"%s\" on table \"%s\"",
+							arg, tgname, relname),
+					 errdetail("Each argument of omni.suppress() maps a message field to a column, as field=column.")));
+		for (f = 0; f < NUM_OUTBOX_FIELDS; f++)
+			if (strlen(outbox_fields[f].name) == (size_t) (eq - arg) &&
+				strncmp(outbox_fields[f].name, arg, eq - arg) == 0)
+				break;
+		if (f == NUM_OUTBOX_FIELDS)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown message field \"%.*s\" in argument \"%s\" of trigger \"%s\"",
+							(int) (eq - arg), arg, arg, tgname),
+					 errhint("The fields are recipient_kind, recipient, customer_id, channel, campaign, category, topic, created_at, send_at, status, reasons and decided_at.")));
+		if (explicit[f])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("message field \"%s\" is mapped twice by trigger \"%s\"",
+							outbox_fields[f].name, tgname)));
+		explicit[f] = true;
+		colname[f] = eq + 1;
+	}
+}
+
+/*
  * Check the trigger's arguments against its table and build the mapping.
  * Every problem is reported with the trigger and table named.
  */
@@ -235,42 +289,8 @@ build_outbox_map(Trigger *trigger, Relation rel, MemoryContext cxt)
 
 	map->tgoid = trigger->tgoid;
 	map->relid = RelationGetRelid(rel);
-	for (int f = 0; f < NUM_OUTBOX_FIELDS; f++)
-	{
-		colname[f] = outbox_fields[f].name;
-		explicit[f] = false;
-	}
-
-	for (int i = 0; i < trigger->tgnargs; i++)
-	{
-		const char *arg = trigger->tgargs[i];
-		const char *eq = strchr(arg, '=');
-		int			f;
-
-		if (eq == NULL || eq == arg || eq[1] == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid argument \"%s\" of trigger \"%s\" on table \"%s\"",
-							arg, trigger->tgname, relname),
-					 errdetail("Each argument of omni.suppress() maps a message field to a column, as field=column.")));
-		for (f = 0; f < NUM_OUTBOX_FIELDS; f++)
-			if (strlen(outbox_fields[f].name) == (size_t) (eq - arg) &&
-				strncmp(outbox_fields[f].name, arg, eq - arg) == 0)
-				break;
-		if (f == NUM_OUTBOX_FIELDS)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown message field \"%.*s\" in argument \"%s\" of trigger \"%s\"",
-							(int) (eq - arg), arg, arg, trigger->tgname),
-					 errhint("The fields are recipient_kind, recipient, customer_id, channel, campaign, category, topic, created_at, send_at, status, reasons and decided_at.")));
-		if (explicit[f])
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("message field \"%s\" is mapped twice by trigger \"%s\"",
-							outbox_fields[f].name, trigger->tgname)));
-		explicit[f] = true;
-		colname[f] = eq + 1;
-	}
+	suppress_parse_trigger_args(trigger->tgnargs, trigger->tgargs,
+								trigger->tgname, relname, colname, explicit);
 
 	for (int f = 0; f < NUM_OUTBOX_FIELDS; f++)
 	{
