@@ -62,6 +62,7 @@ typedef enum SuppressRelId
 	SR_CONSENT_IDENTITY,
 	SR_TOUCHPOINT,
 	SR_TOUCHPOINT_EVENT,
+	SR_MESSAGE,
 	NUM_SUPPRESS_RELS
 } SuppressRelId;
 
@@ -79,6 +80,7 @@ static const char *const rel_names[NUM_SUPPRESS_RELS] = {
 	"consent_identity_idx",
 	"touchpoint",
 	"touchpoint_identity_event_ts_idx",
+	"message",
 };
 
 /* Columns read, by relation. */
@@ -111,6 +113,7 @@ typedef struct SuppressRels
 	Relation	rels[NUM_SUPPRESS_RELS];
 	TupleDesc	descs[NUM_SUPPRESS_RELS];	/* heaps only: unpinned copies */
 	TupleTableSlot *slots[NUM_SUPPRESS_RELS];
+	IndexScanDesc scans[NUM_SUPPRESS_RELS];	/* indexes only, kept for rescans */
 	SuppressCols cols;
 	Relation	outbox;			/* the outbox index of the history, if any */
 	Oid			outbox_relid;
@@ -118,13 +121,14 @@ typedef struct SuppressRels
 	const TupleTableSlotOps *outbox_ops;
 	Oid			outbox_heap;
 	TupleTableSlot *outbox_slot;
+	IndexScanDesc outbox_scan;
 } SuppressRels;
 
 static SuppressRels srels;
 static ResourceOwner suppress_owner = NULL;
 static bool callbacks_registered = false;
 
-static void suppress_rels_close(void);
+static void suppress_rels_close(bool abort);
 static void make_slots(void);
 static void suppress_rels_open(MemoryContext stmtcxt);
 
@@ -171,7 +175,8 @@ suppress_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			if (srels.open)
-				suppress_rels_close();
+				suppress_rels_close(event == XACT_EVENT_ABORT ||
+									event == XACT_EVENT_PARALLEL_ABORT);
 			break;
 		default:
 			break;
@@ -188,7 +193,7 @@ suppress_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						  SubTransactionId parentSubid, void *arg)
 {
 	if (srels.open && event == SUBXACT_EVENT_ABORT_SUB)
-		suppress_rels_close();
+		suppress_rels_close(true);
 }
 
 /* End of the statement that opened the relations (its memory is freed). */
@@ -198,39 +203,122 @@ suppress_statement_end(void *arg)
 	uint64		generation = *(uint64 *) arg;
 
 	if (srels.open && srels.generation == generation)
-		suppress_rels_close();
+		suppress_rels_close(srels.busy);
 }
 
 /*
- * Close every relation of the set.  The slots are not dropped: they are
- * empty between scans, their descriptors are unpinned copies, and after an
- * error in a scan the buffer pin one still names was released with the
- * resource owner that took it; freeing their memory is all there is to do.
+ * Close every relation and scan of the set.  After an error (abort), the
+ * scans may name buffers whose pins went with the resource owner that took
+ * them: they are not ended, our resource owner just lets go of the relcache
+ * references it holds.  The slots are never dropped: they are empty between
+ * scans and their descriptors are unpinned copies; freeing their memory is
+ * all there is to do.
  */
 static void
-suppress_rels_close(void)
+suppress_rels_close(bool abort)
 {
+	ResourceOwner save = CurrentResourceOwner;
+
 	srels.open = false;
 	srels.generation++;
+	if (abort)
+	{
+		ResourceOwnerRelease(suppress_owner, RESOURCE_RELEASE_BEFORE_LOCKS, false, false);
+		ResourceOwnerRelease(suppress_owner, RESOURCE_RELEASE_AFTER_LOCKS, false, false);
+	}
+	else
+	{
+		CurrentResourceOwner = suppress_owner;
+		for (int i = 0; i < NUM_SUPPRESS_RELS; i++)
+			if (srels.scans[i] != NULL)
+				index_endscan(srels.scans[i]);
+		if (srels.outbox_scan != NULL)
+			index_endscan(srels.outbox_scan);
+		for (int i = 0; i < NUM_SUPPRESS_RELS; i++)
+			if (srels.rels[i] != NULL)
+				relation_close(srels.rels[i], NoLock);
+		if (srels.outbox != NULL)
+			relation_close(srels.outbox, NoLock);
+		CurrentResourceOwner = save;
+	}
 	for (int i = 0; i < NUM_SUPPRESS_RELS; i++)
 	{
+		srels.scans[i] = NULL;
 		srels.slots[i] = NULL;
 		srels.descs[i] = NULL;
-		if (srels.rels[i] != NULL)
-			close_unlocked(srels.rels[i]);
 		srels.rels[i] = NULL;
 	}
+	srels.outbox_scan = NULL;
 	srels.outbox_slot = NULL;
 	srels.outbox_desc = NULL;
 	srels.outbox_heap = InvalidOid;
-	if (srels.outbox != NULL)
-		close_unlocked(srels.outbox);
 	srels.outbox = NULL;
 	srels.outbox_relid = InvalidOid;
 	srels.busy = false;
 	if (srels.cxt != NULL)
 		MemoryContextDelete(srels.cxt);
 	srels.cxt = NULL;
+}
+
+/*
+ * The set's scan of an index (kept in *cache), begun at its first use in
+ * the statement under our resource owner; later uses rescan it.  The
+ * snapshot is the caller's for this use: a scan reads it at each fetch.
+ */
+static IndexScanDesc
+scan_of(IndexScanDesc *cache, Relation heap, Relation index, Snapshot snap, int nkeys)
+{
+	if (*cache == NULL)
+	{
+		ResourceOwner save = CurrentResourceOwner;
+		MemoryContext old = MemoryContextSwitchTo(srels.cxt);
+
+		CurrentResourceOwner = suppress_owner;
+		PG_TRY();
+		{
+			*cache = index_beginscan(heap, index, snap, nkeys, 0);
+		}
+		PG_FINALLY();
+		{
+			CurrentResourceOwner = save;
+			MemoryContextSwitchTo(old);
+		}
+		PG_END_TRY();
+	}
+	(*cache)->xs_snapshot = snap;
+	return *cache;
+}
+
+/*
+ * Rescan and fetch in the set's memory: an index access method may keep
+ * what it allocates lazily during a scan (btree's killed items) until the
+ * scan ends, so it must not go to the caller's per-row memory.
+ */
+static void
+scan_rescan(IndexScanDesc scan, ScanKey keys, int nkeys)
+{
+	MemoryContext old = MemoryContextSwitchTo(srels.cxt);
+
+	index_rescan(scan, keys, nkeys, NULL, 0);
+	MemoryContextSwitchTo(old);
+}
+
+/* The next tuple of a scan, in the slot; false at the end. */
+static bool
+scan_next(IndexScanDesc scan, TupleTableSlot *slot)
+{
+	MemoryContext old = MemoryContextSwitchTo(srels.cxt);
+	bool		found = index_getnext_slot(scan, ForwardScanDirection, slot);
+
+	MemoryContextSwitchTo(old);
+	return found;
+}
+
+/* Done with a scan for now: a rescan drops its buffer pins. */
+static void
+scan_release(IndexScanDesc scan)
+{
+	scan_rescan(scan, NULL, scan->numberOfKeys);
 }
 
 /*
@@ -261,9 +349,9 @@ make_slots(void)
 static void
 scan_start(MemoryContext stmtcxt)
 {
+	if (srels.open && srels.busy)
+		suppress_rels_close(true);
 	suppress_rels_open(stmtcxt);
-	if (srels.busy)
-		make_slots();
 	srels.busy = true;
 }
 
@@ -354,7 +442,7 @@ suppress_rels_open(MemoryContext stmtcxt)
 	}
 	PG_CATCH();
 	{
-		suppress_rels_close();
+		suppress_rels_close(true);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -366,6 +454,17 @@ suppress_rels_open(MemoryContext stmtcxt)
 	cb->func = suppress_statement_end;
 	cb->arg = gen;
 	MemoryContextRegisterResetCallback(stmtcxt, cb);
+}
+
+/*
+ * omni.message, open until the statement ends: the outbox of the preview,
+ * whose scans of the history must not outlive it.
+ */
+Relation
+suppress_message_relation(MemoryContext stmtcxt)
+{
+	suppress_rels_open(stmtcxt);
+	return srels.rels[SR_MESSAGE];
 }
 
 /* An equality or comparison key on an index column, with its collation. */
@@ -415,9 +514,9 @@ suppress_find_identity(MemoryContext stmtcxt, Snapshot snap, const char *kind,
 	slot = srels.slots[SR_IDENTITY];
 	index_key(&keys[0], index, 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(kind));
 	index_key(&keys[1], index, 2, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(value));
-	scan = index_beginscan(srels.rels[SR_IDENTITY], index, snap, 2, 0);
-	index_rescan(scan, keys, 2, NULL, 0);
-	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	scan = scan_of(&srels.scans[SR_IDENTITY_KEY], srels.rels[SR_IDENTITY], index, snap, 2);
+	scan_rescan(scan, keys, 2);
+	if (scan_next(scan, slot))
 	{
 		bool		isnull;
 
@@ -427,7 +526,7 @@ suppress_find_identity(MemoryContext stmtcxt, Snapshot snap, const char *kind,
 		found = true;
 	}
 	ExecClearTuple(slot);
-	index_endscan(scan);
+	scan_release(scan);
 	scan_done();
 	return found;
 }
@@ -457,10 +556,10 @@ suppress_read_customer(MemoryContext stmtcxt, Snapshot snap, int64 customer_id, 
 	slot = srels.slots[SR_CUSTOMER];
 	index_key(&key, srels.rels[SR_CUSTOMER_PKEY], 1, BTEqualStrategyNumber, F_INT8EQ,
 			  Int64GetDatum(customer_id));
-	scan = index_beginscan(rel, srels.rels[SR_CUSTOMER_PKEY], snap, 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	index_endscan(scan);
+	scan = scan_of(&srels.scans[SR_CUSTOMER_PKEY], rel, srels.rels[SR_CUSTOMER_PKEY], snap, 1);
+	scan_rescan(scan, &key, 1);
+	found = scan_next(scan, slot);
+	scan_release(scan);
 
 	if (found && lock)
 	{
@@ -543,9 +642,10 @@ suppress_read_family(MemoryContext stmtcxt, Snapshot snap, int64 customer_id, in
 	(*ids)[0] = customer_id;
 	index_key(&key, srels.rels[SR_CUSTOMER_MERGED], 1, BTEqualStrategyNumber, F_INT8EQ,
 			  Int64GetDatum(customer_id));
-	scan = index_beginscan(srels.rels[SR_CUSTOMER], srels.rels[SR_CUSTOMER_MERGED], snap, 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
-	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	scan = scan_of(&srels.scans[SR_CUSTOMER_MERGED], srels.rels[SR_CUSTOMER],
+				   srels.rels[SR_CUSTOMER_MERGED], snap, 1);
+	scan_rescan(scan, &key, 1);
+	while (scan_next(scan, slot))
 	{
 		bool		isnull;
 
@@ -558,7 +658,7 @@ suppress_read_family(MemoryContext stmtcxt, Snapshot snap, int64 customer_id, in
 		(*ids)[n++] = DatumGetInt64(slot_getattr(slot, srels.cols.customer_id, &isnull));
 	}
 	ExecClearTuple(slot);
-	index_endscan(scan);
+	scan_release(scan);
 	scan_done();
 	if (n > 1)
 		qsort(*ids, n, sizeof(int64), int64_cmp);
@@ -576,29 +676,31 @@ suppress_is_forgotten(MemoryContext stmtcxt, Snapshot snap, bytea *hash)
 	scan_start(stmtcxt);
 	index_key(&key, srels.rels[SR_FORGOTTEN_PKEY], 1, BTEqualStrategyNumber, F_BYTEAEQ,
 			  PointerGetDatum(hash));
-	scan = index_beginscan(srels.rels[SR_FORGOTTEN], srels.rels[SR_FORGOTTEN_PKEY], snap, 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, srels.slots[SR_FORGOTTEN]);
+	scan = scan_of(&srels.scans[SR_FORGOTTEN_PKEY], srels.rels[SR_FORGOTTEN],
+				   srels.rels[SR_FORGOTTEN_PKEY], snap, 1);
+	scan_rescan(scan, &key, 1);
+	found = scan_next(scan, srels.slots[SR_FORGOTTEN]);
 	ExecClearTuple(srels.slots[SR_FORGOTTEN]);
-	index_endscan(scan);
+	scan_release(scan);
 	scan_done();
 	return found;
 }
 
 /* Fold the consents of one index range into *c (see suppress_read_consent). */
 static void
-consent_range(Snapshot snap, Relation index, int64 id, const char *channel,
+consent_range(Snapshot snap, SuppressRelId which, int64 id, const char *channel,
 			  const char *purpose, TimestampTz at, SuppressConsent *c)
 {
 	IndexScanDesc scan;
 	ScanKeyData key;
 	TupleTableSlot *slot = srels.slots[SR_CONSENT];
 	SuppressCols *cols = &srels.cols;
+	Relation	index = srels.rels[which];
 
 	index_key(&key, index, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
-	scan = index_beginscan(srels.rels[SR_CONSENT], index, snap, 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
-	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	scan = scan_of(&srels.scans[which], srels.rels[SR_CONSENT], index, snap, 1);
+	scan_rescan(scan, &key, 1);
+	while (scan_next(scan, slot))
 	{
 		bool		isnull;
 		char	   *s;
@@ -635,7 +737,7 @@ consent_range(Snapshot snap, Relation index, int64 id, const char *channel,
 			c->opted_in = true;
 	}
 	ExecClearTuple(slot);
-	index_endscan(scan);
+	scan_release(scan);
 }
 
 /*
@@ -652,9 +754,9 @@ suppress_read_consent(MemoryContext stmtcxt, Snapshot snap, const int64 *family,
 	scan_start(stmtcxt);
 	memset(c, 0, sizeof(SuppressConsent));
 	for (int i = 0; i < nfamily; i++)
-		consent_range(snap, srels.rels[SR_CONSENT_CUSTOMER], family[i], channel, purpose, at, c);
+		consent_range(snap, SR_CONSENT_CUSTOMER, family[i], channel, purpose, at, c);
 	if (has_identity)
-		consent_range(snap, srels.rels[SR_CONSENT_IDENTITY], identity_id, channel, purpose, at, c);
+		consent_range(snap, SR_CONSENT_IDENTITY, identity_id, channel, purpose, at, c);
 	scan_done();
 }
 
@@ -683,10 +785,11 @@ suppress_read_events(MemoryContext stmtcxt, Snapshot snap, int64 customer_id,
 	tindex = srels.rels[SR_TOUCHPOINT_EVENT];
 	index_key(&key, srels.rels[SR_IDENTITY_CUSTOMER], 1, BTEqualStrategyNumber, F_INT8EQ,
 			  Int64GetDatum(customer_id));
-	iscan = index_beginscan(srels.rels[SR_IDENTITY], srels.rels[SR_IDENTITY_CUSTOMER], snap, 1, 0);
-	index_rescan(iscan, &key, 1, NULL, 0);
-	tscan = index_beginscan(srels.rels[SR_TOUCHPOINT], tindex, snap, 3, 0);
-	while (index_getnext_slot(iscan, ForwardScanDirection, islot))
+	iscan = scan_of(&srels.scans[SR_IDENTITY_CUSTOMER], srels.rels[SR_IDENTITY],
+					srels.rels[SR_IDENTITY_CUSTOMER], snap, 1);
+	scan_rescan(iscan, &key, 1);
+	tscan = scan_of(&srels.scans[SR_TOUCHPOINT_EVENT], srels.rels[SR_TOUCHPOINT], tindex, snap, 3);
+	while (scan_next(iscan, islot))
 	{
 		bool		isnull;
 		int64		identity_id = DatumGetInt64(slot_getattr(islot, srels.cols.identity_id,
@@ -698,8 +801,8 @@ suppress_read_events(MemoryContext stmtcxt, Snapshot snap, int64 customer_id,
 		index_key(&tkeys[1], tindex, 2, BTEqualStrategyNumber, F_TEXTEQ, event_datum);
 		index_key(&tkeys[2], tindex, 3, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT,
 				  TimestampTzGetDatum(since));
-		index_rescan(tscan, tkeys, 3, NULL, 0);
-		while (index_getnext_slot(tscan, ForwardScanDirection, tslot))
+		scan_rescan(tscan, tkeys, 3);
+		while (scan_next(tscan, tslot))
 		{
 			TimestampTz ts = slot_time(tslot, srels.cols.touchpoint_ts, &isnull);
 
@@ -721,8 +824,8 @@ suppress_read_events(MemoryContext stmtcxt, Snapshot snap, int64 customer_id,
 		ExecClearTuple(tslot);
 	}
 	ExecClearTuple(islot);
-	index_endscan(tscan);
-	index_endscan(iscan);
+	scan_release(tscan);
+	scan_release(iscan);
 	scan_done();
 }
 
@@ -746,6 +849,15 @@ suppress_read_history_index(MemoryContext stmtcxt, SuppressHistorySource *h, Sna
 	scan_start(stmtcxt);
 	if (srels.outbox_relid != h->indexoid)
 	{
+		if (srels.outbox_scan != NULL)
+		{
+			ResourceOwner save = CurrentResourceOwner;
+
+			CurrentResourceOwner = suppress_owner;
+			index_endscan(srels.outbox_scan);
+			CurrentResourceOwner = save;
+		}
+		srels.outbox_scan = NULL;
 		if (srels.outbox != NULL)
 			close_unlocked(srels.outbox);
 		srels.outbox = NULL;
@@ -767,7 +879,16 @@ suppress_read_history_index(MemoryContext stmtcxt, SuppressHistorySource *h, Sna
 	}
 	slot = srels.outbox_slot;
 
-	scan = index_beginscan(heap, srels.outbox, snap, 2, 0);
+	if (srels.outbox_scan != NULL && srels.outbox_scan->heapRelation != heap)
+	{
+		ResourceOwner save = CurrentResourceOwner;
+
+		CurrentResourceOwner = suppress_owner;
+		index_endscan(srels.outbox_scan);
+		CurrentResourceOwner = save;
+		srels.outbox_scan = NULL;
+	}
+	scan = scan_of(&srels.outbox_scan, heap, srels.outbox, snap, 2);
 	for (int i = 0; i < nfamily; i++)
 	{
 		if (h->customer_is_int4)
@@ -782,8 +903,8 @@ suppress_read_history_index(MemoryContext stmtcxt, SuppressHistorySource *h, Sna
 					  Int64GetDatum(family[i]));
 		index_key(&keys[1], srels.outbox, 2, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT,
 				  TimestampTzGetDatum(since));
-		index_rescan(scan, keys, 2, NULL, 0);
-		while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		scan_rescan(scan, keys, 2);
+		while (scan_next(scan, slot))
 		{
 			char	   *status = slot_text(slot, h->status_att);
 			bool		isnull;
@@ -811,7 +932,7 @@ suppress_read_history_index(MemoryContext stmtcxt, SuppressHistorySource *h, Sna
 		}
 		ExecClearTuple(slot);
 	}
-	index_endscan(scan);
+	scan_release(scan);
 	scan_done();
 	*nrows = n;
 	return rows;

@@ -126,6 +126,7 @@ extern const char *suppress_status_name(SuppressStatus status);
 extern void suppress_check_channel(const char *channel);
 
 /* scan.c: direct index reads, relations kept open for the statement */
+extern Relation suppress_message_relation(MemoryContext stmtcxt);
 extern bool suppress_find_identity(MemoryContext stmtcxt, Snapshot snap,
 								   const char *kind, const char *value,
 								   int64 *identity_id, int64 *customer_id);

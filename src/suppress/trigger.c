@@ -603,7 +603,6 @@ omni_would_suppress(PG_FUNCTION_ARGS)
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
 	Relation	rel;
-	Oid			relid;
 	OutboxMap  *map;
 	Trigger		fake;
 
@@ -647,10 +646,7 @@ omni_would_suppress(PG_FUNCTION_ARGS)
 	suppress_check_channel(msg.channel);
 
 	/* count in omni.message, as its trigger does */
-	relid = get_relname_relid("message", get_namespace_oid("omni", false));
-	if (!OidIsValid(relid))
-		elog(ERROR, "table omni.message does not exist");
-	rel = relation_open(relid, AccessShareLock);
+	rel = suppress_message_relation(fcinfo->flinfo->fn_mcxt);
 	memset(&fake, 0, sizeof(fake));
 	fake.tgoid = InvalidOid;
 	fake.tgname = "omni.would_suppress";
@@ -658,7 +654,6 @@ omni_would_suppress(PG_FUNCTION_ARGS)
 	history_source(map, rel);
 	suppress_decide(&msg, &map->history, false, &decision, callercxt,
 					fcinfo->flinfo->fn_mcxt);
-	relation_close(rel, AccessShareLock);
 
 	values[0] = CStringGetTextDatum(suppress_status_name(decision.status));
 	values[1] = Int64GetDatum(decision.customer_id);
