@@ -633,6 +633,31 @@ holdout_draw(const char *salt, int64 customer_id)
 	return (double) (h >> 11) / 9007199254740992.0;
 }
 
+/* The hash key read for the statement, forgotten when its memory goes. */
+static bytea *hash_key = NULL;
+
+static void
+forget_hash_key(void *arg)
+{
+	hash_key = NULL;
+}
+
+/* The database's identifier hash key, read once per statement. */
+static bytea *
+statement_hash_key(MemoryContext stmtcxt)
+{
+	if (hash_key == NULL)
+	{
+		MemoryContextCallback *cb = MemoryContextAlloc(stmtcxt, sizeof(MemoryContextCallback));
+
+		hash_key = omni_identifier_hash_key(stmtcxt);
+		cb->func = forget_hash_key;
+		cb->arg = NULL;
+		MemoryContextRegisterResetCallback(stmtcxt, cb);
+	}
+	return hash_key;
+}
+
 /*
  * Normalize the recipient by its kind (identity's normalizers) and compute
  * its keyed hash, as kept in omni.forgotten.  Returns the normalized value,
@@ -641,7 +666,7 @@ holdout_draw(const char *salt, int64 customer_id)
  */
 static char *
 normalize_recipient(SuppressConfig *cfg, const SuppressMessage *msg, char **why,
-					bytea **hash)
+					bytea **hash, MemoryContext stmtcxt)
 {
 	OmniKindRule *rule = omni_rules_kind(cfg->identity, msg->recipient_kind);
 	OmniNormError err;
@@ -656,7 +681,8 @@ normalize_recipient(SuppressConfig *cfg, const SuppressMessage *msg, char **why,
 	}
 	*hash = palloc(VARHDRSZ + OMNI_HASH_LEN);
 	SET_VARSIZE(*hash, VARHDRSZ + OMNI_HASH_LEN);
-	omni_identifier_hash(rule->kind, normalized, (uint8 *) VARDATA(*hash));
+	omni_identifier_hash_keyed(statement_hash_key(stmtcxt), rule->kind, normalized,
+							   (uint8 *) VARDATA(*hash));
 	return normalized;
 }
 
@@ -1026,7 +1052,7 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 		char	   *why = NULL;
 		const char *blocked;
 
-		normalized = normalize_recipient(cfg, msg, &why, &hash);
+		normalized = normalize_recipient(cfg, msg, &why, &hash, stmtcxt);
 		if (normalized == NULL)
 			add_reason(d, &sup_reasons, &sup_details, resultcxt, SUPPRESS_REASON_INVALID, why);
 		else if ((blocked = omni_blocked_reason(cfg->identity, msg->recipient_kind,

@@ -18,7 +18,10 @@
  *
  * The scan keys call the btree operators' functions directly (int8eq,
  * texteq, byteaeq, timestamptz_gt), so nothing here depends on the caller's
- * search_path.
+ * search_path.  The privileges the replaced queries needed are checked once
+ * per statement and table: SELECT on each table read, and UPDATE on
+ * omni.customer (some column) for the row lock, as SELECT ... FOR NO KEY
+ * UPDATE requires.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,12 +33,14 @@
 #include "access/stratnum.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/objectaddress.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_collation_d.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "parser/parse_relation.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -110,6 +115,9 @@ typedef struct SuppressRels
 	uint64		generation;		/* which opening; closes bump it */
 	MemoryContext cxt;			/* slots and descriptors */
 	bool		busy;			/* a scan is under way (or failed) */
+	uint32		may_select;		/* heaps whose SELECT privilege was checked */
+	bool		may_lock;		/* UPDATE privilege on omni.customer checked */
+	Oid			outbox_checked;	/* outbox whose SELECT privilege was checked */
 	Relation	rels[NUM_SUPPRESS_RELS];
 	TupleDesc	descs[NUM_SUPPRESS_RELS];	/* heaps only: unpinned copies */
 	TupleTableSlot *slots[NUM_SUPPRESS_RELS];
@@ -131,6 +139,7 @@ static bool callbacks_registered = false;
 static void suppress_rels_close(bool abort);
 static void make_slots(void);
 static void suppress_rels_open(MemoryContext stmtcxt);
+static void may_select(SuppressRelId heap);
 
 /* Open a relation already locked by the caller, under our resource owner. */
 static Relation
@@ -255,6 +264,9 @@ suppress_rels_close(bool abort)
 	srels.outbox = NULL;
 	srels.outbox_relid = InvalidOid;
 	srels.busy = false;
+	srels.may_select = 0;
+	srels.may_lock = false;
+	srels.outbox_checked = InvalidOid;
 	if (srels.cxt != NULL)
 		MemoryContextDelete(srels.cxt);
 	srels.cxt = NULL;
@@ -464,7 +476,35 @@ Relation
 suppress_message_relation(MemoryContext stmtcxt)
 {
 	suppress_rels_open(stmtcxt);
+	may_select(SR_MESSAGE);
 	return srels.rels[SR_MESSAGE];
+}
+
+/*
+ * Fail unless the user may read a table (SELECT on it, or on every column),
+ * as the queries these reads replace required.
+ */
+static void
+check_select(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	Oid			userid = GetUserId();
+
+	if (pg_class_aclcheck(relid, userid, ACL_SELECT) != ACLCHECK_OK &&
+		pg_attribute_aclcheck_all(relid, userid, ACL_SELECT, ACLMASK_ALL) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind),
+					   RelationGetRelationName(rel));
+}
+
+/* check_select() of one of the set's heaps, once per statement */
+static void
+may_select(SuppressRelId heap)
+{
+	if ((srels.may_select & (1U << heap)) == 0)
+	{
+		check_select(srels.rels[heap]);
+		srels.may_select |= 1U << heap;
+	}
 }
 
 /* An equality or comparison key on an index column, with its collation. */
@@ -510,6 +550,7 @@ suppress_find_identity(MemoryContext stmtcxt, Snapshot snap, const char *kind,
 	bool		found = false;
 
 	scan_start(stmtcxt);
+	may_select(SR_IDENTITY);
 	index = srels.rels[SR_IDENTITY_KEY];
 	slot = srels.slots[SR_IDENTITY];
 	index_key(&keys[0], index, 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(kind));
@@ -554,6 +595,16 @@ suppress_read_customer(MemoryContext stmtcxt, Snapshot snap, int64 customer_id, 
 	scan_start(stmtcxt);
 	rel = srels.rels[SR_CUSTOMER];
 	slot = srels.slots[SR_CUSTOMER];
+	may_select(SR_CUSTOMER);
+	/* a row lock needs UPDATE on the table or on some column, as FOR UPDATE does */
+	if (lock && !srels.may_lock)
+	{
+		if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_UPDATE) != ACLCHECK_OK &&
+			pg_attribute_aclcheck_all(RelationGetRelid(rel), GetUserId(), ACL_UPDATE,
+									  ACLMASK_ANY) != ACLCHECK_OK)
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
+		srels.may_lock = true;
+	}
 	index_key(&key, srels.rels[SR_CUSTOMER_PKEY], 1, BTEqualStrategyNumber, F_INT8EQ,
 			  Int64GetDatum(customer_id));
 	scan = scan_of(&srels.scans[SR_CUSTOMER_PKEY], rel, srels.rels[SR_CUSTOMER_PKEY], snap, 1);
@@ -638,6 +689,7 @@ suppress_read_family(MemoryContext stmtcxt, Snapshot snap, int64 customer_id, in
 
 	scan_start(stmtcxt);
 	slot = srels.slots[SR_CUSTOMER];
+	may_select(SR_CUSTOMER);
 	*ids = palloc(sizeof(int64) * size);
 	(*ids)[0] = customer_id;
 	index_key(&key, srels.rels[SR_CUSTOMER_MERGED], 1, BTEqualStrategyNumber, F_INT8EQ,
@@ -674,6 +726,7 @@ suppress_is_forgotten(MemoryContext stmtcxt, Snapshot snap, bytea *hash)
 	bool		found;
 
 	scan_start(stmtcxt);
+	may_select(SR_FORGOTTEN);
 	index_key(&key, srels.rels[SR_FORGOTTEN_PKEY], 1, BTEqualStrategyNumber, F_BYTEAEQ,
 			  PointerGetDatum(hash));
 	scan = scan_of(&srels.scans[SR_FORGOTTEN_PKEY], srels.rels[SR_FORGOTTEN],
@@ -752,6 +805,7 @@ suppress_read_consent(MemoryContext stmtcxt, Snapshot snap, const int64 *family,
 					  const char *purpose, TimestampTz at, SuppressConsent *c)
 {
 	scan_start(stmtcxt);
+	may_select(SR_CONSENT);
 	memset(c, 0, sizeof(SuppressConsent));
 	for (int i = 0; i < nfamily; i++)
 		consent_range(snap, SR_CONSENT_CUSTOMER, family[i], channel, purpose, at, c);
@@ -780,6 +834,8 @@ suppress_read_events(MemoryContext stmtcxt, Snapshot snap, int64 customer_id,
 	Datum		event_datum = CStringGetTextDatum(event);
 
 	scan_start(stmtcxt);
+	may_select(SR_IDENTITY);
+	may_select(SR_TOUCHPOINT);
 	islot = srels.slots[SR_IDENTITY];
 	tslot = srels.slots[SR_TOUCHPOINT];
 	tindex = srels.rels[SR_TOUCHPOINT_EVENT];
@@ -867,6 +923,11 @@ suppress_read_history_index(MemoryContext stmtcxt, SuppressHistorySource *h, Sna
 		srels.outbox_relid = h->indexoid;
 	}
 	heap = h->heap;
+	if (srels.outbox_checked != RelationGetRelid(heap))
+	{
+		check_select(heap);
+		srels.outbox_checked = RelationGetRelid(heap);
+	}
 	if (srels.outbox_slot == NULL || srels.outbox_heap != RelationGetRelid(heap))
 	{
 		MemoryContext old = MemoryContextSwitchTo(srels.cxt);

@@ -19,10 +19,13 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/index.h"
+#include "catalog/pg_collation_d.h"
+#include "catalog/pg_operator_d.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_index.h"
@@ -34,8 +37,11 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -159,10 +165,49 @@ field_type_ok(FieldType t, Oid typid)
 }
 
 /*
+ * Whether a partial index holds every queued and delayed message: its
+ * predicate follows from status IN ('queued', 'delayed') (a text status
+ * column; the engine still checks each row's status).
+ */
+static bool
+predicate_holds_counted(OutboxMap *map, Oid indexoid)
+{
+	Relation	index;
+	List	   *pred;
+	Var		   *var;
+	Datum		elems[2];
+	Const	   *arr;
+	ScalarArrayOpExpr *saop;
+	bool		result;
+
+	if (map->atttype[FIELD_STATUS] != TEXTOID)
+		return false;
+	index = index_open(indexoid, AccessShareLock);
+	pred = RelationGetIndexPredicate(index);
+	var = makeVar(1, map->attnum[FIELD_STATUS], TEXTOID, -1, DEFAULT_COLLATION_OID, 0);
+	elems[0] = CStringGetTextDatum("queued");
+	elems[1] = CStringGetTextDatum("delayed");
+	arr = makeConst(TEXTARRAYOID, -1, DEFAULT_COLLATION_OID, -1,
+					PointerGetDatum(construct_array(elems, 2, TEXTOID, -1, false, TYPALIGN_INT)),
+					false, false);
+	saop = makeNode(ScalarArrayOpExpr);
+	saop->opno = TextEqualOperator;
+	saop->opfuncid = F_TEXTEQ;
+	saop->useOr = true;
+	saop->inputcollid = DEFAULT_COLLATION_OID;
+	saop->args = list_make2(var, arr);
+	saop->location = -1;
+	result = pred != NIL && predicate_implied_by(pred, list_make1(saop), false);
+	index_close(index, AccessShareLock);
+	return result;
+}
+
+/*
  * The outbox's btree index whose first two columns are the customer and
  * created_at columns (plain columns, default operator classes, no
- * predicate), or InvalidOid.  On omni.message it is
- * message_customer_created_idx.
+ * predicate but one every counted message meets), or InvalidOid.  A partial
+ * index of the counted messages is preferred: it skips the suppressed
+ * ones.  On omni.message it is message_customer_counted_idx.
  */
 static Oid
 history_index(OutboxMap *map, Relation rel)
@@ -177,6 +222,7 @@ history_index(OutboxMap *map, Relation rel)
 		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
 		Form_pg_index index;
 		bool		ok;
+		bool		partial = false;
 
 		if (!HeapTupleIsValid(tup))
 			continue;
@@ -184,7 +230,6 @@ history_index(OutboxMap *map, Relation rel)
 		ok = index->indisvalid && index->indisready && index->indnkeyatts >= 2 &&
 			index->indkey.values[0] == map->attnum[FIELD_CUSTOMER_ID] &&
 			index->indkey.values[1] == map->attnum[FIELD_CREATED_AT] &&
-			heap_attisnull(tup, Anum_pg_index_indpred, NULL) &&
 			heap_attisnull(tup, Anum_pg_index_indexprs, NULL);
 		/* a btree default operator class makes it a btree index */
 		if (ok)
@@ -197,13 +242,19 @@ history_index(OutboxMap *map, Relation rel)
 				indclass->values[0] == GetDefaultOpClass(map->atttype[FIELD_CUSTOMER_ID],
 														 BTREE_AM_OID) &&
 				indclass->values[1] == GetDefaultOpClass(TIMESTAMPTZOID, BTREE_AM_OID);
+			partial = !heap_attisnull(tup, Anum_pg_index_indpred, NULL);
 		}
 		ReleaseSysCache(tup);
-		if (ok)
+		if (ok && partial)
 		{
-			result = indexoid;
-			break;
+			if (predicate_holds_counted(map, indexoid))
+			{
+				result = indexoid;
+				break;
+			}
 		}
+		else if (ok && !OidIsValid(result))
+			result = indexoid;
 	}
 	list_free(indexes);
 	return result;
