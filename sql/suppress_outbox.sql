@@ -141,6 +141,23 @@ DROP TRIGGER bad_update ON bad;
 SELECT omni.suppress();
 RESET client_min_messages;
 
+-- with an index on (customer, created_at), an integer customer column is
+-- counted through the index; a message refused inside a subtransaction
+-- leaves the next one decided as usual
+CREATE INDEX ON outbox_plain (customer_id, created_at);
+INSERT INTO outbox_plain (customer_id, channel, created_at) VALUES (900301, 'email', '2026-04-01 12:00+00');
+DO $$
+BEGIN
+    BEGIN
+        INSERT INTO outbox_plain (customer_id, channel, created_at) VALUES (900999, 'email', '2026-04-02 12:00+00');
+    EXCEPTION WHEN foreign_key_violation THEN
+        RAISE NOTICE 'refused: %', SQLERRM;
+    END;
+    INSERT INTO outbox_plain (customer_id, channel, created_at) VALUES (900301, 'email', '2026-04-02 12:00+00');
+END $$;
+SELECT customer_id, channel, created_at, status, reasons FROM outbox_plain
+ WHERE created_at >= '2026-04-01 12:00+00' ORDER BY created_at;
+
 DROP TABLE outbox, outbox_plain, outbox_narrow, bad;
 DROP FUNCTION try_mapping(text[]);
 DELETE FROM omni.suppression_rule WHERE name = 'one_a_day';

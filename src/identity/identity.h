@@ -97,6 +97,9 @@ extern const char *omni_blocked_reason(OmniRules *rules, const char *kind,
 									   const char *value);
 extern void omni_identifier_hash(const char *kind, const char *value,
 								 uint8 *dest);
+extern bytea *omni_identifier_hash_key(MemoryContext mcxt);
+extern void omni_identifier_hash_keyed(bytea *key, const char *kind,
+									   const char *value, uint8 *dest);
 
 /* bulkinsert.c */
 typedef struct OmniBulkInsert OmniBulkInsert;

@@ -413,6 +413,28 @@ omni_identifier_hash(const char *kind, const char *value, uint8 *dest)
 	identifier_hash_with_key(read_secret_key(), kind, value, dest);
 }
 
+/*
+ * The database's hash key, copied into mcxt, and the keyed hash under a key
+ * read before: for callers that hash many identifiers in one statement
+ * (the suppression trigger) and keep the key for the statement, as
+ * omni.identifier_hash does in fn_extra.
+ */
+bytea *
+omni_identifier_hash_key(MemoryContext mcxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(mcxt);
+	bytea	   *key = read_secret_key();
+
+	MemoryContextSwitchTo(old);
+	return key;
+}
+
+void
+omni_identifier_hash_keyed(bytea *key, const char *kind, const char *value, uint8 *dest)
+{
+	identifier_hash_with_key(key, kind, value, dest);
+}
+
 PG_FUNCTION_INFO_V1(omni_identifier_hash_sql);
 /*
  * omni.identifier_hash(kind, value): the keyed hash of an already-normalized

@@ -24,6 +24,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
@@ -34,6 +35,7 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -102,10 +104,6 @@ static Oid	config_relids[4];
 /* Saved plans of the engine's queries. */
 static SPIPlanPtr plan_rules;
 static SPIPlanPtr plan_channels;
-static SPIPlanPtr plan_resolve;
-static SPIPlanPtr plan_customer;
-static SPIPlanPtr plan_customer_lock;
-static SPIPlanPtr plan_events;
 
 /* Most merges followed from an absorbed customer to its survivor. */
 #define MAX_MERGE_HOPS		64
@@ -151,6 +149,25 @@ suppress_prepare(SPIPlanPtr *cache, const char *query, int nargs, Oid *argtypes)
 		*cache = plan;
 	}
 	return *cache;
+}
+
+/*
+ * Run the engine's own queries with search_path = pg_catalog, pg_temp, so
+ * that operators or functions a user creates elsewhere cannot change them;
+ * returns the GUC nest level to pass to AtEOXact_GUC(true, level) after.
+ * The trigger itself runs no query per message, so omni.suppress() does not
+ * pin the path for every call: only these rare queries (loading the rules,
+ * counting in an outbox without an index) do.
+ */
+int
+suppress_pin_search_path(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
 }
 
 /* Copy a text[] datum into a palloc'd array of C strings; returns its length. */
@@ -202,6 +219,11 @@ suppress_load_config(void)
 
 	PG_TRY();
 	{
+		int			nestlevel;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		nestlevel = suppress_pin_search_path();
 		suppress_prepare(&plan_rules,
 						 "SELECT name, kind, channels, categories, max_messages, time_window,"
 						 " calendar_day, quiet_start, quiet_end, action, event, match_topic,"
@@ -287,6 +309,8 @@ suppress_load_config(void)
 		MemoryContextSwitchTo(old);
 
 		config.identity = omni_rules_load(cxt);
+		AtEOXact_GUC(true, nestlevel);
+		SPI_finish();
 	}
 	PG_CATCH();
 	{
@@ -609,6 +633,31 @@ holdout_draw(const char *salt, int64 customer_id)
 	return (double) (h >> 11) / 9007199254740992.0;
 }
 
+/* The hash key read for the statement, forgotten when its memory goes. */
+static bytea *hash_key = NULL;
+
+static void
+forget_hash_key(void *arg)
+{
+	hash_key = NULL;
+}
+
+/* The database's identifier hash key, read once per statement. */
+static bytea *
+statement_hash_key(MemoryContext stmtcxt)
+{
+	if (hash_key == NULL)
+	{
+		MemoryContextCallback *cb = MemoryContextAlloc(stmtcxt, sizeof(MemoryContextCallback));
+
+		hash_key = omni_identifier_hash_key(stmtcxt);
+		cb->func = forget_hash_key;
+		cb->arg = NULL;
+		MemoryContextRegisterResetCallback(stmtcxt, cb);
+	}
+	return hash_key;
+}
+
 /*
  * Normalize the recipient by its kind (identity's normalizers) and compute
  * its keyed hash, as kept in omni.forgotten.  Returns the normalized value,
@@ -617,7 +666,7 @@ holdout_draw(const char *salt, int64 customer_id)
  */
 static char *
 normalize_recipient(SuppressConfig *cfg, const SuppressMessage *msg, char **why,
-					bytea **hash)
+					bytea **hash, MemoryContext stmtcxt)
 {
 	OmniKindRule *rule = omni_rules_kind(cfg->identity, msg->recipient_kind);
 	OmniNormError err;
@@ -632,48 +681,30 @@ normalize_recipient(SuppressConfig *cfg, const SuppressMessage *msg, char **why,
 	}
 	*hash = palloc(VARHDRSZ + OMNI_HASH_LEN);
 	SET_VARSIZE(*hash, VARHDRSZ + OMNI_HASH_LEN);
-	omni_identifier_hash(rule->kind, normalized, (uint8 *) VARDATA(*hash));
+	omni_identifier_hash_keyed(statement_hash_key(stmtcxt), rule->kind, normalized,
+							   (uint8 *) VARDATA(*hash));
 	return normalized;
 }
 
-/* Whether an erased identifier had this keyed hash (the recipient resolved to no customer). */
-static bool
-is_forgotten(bytea *hash)
-{
-	Oid			types[1] = {BYTEAOID};
-	Datum		values[1];
-	bool		isnull;
-
-	suppress_prepare(&plan_resolve,
-					 "SELECT EXISTS (SELECT 1 FROM omni.forgotten f WHERE f.hash = $1)",
-					 1, types);
-	values[0] = PointerGetDatum(hash);
-	if (SPI_execute_plan(plan_resolve, values, NULL, true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "could not read omni.forgotten");
-	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
-
-/* What one query tells about the message's customer and recipient. */
+/* What the engine knows about the message's customer and recipient. */
 typedef struct SuppressContext
 {
 	int64		customer_id;	/* live customer */
 	char	   *time_zone;		/* NULL: omni.default_time_zone */
-	Datum		family;			/* bigint[]: it and the customers it absorbed */
+	int64	   *family;			/* it and the customers it absorbed, ascending */
+	int			nfamily;
 	bool		has_identity;
 	int64		identity_id;	/* the recipient's identifier */
 	bool		forgotten;		/* the recipient was erased */
-	bool		opted_out;		/* an opt-out in force (consent) */
-	bool		opted_in;		/* an opt-in in force (consent) */
-	char	   *opt_out_id;
+	SuppressConsent consent;	/* when a consent rule applies */
 } SuppressContext;
 
 /*
- * Everything the rules need to know about the message's customer, in one
- * query: the customer (given, or the recipient's identifier's), followed
- * through merges to its live survivor; its time zone; the customers it
- * absorbed (whose messages count toward its caps and whose consents hold);
- * the recipient's identifier and whether it was erased; and, when a consent
+ * Everything the rules need to know about the message's customer: the
+ * customer (given, or the recipient's identifier's), followed through
+ * merges to its live survivor; its time zone; the customers it absorbed
+ * (whose messages count toward its caps and whose consents hold); the
+ * recipient's identifier and whether it was erased; and, when a consent
  * rule applies, whether an opt-out or an opt-in is in force for the
  * customer or the recipient, on the channel (or every channel), for the
  * message's purpose, at the message's time.
@@ -684,112 +715,98 @@ typedef struct SuppressContext
  * never both pass a cap.  A row lock lives in the tuple, not in the shared
  * lock table, so one transaction may decide messages for any number of
  * customers; and NO KEY UPDATE does not conflict with the KEY SHARE locks of
- * foreign key checks.  A merge committed while we waited is seen (READ
- * COMMITTED re-reads the locked row) and followed.
+ * foreign key checks.  A merge committed while we waited is seen (at READ
+ * COMMITTED the latest version of the locked row is read) and followed.
+ * Like a locking query, the reads take a new snapshot after a command
+ * counter increment, so the messages this statement inserted before are
+ * seen; the preview (lock = false) reads with the active snapshot.
  *
  * Returns false when the recipient resolves to no customer; a customer id
  * that is not a customer is an error.
  */
 static bool
 load_context(const SuppressMessage *msg, const char *normalized, bytea *hash,
-			 bool need_consent, bool lock, SuppressContext *ctx)
+			 bool need_consent, bool lock, MemoryContext stmtcxt, SuppressContext *ctx)
 {
-	Oid			types[8] = {INT8OID, TEXTOID, TEXTOID, BYTEAOID, TEXTOID, TEXTOID,
-	TIMESTAMPTZOID, BOOLOID};
-	Datum		values[8];
-	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	bool		has_customer = msg->has_customer;
 	int64		id = msg->customer_id;
-	SPIPlanPtr	plan;
+	int64		identity_customer = 0;
+	Snapshot	snap;
+	bool		found = false;
+	int			hop;
 
-#define CONTEXT_QUERY \
-	"SELECT c.time_zone, c.merged_into, f.family, i.identity_id," \
-	" EXISTS (SELECT 1 FROM omni.forgotten g WHERE g.hash = $4)," \
-	" k.opted_out, k.opted_in, k.opt_out_id, c.customer_id" \
-	" FROM (SELECT 1) one" \
-	" LEFT JOIN omni.identity i ON i.kind = $2 AND i.value = $3" \
-	" JOIN omni.customer c ON c.customer_id = COALESCE($1, i.customer_id)" \
-	" CROSS JOIN LATERAL (SELECT pg_catalog.array_append(ARRAY(" \
-	"        SELECT a.customer_id FROM omni.customer a WHERE a.merged_into = c.customer_id)," \
-	"        c.customer_id) AS family) f" \
-	" CROSS JOIN LATERAL (SELECT pg_catalog.bool_or(k.status = 'opt_out') AS opted_out," \
-	"        pg_catalog.bool_or(k.status = 'opt_in') AS opted_in," \
-	"        pg_catalog.min(k.consent_id) FILTER (WHERE k.status = 'opt_out') AS opt_out_id" \
-	"   FROM omni.consent k" \
-	"  WHERE $8 AND (k.customer_id = ANY (f.family) OR k.identity_id = i.identity_id)" \
-	"    AND (k.channel IS NULL OR k.channel = $5) AND k.purpose = $6" \
-	"    AND k.granted_at <= $7" \
-	"    AND (k.expires_at IS NULL OR k.expires_at > $7)" \
-	"    AND (k.revoked_at IS NULL OR k.revoked_at > $7)) k"
-
-	plan = lock
-		? suppress_prepare(&plan_customer_lock, CONTEXT_QUERY " FOR NO KEY UPDATE OF c", 8, types)
-		: suppress_prepare(&plan_customer, CONTEXT_QUERY, 8, types);
-#undef CONTEXT_QUERY
+	if (lock)
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		CommandCounterIncrement();
+		UpdateActiveSnapshotCommandId();
+	}
+	snap = GetActiveSnapshot();
 
 	if (normalized != NULL)
+		ctx->has_identity = suppress_find_identity(stmtcxt, snap, msg->recipient_kind,
+												   normalized, &ctx->identity_id,
+												   &identity_customer);
+	if (!has_customer && !ctx->has_identity)
 	{
-		values[1] = CStringGetTextDatum(msg->recipient_kind);
-		values[2] = CStringGetTextDatum(normalized);
-		values[3] = PointerGetDatum(hash);
+		if (lock)
+			PopActiveSnapshot();
+		return false;
 	}
-	else
-		nulls[1] = nulls[2] = nulls[3] = 'n';
-	values[4] = CStringGetTextDatum(msg->channel);
-	values[5] = CStringGetTextDatum(is_transactional(msg->category) ? "transactional" : "marketing");
-	values[6] = TimestampTzGetDatum(msg->created_at);
-	values[7] = BoolGetDatum(need_consent);
+	if (!has_customer)
+		id = identity_customer;
 
-	for (int hop = 0; hop <= MAX_MERGE_HOPS; hop++)
+	for (hop = 0; hop <= MAX_MERGE_HOPS; hop++)
 	{
-		HeapTuple	tup;
-		TupleDesc	desc;
-		bool		isnull;
-		Datum		d;
+		bool		merged;
+		int64		merged_into;
 
-		values[0] = Int64GetDatum(id);
-		nulls[0] = has_customer ? ' ' : 'n';
-		/* a locking read is not read-only: it takes a fresh snapshot */
-		if (SPI_execute_plan(plan, values, nulls, !lock, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read omni.customer");
-		if (SPI_processed == 0)
+		if (!suppress_read_customer(stmtcxt, snap, id, lock, &ctx->time_zone,
+									&merged, &merged_into))
 		{
 			if (!has_customer)
-				return false;
+				break;
 			ereport(ERROR,
 					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 					 errmsg("customer " INT64_FORMAT " does not exist", id),
 					 errdetail("The message names customer " INT64_FORMAT ".", msg->customer_id)));
 		}
-		tup = SPI_tuptable->vals[0];
-		desc = SPI_tuptable->tupdesc;
-		d = SPI_getbinval(tup, desc, 2, &isnull);
-		if (!isnull)
+		if (merged)
 		{
 			/* absorbed: decide for its survivor */
 			has_customer = true;
-			id = DatumGetInt64(d);
+			id = merged_into;
 			continue;
 		}
-		ctx->customer_id = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
-		ctx->time_zone = SPI_getvalue(tup, desc, 1);
-		ctx->family = SPI_getbinval(tup, desc, 3, &isnull);
-		d = SPI_getbinval(tup, desc, 4, &isnull);
-		ctx->has_identity = !isnull;
-		ctx->identity_id = isnull ? 0 : DatumGetInt64(d);
-		ctx->forgotten = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
-		d = SPI_getbinval(tup, desc, 6, &isnull);
-		ctx->opted_out = !isnull && DatumGetBool(d);
-		d = SPI_getbinval(tup, desc, 7, &isnull);
-		ctx->opted_in = !isnull && DatumGetBool(d);
-		ctx->opt_out_id = SPI_getvalue(tup, desc, 8);
-		return true;
+		found = true;
+		break;
 	}
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("customer " INT64_FORMAT " was merged more than %d times in a row",
-					msg->customer_id, MAX_MERGE_HOPS)));
-	return false;				/* keep the compiler quiet */
+	if (hop > MAX_MERGE_HOPS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("customer " INT64_FORMAT " was merged more than %d times in a row",
+						msg->customer_id, MAX_MERGE_HOPS)));
+	if (found)
+	{
+		ctx->customer_id = id;
+		ctx->forgotten = hash != NULL && suppress_is_forgotten(stmtcxt, snap, hash);
+		ctx->nfamily = suppress_read_family(stmtcxt, snap, id, &ctx->family);
+		if (need_consent)
+			suppress_read_consent(stmtcxt, snap, ctx->family, ctx->nfamily,
+								  ctx->has_identity, ctx->identity_id, msg->channel,
+								  is_transactional(msg->category) ? "transactional" : "marketing",
+								  msg->created_at, &ctx->consent);
+	}
+	if (lock)
+		PopActiveSnapshot();
+	return found;
+}
+
+/* Whether an erased identifier had this keyed hash (the recipient resolved to no customer). */
+static bool
+is_forgotten(MemoryContext stmtcxt, bytea *hash)
+{
+	return suppress_is_forgotten(stmtcxt, GetActiveSnapshot(), hash);
 }
 
 /*
@@ -802,51 +819,70 @@ consent_refusal(const SuppressMessage *msg, SuppressChannel *ch, SuppressContext
 {
 	const char *purpose = is_transactional(msg->category) ? "transactional" : "marketing";
 
-	if (ctx->opted_out)
-		return psprintf("opted out of %s %s (consent %s)", msg->channel, purpose,
-						ctx->opt_out_id);
-	if (ch->requires_opt_in && !is_transactional(msg->category) && !ctx->opted_in)
+	if (ctx->consent.opted_out)
+		return psprintf("opted out of %s %s (consent " INT64_FORMAT ")", msg->channel, purpose,
+						ctx->consent.opt_out_id);
+	if (ch->requires_opt_in && !is_transactional(msg->category) && !ctx->consent.opted_in)
 		return psprintf("no opt-in in force for %s marketing, which requires one",
 						msg->channel);
 	return NULL;
 }
 
-/* A past message of the customer, as counted by caps and campaign rules. */
-typedef struct HistoryRow
-{
-	char	   *channel;
-	char	   *category;
-	char	   *campaign;
-	TimestampTz created_at;
-} HistoryRow;
-
 /*
  * Read the messages that went or will go out (queued or delayed) created
- * after "since" for the customer and the customers it absorbed (family, a
- * bigint[]), from the outbox the trigger fires on.  With latest = true (the
- * trigger, under the customer's lock) the latest snapshot is used so that
- * messages committed since our snapshot was taken are counted too.
+ * after "since" for the customer and the customers it absorbed, from the
+ * outbox the trigger fires on: through its index when it has one, else with
+ * its saved query.  With latest = true (the trigger, under the customer's
+ * lock) the latest snapshot is used, so that messages committed since our
+ * snapshot was taken, and those this statement inserted before (made
+ * visible by load_context's command counter increment), are counted too.
  */
-static HistoryRow *
-read_history(SuppressHistorySource *history, Datum family, int64 customer_id,
-			 TimestampTz since, bool latest, int *nrows)
+static SuppressHistoryRow *
+read_history(SuppressHistorySource *history, SuppressContext *ctx, TimestampTz since,
+			 bool latest, MemoryContext stmtcxt, int *nrows)
 {
+	MemoryContext callercxt = CurrentMemoryContext;
+	Datum	   *elems;
 	Datum		values[2];
 	int			rc;
-	HistoryRow *rows;
+	int			nestlevel;
+	SuppressHistoryRow *rows;
 
-	values[0] = family;
+	if (OidIsValid(history->indexoid))
+	{
+		Snapshot	snap;
+
+		if (!latest)
+			return suppress_read_history_index(stmtcxt, history, GetActiveSnapshot(),
+											   ctx->family, ctx->nfamily, since, nrows);
+		/* load_context() made this statement's rows visible already */
+		snap = RegisterSnapshot(GetLatestSnapshot());
+		rows = suppress_read_history_index(stmtcxt, history, snap, ctx->family,
+										   ctx->nfamily, since, nrows);
+		UnregisterSnapshot(snap);
+		return rows;
+	}
+
+	elems = palloc(sizeof(Datum) * ctx->nfamily);
+	for (int i = 0; i < ctx->nfamily; i++)
+		elems[i] = Int64GetDatum(ctx->family[i]);
+	values[0] = PointerGetDatum(construct_array(elems, ctx->nfamily, INT8OID, sizeof(int64),
+												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[1] = TimestampTzGetDatum(since);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	nestlevel = suppress_pin_search_path();
 	if (latest)
 		rc = SPI_execute_snapshot(history->plan, values, NULL, GetLatestSnapshot(),
 								  InvalidSnapshot, false, false, 0);
 	else
 		rc = SPI_execute_plan(history->plan, values, NULL, true, 0);
 	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not count the messages of customer " INT64_FORMAT, customer_id);
+		elog(ERROR, "could not count the messages of customer " INT64_FORMAT, ctx->customer_id);
 
+	MemoryContextSwitchTo(callercxt);
 	*nrows = (int) SPI_processed;
-	rows = palloc(sizeof(HistoryRow) * Max(SPI_processed, 1));
+	rows = palloc(sizeof(SuppressHistoryRow) * Max(SPI_processed, 1));
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -860,67 +896,28 @@ read_history(SuppressHistorySource *history, Datum family, int64 customer_id,
 		d = SPI_getbinval(tup, desc, 4, &isnull);
 		rows[i].created_at = isnull ? DT_NOBEGIN : DatumGetTimestampTz(d);
 	}
+	AtEOXact_GUC(true, nestlevel);
+	SPI_finish();
 	return rows;
 }
 
-/* A recent touchpoint of the customer, as matched by recent-event rules. */
-typedef struct EventRow
-{
-	char	   *event;
-	char	   *topic;
-	TimestampTz ts;
-} EventRow;
-
 /*
  * Read the customer's touchpoints of the given events in (since, until],
- * one event at a time: with the event as a plain parameter the generic plan
- * reads touchpoint_identity_event_ts_idx, one index range per identifier,
- * instead of every touchpoint of the window.
+ * one event at a time, through touchpoint_identity_event_ts_idx: one index
+ * range per identifier and event, not every touchpoint of the window.
  */
-static EventRow *
+static SuppressEventRow *
 read_events(int64 customer_id, List *events, TimestampTz since, TimestampTz until,
-			int *nrows)
+			MemoryContext stmtcxt, int *nrows)
 {
-	Oid			types[4] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		values[4];
 	ListCell   *lc;
-	EventRow   *rows = NULL;
+	SuppressEventRow *rows = NULL;
 	int			n = 0;
 	int			size = 0;
 
-	suppress_prepare(&plan_events,
-					 "SELECT t.event, t.topic, t.ts"
-					 " FROM omni.identity i"
-					 " JOIN omni.touchpoint t ON t.identity_id = i.identity_id"
-					 " WHERE i.customer_id = $1 AND t.event = $2"
-					 "   AND t.ts > $3 AND t.ts <= $4",
-					 4, types);
-	values[0] = Int64GetDatum(customer_id);
-	values[2] = TimestampTzGetDatum(since);
-	values[3] = TimestampTzGetDatum(until);
 	foreach(lc, events)
-	{
-		values[1] = CStringGetTextDatum((char *) lfirst(lc));
-		if (SPI_execute_plan(plan_events, values, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read the touchpoints of customer " INT64_FORMAT, customer_id);
-		if (n + SPI_processed > size)
-		{
-			size = n + SPI_processed + 8;
-			rows = rows == NULL ? palloc(sizeof(EventRow) * size)
-				: repalloc(rows, sizeof(EventRow) * size);
-		}
-		for (uint64 k = 0; k < SPI_processed; k++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[k];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-
-			rows[n].event = SPI_getvalue(tup, desc, 1);
-			rows[n].topic = SPI_getvalue(tup, desc, 2);
-			rows[n].ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
-			n++;
-		}
-	}
+		suppress_read_events(stmtcxt, GetActiveSnapshot(), customer_id, (char *) lfirst(lc),
+							 since, until, &rows, &n, &size);
 	*nrows = n;
 	return rows;
 }
@@ -943,6 +940,60 @@ plus_interval(TimestampTz t, const Interval *window)
 												   IntervalPGetDatum(window)));
 }
 
+/*
+ * The windows of a rule around one message's time, each computed once per
+ * message: interval arithmetic in the session's time zone and local
+ * calendar days cost more than anything else the rules do in memory.
+ */
+typedef struct RuleWindow
+{
+	bool		has_back;
+	bool		has_fwd;
+	bool		has_cal;
+	TimestampTz back;			/* t - window */
+	TimestampTz fwd;			/* t + window */
+	TimestampTz cal_lo;			/* calendar-day window: [cal_lo, cal_hi) */
+	TimestampTz cal_hi;
+} RuleWindow;
+
+/* t - the rule's window, memoized */
+static TimestampTz
+window_back(RuleWindow *w, const SuppressRule *r, TimestampTz t)
+{
+	if (!w->has_back)
+	{
+		w->back = minus_interval(t, &r->window);
+		w->has_back = true;
+	}
+	return w->back;
+}
+
+/* t + the rule's window, memoized */
+static TimestampTz
+window_fwd(RuleWindow *w, const SuppressRule *r, TimestampTz t)
+{
+	if (!w->has_fwd)
+	{
+		w->fwd = plus_interval(t, &r->window);
+		w->has_fwd = true;
+	}
+	return w->fwd;
+}
+
+/* The start of a calendar-day cap's window (and its end in *end), memoized */
+static TimestampTz
+window_calendar(RuleWindow *w, const SuppressRule *r, TimestampTz t, pg_tz *tz,
+				TimestampTz *end)
+{
+	if (!w->has_cal)
+	{
+		w->cal_lo = calendar_window_start(t, tz, calendar_days(r), &w->cal_hi);
+		w->has_cal = true;
+	}
+	*end = w->cal_hi;
+	return w->cal_lo;
+}
+
 /* Render an interval for an explanation. */
 static char *
 interval_text(const Interval *i)
@@ -952,14 +1003,16 @@ interval_text(const Interval *i)
 
 /*
  * Decide one message: its status, its live customer, its send time when
- * delayed, and every reason.  Must be called inside an SPI connection; the
- * decision is allocated in resultcxt.  take_lock = true (the trigger) takes
- * the customer's suppression lock and counts with the latest snapshot;
- * false (the preview) takes no lock.
+ * delayed, and every reason.  The decision is allocated in resultcxt; the
+ * relations read stay open until stmtcxt, the statement's memory, is
+ * freed.  take_lock = true (the trigger) takes the customer's suppression
+ * lock and counts with the latest snapshot; false (the preview) takes no
+ * lock.
  */
 void
 suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
-				bool take_lock, SuppressDecision *d, MemoryContext resultcxt)
+				bool take_lock, SuppressDecision *d, MemoryContext resultcxt,
+				MemoryContext stmtcxt)
 {
 	SuppressConfig *cfg = suppress_config();
 	SuppressChannel *ch;
@@ -982,6 +1035,7 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 	TimestampTz events_since = DT_NOEND;
 	List	   *events = NIL;
 	int64		customer_id;
+	RuleWindow *win;
 
 	memset(d, 0, sizeof(SuppressDecision));
 	memset(&ctx, 0, sizeof(ctx));
@@ -998,7 +1052,7 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 		char	   *why = NULL;
 		const char *blocked;
 
-		normalized = normalize_recipient(cfg, msg, &why, &hash);
+		normalized = normalize_recipient(cfg, msg, &why, &hash, stmtcxt);
 		if (normalized == NULL)
 			add_reason(d, &sup_reasons, &sup_details, resultcxt, SUPPRESS_REASON_INVALID, why);
 		else if ((blocked = omni_blocked_reason(cfg->identity, msg->recipient_kind,
@@ -1012,11 +1066,11 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 
 	/* The customer, locked; the recipient's identifier; erasure; consent. */
 	if ((!msg->has_customer && normalized == NULL) ||
-		!load_context(msg, normalized, hash, need_consent, take_lock, &ctx))
+		!load_context(msg, normalized, hash, need_consent, take_lock, stmtcxt, &ctx))
 	{
 		MemoryContext old;
 
-		if (normalized != NULL && is_forgotten(hash))
+		if (normalized != NULL && is_forgotten(stmtcxt, hash))
 			add_reason(d, &sup_reasons, &sup_details, resultcxt, SUPPRESS_REASON_FORGOTTEN,
 					   psprintf("the %s was erased", msg->recipient_kind));
 		if (sup_reasons == NIL)
@@ -1052,6 +1106,7 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 	d->customer_id = customer_id;
 
 	/* What the applicable rules need to read. */
+	win = palloc0(sizeof(RuleWindow) * Max(cfg->nrules, 1));
 	for (int i = 0; i < cfg->nrules; i++)
 	{
 		SuppressRule *r = &cfg->rules[i];
@@ -1068,13 +1123,13 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 				if (r->calendar_day)
 					need_zone = true;
 				else
-					history_since = Min(history_since, minus_interval(t, &r->window));
+					history_since = Min(history_since, window_back(&win[i], r, t));
 				break;
 			case RULE_RECENT_EVENT:
 				if (r->match_topic && msg->topic == NULL)
 					break;
 				need_events = true;
-				events_since = Min(events_since, minus_interval(t, &r->window));
+				events_since = Min(events_since, window_back(&win[i], r, t));
 				if (!list_member(events, makeString(r->event)))
 					events = lappend(events, makeString(r->event));
 				break;
@@ -1096,17 +1151,17 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 
 		if (r->kind == RULE_FREQUENCY_CAP && r->calendar_day && rule_applies(r, msg))
 			history_since = Min(history_since,
-								calendar_window_start(t, tz, calendar_days(r), &end) - 1);
+								window_calendar(&win[i], r, t, tz, &end) - 1);
 	}
 
 	{
-		HistoryRow *hist = NULL;
+		SuppressHistoryRow *hist = NULL;
 		int			nhist = 0;
-		EventRow   *evs = NULL;
+		SuppressEventRow *evs = NULL;
 		int			nevs = 0;
 
 		if (need_history)
-			hist = read_history(history, ctx.family, customer_id, history_since, take_lock, &nhist);
+			hist = read_history(history, &ctx, history_since, take_lock, stmtcxt, &nhist);
 		if (need_events)
 		{
 			List	   *names = NIL;
@@ -1114,7 +1169,7 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 
 			foreach(lc, events)
 				names = lappend(names, strVal(lfirst(lc)));
-			evs = read_events(customer_id, names, events_since, t, &nevs);
+			evs = read_events(customer_id, names, events_since, t, stmtcxt, &nevs);
 		}
 
 		for (int i = 0; i < cfg->nrules; i++)
@@ -1155,11 +1210,11 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 						 * inserted out of time order.
 						 */
 						if (r->calendar_day)
-							lo = calendar_window_start(t, tz, calendar_days(r), &hi);
+							lo = window_calendar(&win[i], r, t, tz, &hi);
 						else
 						{
-							lo = minus_interval(t, &r->window) + 1;
-							hi = plus_interval(t, &r->window);
+							lo = window_back(&win[i], r, t) + 1;
+							hi = window_fwd(&win[i], r, t);
 						}
 						for (int k = 0; k < nhist; k++)
 							if (hist[k].created_at >= lo && hist[k].created_at < hi &&
@@ -1181,11 +1236,13 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 					}
 				case RULE_SAME_CAMPAIGN:
 					{
-						TimestampTz lo = minus_interval(t, &r->window) + 1;
-						TimestampTz hi = plus_interval(t, &r->window);
+						TimestampTz lo;
+						TimestampTz hi;
 
 						if (msg->campaign == NULL)
 							break;
+						lo = window_back(&win[i], r, t) + 1;
+						hi = window_fwd(&win[i], r, t);
 						for (int k = 0; k < nhist; k++)
 							if (hist[k].created_at >= lo && hist[k].created_at < hi &&
 								hist[k].campaign != NULL &&
@@ -1201,10 +1258,11 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 					}
 				case RULE_RECENT_EVENT:
 					{
-						TimestampTz lo = minus_interval(t, &r->window);
+						TimestampTz lo;
 
 						if (r->match_topic && msg->topic == NULL)
 							break;
+						lo = window_back(&win[i], r, t);
 						for (int k = 0; k < nevs; k++)
 						{
 							if (evs[k].ts <= lo || strcmp(evs[k].event, r->event) != 0)

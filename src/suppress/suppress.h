@@ -5,11 +5,12 @@
  *		and the rule engine shared by the trigger omni.suppress() and the
  *		preview omni.would_suppress().
  *
- * The engine (rules.c) decides one message at a time, inside the caller's
- * SPI connection: it resolves the recipient to a live customer, locks the
- * customer's row when asked to, and evaluates every enabled
- * rule of omni.suppression_rule.  The rules, channels and blocked values are
- * cached per backend and reloaded when those tables change.
+ * The engine (rules.c) decides one message at a time: it resolves the
+ * recipient to a live customer, locks the customer's row when asked to, and
+ * evaluates every enabled rule of omni.suppression_rule.  It reads the
+ * tables through their indexes (scan.c), without queries.  The rules,
+ * channels and blocked values are cached per backend and reloaded when
+ * those tables change.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,6 +21,8 @@
 
 #include "executor/spi.h"
 #include "nodes/pg_list.h"
+#include "utils/rel.h"
+#include "utils/snapshot.h"
 #include "utils/timestamp.h"
 
 /* Reasons that are not rule names. */
@@ -39,14 +42,49 @@ typedef enum SuppressStatus
 /*
  * Where the counting of past messages (frequency caps, same campaign) reads
  * from: the outbox table the trigger fires on, through its column mapping.
- * Built by trigger.c; the plan is saved and shared by every call on the same
- * trigger.
+ * Built by trigger.c for each statement.  With an index on (customer
+ * column, created_at column) the engine reads it directly (scan.c);
+ * without one, it runs a query, prepared once per backend and trigger.
  */
 typedef struct SuppressHistorySource
 {
-	SPIPlanPtr	plan;			/* (customers bigint[], since timestamptz) ->
-								 * (channel, category, campaign, created_at) */
+	Relation	heap;			/* the outbox, open for the statement */
+	Oid			indexoid;		/* its btree index on (customer, created_at) */
+	bool		customer_is_int4;
+	AttrNumber	channel_att;
+	AttrNumber	category_att;	/* 0: not mapped ('marketing') */
+	AttrNumber	campaign_att;	/* 0: not mapped (NULL) */
+	AttrNumber	created_at_att;
+	AttrNumber	status_att;
+	SPIPlanPtr	plan;			/* no such index: (customers bigint[], since
+								 * timestamptz) -> (channel, category,
+								 * campaign, created_at) */
 } SuppressHistorySource;
+
+/* A past message of the customer, as counted by caps and campaign rules. */
+typedef struct SuppressHistoryRow
+{
+	char	   *channel;
+	char	   *category;
+	char	   *campaign;
+	TimestampTz created_at;
+} SuppressHistoryRow;
+
+/* A recent touchpoint of the customer, as matched by recent-event rules. */
+typedef struct SuppressEventRow
+{
+	char	   *event;
+	char	   *topic;
+	TimestampTz ts;
+} SuppressEventRow;
+
+/* The consents in force for a message. */
+typedef struct SuppressConsent
+{
+	bool		opted_out;
+	bool		opted_in;
+	int64		opt_out_id;		/* lowest opt-out in force */
+} SuppressConsent;
 
 /* One message to decide; strings may be NULL where the column is NULL. */
 typedef struct SuppressMessage
@@ -81,7 +119,9 @@ extern void suppress_decide(const SuppressMessage *msg,
 							SuppressHistorySource *history,
 							bool take_lock,
 							SuppressDecision *decision,
-							MemoryContext resultcxt);
+							MemoryContext resultcxt,
+							MemoryContext stmtcxt);
+extern int	suppress_pin_search_path(void);
 extern const char *suppress_status_name(SuppressStatus status);
 extern void suppress_check_channel(const char *channel);
 
@@ -90,5 +130,33 @@ extern void suppress_check_channel(const char *channel);
 extern void suppress_parse_trigger_args(int nargs, char **args,
 										const char *tgname, const char *relname,
 										const char **colname, bool *explicit);
+
+/* scan.c: direct index reads, relations kept open for the statement */
+extern Relation suppress_message_relation(MemoryContext stmtcxt);
+extern bool suppress_find_identity(MemoryContext stmtcxt, Snapshot snap,
+								   const char *kind, const char *value,
+								   int64 *identity_id, int64 *customer_id);
+extern bool suppress_read_customer(MemoryContext stmtcxt, Snapshot snap,
+								   int64 customer_id, bool lock, char **time_zone,
+								   bool *merged, int64 *merged_into);
+extern int	suppress_read_family(MemoryContext stmtcxt, Snapshot snap,
+								 int64 customer_id, int64 **ids);
+extern bool suppress_is_forgotten(MemoryContext stmtcxt, Snapshot snap, bytea *hash);
+extern void suppress_read_consent(MemoryContext stmtcxt, Snapshot snap,
+								  const int64 *family, int nfamily,
+								  bool has_identity, int64 identity_id,
+								  const char *channel, const char *purpose,
+								  TimestampTz at, SuppressConsent *c);
+extern void suppress_read_events(MemoryContext stmtcxt, Snapshot snap,
+								 int64 customer_id, const char *event,
+								 TimestampTz since, TimestampTz until,
+								 SuppressEventRow **rows, int *nrows, int *size);
+extern SuppressHistoryRow *suppress_read_history_index(MemoryContext stmtcxt,
+													   SuppressHistorySource *h,
+													   Snapshot snap,
+													   const int64 *family,
+													   int nfamily,
+													   TimestampTz since,
+													   int *nrows);
 
 #endif							/* SUPPRESS_H */

@@ -221,10 +221,15 @@ COMMENT ON INDEX omni.touchpoint_identity_event_ts_idx IS
     'Touchpoints of an identifier by event in time order (recent-event suppression)';
 
 /* The decision. */
+/*
+ * No SET search_path here, unlike the other functions that read tables: the
+ * trigger reads its tables through their indexes, with no query per message,
+ * and the rare queries it runs (loading the rules) pin the path themselves.
+ * A SET clause would cost a GUC save and restore on every inserted row.
+ */
 CREATE FUNCTION omni.suppress() RETURNS trigger
     AS 'MODULE_PATHNAME', 'omni_suppress'
-    LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C;
 COMMENT ON FUNCTION omni.suppress() IS
     'BEFORE INSERT FOR EACH ROW trigger of an outbox: decides under the customer''s lock whether each message may go, and sets status, reasons, customer_id and send_at; arguments field=column map an application''s own outbox';
 

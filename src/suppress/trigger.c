@@ -11,30 +11,42 @@
  * is read from the column of the same name, if the table has one.  The
  * mapping is checked when the trigger is created (by the event trigger
  * omni.suppress_trigger_check()) and again once per statement, since the
- * table may have changed since; the query counting the customer's past
- * messages in that table is prepared once per backend and trigger.
+ * table may have changed since.  The customer's past messages are counted
+ * through the table's index on (customer, created_at); a table without one
+ * is queried instead, with a query prepared once per backend and trigger.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/pg_collation_d.h"
+#include "catalog/pg_operator_d.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type_d.h"
+#include "commands/defrem.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "omnichannel.h"
@@ -95,7 +107,8 @@ typedef struct OutboxMap
 	Oid			relid;
 	int			attnum[NUM_OUTBOX_FIELDS];	/* 0: not mapped */
 	Oid			atttype[NUM_OUTBOX_FIELDS];
-	SuppressHistorySource *history;
+	bool		history_ready;
+	SuppressHistorySource history;
 } OutboxMap;
 
 /* History queries by trigger, kept for the life of the backend. */
@@ -155,19 +168,131 @@ field_type_ok(FieldType t, Oid typid)
 }
 
 /*
- * Prepare (once per backend and trigger) the query that reads a customer's
- * queued and delayed messages created after a time, from the trigger's own
- * table.  On omni.message it is served by the partial index
- * message_customer_counted_idx; an application's outbox needs an index on
- * (customer column, created_at column) for the same speed.
+ * Whether a partial index holds every queued and delayed message: its
+ * predicate follows from status IN ('queued', 'delayed') (a text status
+ * column; the engine still checks each row's status).
  */
-static SuppressHistorySource *
+static bool
+predicate_holds_counted(OutboxMap *map, Oid indexoid)
+{
+	Relation	index;
+	List	   *pred;
+	Var		   *var;
+	Datum		elems[2];
+	Const	   *arr;
+	ScalarArrayOpExpr *saop;
+	bool		result;
+
+	if (map->atttype[FIELD_STATUS] != TEXTOID)
+		return false;
+	index = index_open(indexoid, AccessShareLock);
+	pred = RelationGetIndexPredicate(index);
+	var = makeVar(1, map->attnum[FIELD_STATUS], TEXTOID, -1, DEFAULT_COLLATION_OID, 0);
+	elems[0] = CStringGetTextDatum("queued");
+	elems[1] = CStringGetTextDatum("delayed");
+	arr = makeConst(TEXTARRAYOID, -1, DEFAULT_COLLATION_OID, -1,
+					PointerGetDatum(construct_array(elems, 2, TEXTOID, -1, false, TYPALIGN_INT)),
+					false, false);
+	saop = makeNode(ScalarArrayOpExpr);
+	saop->opno = TextEqualOperator;
+	saop->opfuncid = F_TEXTEQ;
+	saop->useOr = true;
+	saop->inputcollid = DEFAULT_COLLATION_OID;
+	saop->args = list_make2(var, arr);
+	saop->location = -1;
+	result = pred != NIL && predicate_implied_by(pred, list_make1(saop), false);
+	index_close(index, AccessShareLock);
+	return result;
+}
+
+/*
+ * The outbox's btree index whose first two columns are the customer and
+ * created_at columns (plain columns, default operator classes, no
+ * predicate but one every counted message meets), or InvalidOid.  A partial
+ * index of the counted messages is preferred: it skips the suppressed
+ * ones.  On omni.message it is message_customer_counted_idx.
+ */
+static Oid
+history_index(OutboxMap *map, Relation rel)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			result = InvalidOid;
+
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+		Form_pg_index index;
+		bool		ok;
+		bool		partial = false;
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		index = (Form_pg_index) GETSTRUCT(tup);
+		ok = index->indisvalid && index->indisready && index->indnkeyatts >= 2 &&
+			index->indkey.values[0] == map->attnum[FIELD_CUSTOMER_ID] &&
+			index->indkey.values[1] == map->attnum[FIELD_CREATED_AT] &&
+			heap_attisnull(tup, Anum_pg_index_indexprs, NULL);
+		/* a btree default operator class makes it a btree index */
+		if (ok)
+		{
+			bool		isnull;
+			oidvector  *indclass = (oidvector *) DatumGetPointer(
+																 SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indclass, &isnull));
+
+			ok = !isnull &&
+				indclass->values[0] == GetDefaultOpClass(map->atttype[FIELD_CUSTOMER_ID],
+														 BTREE_AM_OID) &&
+				indclass->values[1] == GetDefaultOpClass(TIMESTAMPTZOID, BTREE_AM_OID);
+			partial = !heap_attisnull(tup, Anum_pg_index_indpred, NULL);
+		}
+		ReleaseSysCache(tup);
+		if (ok && partial)
+		{
+			if (predicate_holds_counted(map, indexoid))
+			{
+				result = indexoid;
+				break;
+			}
+		}
+		else if (ok && !OidIsValid(result))
+			result = indexoid;
+	}
+	list_free(indexes);
+	return result;
+}
+
+/*
+ * Where the engine counts the customer's queued and delayed messages, for
+ * this statement: the trigger's own table, through its index on (customer
+ * column, created_at column) when it has one (omni.message does).  Without
+ * such an index, a query is prepared once per backend and trigger, and
+ * every message costs a scan of the table: the CREATE TRIGGER
+ * documentation asks for the index.
+ */
+static void
 history_source(OutboxMap *map, Relation rel)
 {
+	SuppressHistorySource *h = &map->history;
 	StringInfoData q;
 	TupleDesc	desc = RelationGetDescr(rel);
 	HistoryPlan *hp;
 	Oid			types[2] = {INT8ARRAYOID, TIMESTAMPTZOID};
+	int			nestlevel;
+
+	h->heap = rel;
+	h->customer_is_int4 = map->atttype[FIELD_CUSTOMER_ID] == INT4OID;
+	h->channel_att = map->attnum[FIELD_CHANNEL];
+	h->category_att = map->attnum[FIELD_CATEGORY];
+	h->campaign_att = map->attnum[FIELD_CAMPAIGN];
+	h->created_at_att = map->attnum[FIELD_CREATED_AT];
+	h->status_att = map->attnum[FIELD_STATUS];
+	h->indexoid = history_index(map, rel);
+	h->plan = NULL;
+	map->history_ready = true;
+	if (OidIsValid(h->indexoid))
+		return;
 
 #define COL(f) quote_identifier(NameStr(TupleDescAttr(desc, map->attnum[f] - 1)->attname))
 
@@ -192,6 +317,9 @@ history_source(OutboxMap *map, Relation rel)
 	for (hp = history_plans; hp != NULL; hp = hp->next)
 		if (hp->tgoid == map->tgoid)
 			break;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	nestlevel = suppress_pin_search_path();
 	if (hp != NULL && strcmp(hp->query, q.data) != 0)
 	{
 		SPI_freeplan(hp->source.plan);
@@ -219,8 +347,10 @@ history_source(OutboxMap *map, Relation rel)
 			elog(ERROR, "SPI_keepplan failed");
 		hp->source.plan = plan;
 	}
+	AtEOXact_GUC(true, nestlevel);
+	SPI_finish();
+	h->plan = hp->source.plan;
 	pfree(q.data);
-	return &hp->source;
 }
 
 /*
@@ -488,13 +618,12 @@ omni_suppress(PG_FUNCTION_ARGS)
 	if (msg.has_send_at)
 		check_finite(msg.send_at, "send_at");
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	suppress_check_channel(msg.channel);
-	if (map->history == NULL)
-		map->history = history_source(map, rel);
-	suppress_decide(&msg, map->history, true, &decision, callercxt);
-	SPI_finish();
+	if (!map->history_ready)
+		history_source(map, rel);
+	map->history.heap = rel;
+	suppress_decide(&msg, &map->history, true, &decision, callercxt,
+					fcinfo->flinfo->fn_mcxt);
 
 	if (decision.has_customer)
 	{
@@ -544,9 +673,7 @@ omni_would_suppress(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
-	SuppressHistorySource *history;
 	Relation	rel;
-	Oid			relid;
 	OutboxMap  *map;
 	Trigger		fake;
 
@@ -587,24 +714,17 @@ omni_would_suppress(PG_FUNCTION_ARGS)
 		check_finite(msg.send_at, "send_at");
 	}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	suppress_check_channel(msg.channel);
 
 	/* count in omni.message, as its trigger does */
-	relid = get_relname_relid("message", get_namespace_oid("omni", false));
-	if (!OidIsValid(relid))
-		elog(ERROR, "table omni.message does not exist");
-	rel = relation_open(relid, AccessShareLock);
+	rel = suppress_message_relation(fcinfo->flinfo->fn_mcxt);
 	memset(&fake, 0, sizeof(fake));
 	fake.tgoid = InvalidOid;
 	fake.tgname = "omni.would_suppress";
 	map = build_outbox_map(&fake, rel, CurrentMemoryContext);
-	history = history_source(map, rel);
-	relation_close(rel, AccessShareLock);
-
-	suppress_decide(&msg, history, false, &decision, callercxt);
-	SPI_finish();
+	history_source(map, rel);
+	suppress_decide(&msg, &map->history, false, &decision, callercxt,
+					fcinfo->flinfo->fn_mcxt);
 
 	values[0] = CStringGetTextDatum(suppress_status_name(decision.status));
 	values[1] = Int64GetDatum(decision.customer_id);
