@@ -205,6 +205,152 @@ SELECT omni.funnel(omni.journey(now(), 'web', 'a:b'), '1 hour', ARRAY['a\:b']) A
        omni.funnel(omni.journey(now(), 'web', '*'), '1 hour', ARRAY['\*']) AS literal_star,
        omni.funnel(omni.journey(now(), 'web', 'x'), '1 hour', ARRAY['\*']) AS literal_star_no_match;
 
+
+-- The aggregate omni.funnel(ts, channel, event, window, steps [, mode]) over
+-- rows gives what the function gives over the journey of the same rows.
+-- Every case above, for every user: window, steps and mode come from a
+-- table here, so they are not constants (each row's arguments are checked).
+CREATE TEMP TABLE fcase (window_s int, steps text[], mode text[]);
+INSERT INTO fcase
+SELECT w, s::text[], m::text[]
+  FROM unnest(ARRAY[1, 2, 3, 4, 10, 50, 200, 600, 10000, 86400, 604800000]) w,
+       unnest(ARRAY['{1000}', '{1000,1001}', '{1000,1001,1002}', '{1000,1001,1002,1008}', '{1003,1004,1005,1006,1007}',
+                    '{1001,1008}', '{1008,1001}', '{1000,1001,1002,1003,1004,1005,1006}', '{a,b,c}', '{a,b,c,d}',
+                    '{1000,1001,1002,1003,1004}', '{1004,1004,1004}', '{failure,failure,success}',
+                    '{begin_checkout,view_product_detail,complete_payment}',
+                    '{begin_checkout,view_product_detail,begin_checkout,complete_payment}', '{1004,1003,1002}',
+                    '{e1,e1}', '{install,start,login,end}', '{web:*,*:a,b}', '{*,*,*}']) s,
+       unnest(ARRAY['{}', '{strict_deduplication}', '{strict_order}', '{strict_deduplication,strict_order}',
+                    '{strict_increase}', '{strict_once}', '{strict_once,strict_increase}', '{strict_once,strict_deduplication}',
+                    '{strict_order,allow_reentry}', '{strict_order,allow_reentry,strict_deduplication}',
+                    '{strict_once,strict_order}', '{strict_increase,strict_deduplication,strict_order}']) m;
+SELECT count(*) AS compared,
+       count(*) FILTER (WHERE f.by_journey = f.by_rows) AS same,
+       count(DISTINCT f.by_journey) AS distinct_levels,
+       count(*) FILTER (WHERE f.by_journey > 0) AS nonzero
+  FROM (SELECT u.uid, c.*, omni.funnel(pg_temp.j(u.uid), make_interval(secs => c.window_s), c.steps, c.mode) AS by_journey,
+               (SELECT omni.funnel(to_timestamp(e.t), 'web', e.event, make_interval(secs => c.window_s), c.steps, c.mode)
+                  FROM ev e WHERE e.uid = u.uid) AS by_rows
+          FROM (SELECT DISTINCT uid FROM ev) u, fcase c) f;
+-- constant arguments (compiled once): the ClickHouse cases again, with ClickHouse's answers
+SELECT e.uid,
+       omni.funnel(to_timestamp(t), 'web', event, '1 day', '{a,b,c}') AS plain, u.ch_plain,
+       omni.funnel(to_timestamp(t), 'web', event, '1 day', '{a,b,c}', '{strict_order}') AS strict_order, u.ch_order,
+       omni.funnel(to_timestamp(t), 'web', event, '1 day', '{a,b,c}', '{strict_deduplication,strict_order}') AS dedup_order, u.ch_dedup_order
+  FROM ev e JOIN (VALUES (11, 3, 3, 3), (12, 3, 1, 1), (13, 3, 3, 2), (14, 3, 3, 2), (15, 3, 2, 2), (16, 1, 1, 1))
+       u(uid, ch_plain, ch_order, ch_dedup_order) ON u.uid = e.uid
+ GROUP BY e.uid, u.ch_plain, u.ch_order, u.ch_dedup_order
+ ORDER BY e.uid;
+SELECT omni.funnel(to_timestamp(t), 'web', event, '10000 s', '{1000,1001,1002,1003,1004}') AS plain, 5 AS clickhouse_plain,
+       omni.funnel(to_timestamp(t), 'web', event, '10000 s', '{1000,1001,1002,1003,1004}', '{strict_increase}') AS strict_increase,
+       2 AS clickhouse_strict_increase,
+       omni.funnel(to_timestamp(t), 'web', event, '10000 s', '{1004,1004,1004}', '{strict_once}') AS strict_once, 1 AS clickhouse_strict_once
+  FROM ev WHERE uid = 30;
+SELECT uid, omni.funnel(to_timestamp(t), 'web', event, '200 s', '{failure,failure,success}', '{strict_once,strict_increase}') AS once_increase,
+       omni.funnel(to_timestamp(t), 'web', event, '200 s', '{failure,failure,success}', '{strict_once,strict_deduplication}') AS once_dedup
+  FROM ev WHERE uid IN (123, 234, 345) GROUP BY uid ORDER BY uid;
+SELECT omni.funnel(to_timestamp(t), 'web', event, '60 s', '{install,start,login,end}', '{strict_deduplication}') AS dedup_37177
+  FROM ev WHERE uid = 81;
+SELECT level, count(*) AS c
+  FROM (SELECT user_id, omni.funnel(ts, 'web', event_id::text, '70000 days', '{1003,1009,1007,1010}') AS level
+          FROM trend GROUP BY user_id) s
+ GROUP BY level ORDER BY level;
+-- ties at one timestamp, in any arrival order; strict_increase; a step matching nothing at a tie (strict_order)
+SELECT omni.funnel(ts, channel, event, '1 hour', '{view,cart,buy}') AS level,
+       omni.funnel(ts, channel, event, '1 hour', '{view,cart,buy}', '{strict_increase}') AS strict_increase
+  FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, 'web', 'buy'), ('2026-03-01 10:00+00', 'web', 'cart'),
+               ('2026-03-01 10:00+00', 'web', 'view')) v(ts, channel, event);
+SELECT omni.funnel(ts, channel, event, '1 hour', '{view,cart}', '{strict_order}') AS strict_order_tie
+  FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, 'web', 'view'), ('2026-03-01 10:05+00', 'web', 'scroll'),
+               ('2026-03-01 10:05+00', 'web', 'cart')) v(ts, channel, event);
+-- channels in step patterns, the inclusive window bound, and a NULL event (a step without event)
+SELECT omni.funnel(ts, channel, event, '2 hours', '{email:*,product_view,store:purchase}') AS in_window,
+       omni.funnel(ts, channel, event, '1 hour 59 minutes', '{email:*,product_view,store:purchase}') AS outside_window,
+       omni.funnel(ts, channel, event, '2 hours', '{email:*,app:product_view,*:purchase}') AS app_path,
+       omni.funnel(ts, channel, event, '2 hours', '{sms:*,product_view}') AS never_started,
+       omni.funnel(ts, channel, event, '2 hours', '{web:*,email:*}') AS wrong_order,
+       omni.funnel(ts, channel, event, '2 hours', '{email:*,store:*}') AS channel_only_null_event,
+       omni.funnel(ts, channel, event, '2 hours', '{email:email_click,web:*}') AS null_event_no_match
+  FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, 'email', NULL),
+               ('2026-03-01 10:01+00', 'web', 'product_view'),
+               ('2026-03-01 11:00+00', 'app', 'product_view'),
+               ('2026-03-01 12:00+00', 'store', NULL),
+               ('2026-03-01 12:00+00', 'store', 'purchase')) v(ts, channel, event);
+
+-- Heavy ties on random data (few distinct times, several channels, events
+-- matching several steps): the aggregate and the function agree in every mode.
+CREATE TEMP TABLE tie_ev AS
+SELECT g % 150 AS uid, '2026-03-01'::timestamptz + ((hashint4(g) & 7) * interval '10 minutes') AS ts,
+       (ARRAY['web', 'app', 'email'])[1 + (hashint4(g * 3) & 65535) % 3] AS channel,
+       (ARRAY['a', 'b', 'c', 'd'])[1 + (hashint4(g * 5) & 65535) % 4] AS event
+  FROM generate_series(1, 3000) g;
+SELECT count(*) AS compared, count(*) FILTER (WHERE f.by_journey = f.by_rows) AS same,
+       count(DISTINCT f.by_journey) AS distinct_levels
+  FROM (SELECT r.uid, m.mode, s.steps, w.w,
+               omni.funnel(omni.journey(r.ts, r.channel, r.event), w.w, s.steps::text[], m.mode::text[]) AS by_journey,
+               omni.funnel(r.ts, r.channel, r.event, w.w, s.steps::text[], m.mode::text[]) AS by_rows
+          FROM tie_ev r,
+               unnest(ARRAY['0'::interval, '10 minutes', '30 minutes', '1 day']) w(w),
+               unnest(ARRAY['{a,b,c}', '{a,b,a,c}', '{web:*,b,app:c,d}', '{a,*,web:*,a,*}', '{d,d,d,d}']) s(steps),
+               unnest(ARRAY['{}', '{strict_deduplication}', '{strict_order}', '{strict_increase}', '{strict_once}',
+                            '{strict_once,strict_increase}', '{strict_once,strict_deduplication}',
+                            '{strict_order,allow_reentry}', '{strict_once,strict_order,allow_reentry}']) m(mode)
+         GROUP BY r.uid, m.mode, s.steps, w.w) f;
+-- the five-argument form is the empty mode
+SELECT count(*) FILTER (WHERE a = b) AS same_default_mode, count(*) AS compared
+  FROM (SELECT uid, omni.funnel(ts, channel, event, '30 minutes', '{a,b,c}') AS a,
+               omni.funnel(ts, channel, event, '30 minutes', '{a,b,c}', '{}') AS b
+          FROM tie_ev GROUP BY uid) s;
+
+-- NULLs: rows with a NULL time or channel are skipped; no row left gives
+-- NULL, as omni.journey does; a NULL window, steps or mode gives NULL, as
+-- the (strict) function does; no matching row gives 0.
+SELECT omni.funnel(ts, channel, event, '1 hour', '{a,b}') AS skipped_rows,
+       omni.funnel(ts, channel, event, '1 hour', '{a,b}') FILTER (WHERE ts IS NULL) AS no_row,
+       omni.funnel(ts, channel, event, NULL, '{a,b}') AS null_window,
+       omni.funnel(ts, channel, event, '1 hour', NULL) AS null_steps,
+       omni.funnel(ts, channel, event, '1 hour', '{a,b}', NULL) AS null_mode,
+       omni.funnel(ts, channel, event, '1 hour', '{x,y}') AS no_match
+  FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, 'web', 'a'), (NULL, 'web', 'b'),
+               ('2026-03-01 10:10+00', NULL, 'b'), ('2026-03-01 10:20+00', 'web', 'b')) v(ts, channel, event);
+SELECT omni.funnel(ts, 'web', 'a', '1 hour', '{a}') IS NULL AS no_rows_is_null
+  FROM (SELECT now() AS ts WHERE false) s;
+-- different arguments in different groups are fine; equal values spelled differently too
+SELECT g, omni.funnel(ts, 'web', e, w, s) AS level
+  FROM (VALUES (1, '2026-03-01 10:00+00'::timestamptz, 'a', '1 day'::interval, '{a,b}'::text[]),
+               (1, '2026-03-01 10:30+00', 'b', '24 hours', '{a,b}'),
+               (2, '2026-03-01 10:00+00', 'a', '10 minutes', '{a,b}'),
+               (2, '2026-03-01 10:30+00', 'b', '10 minutes', '{a,b}'),
+               (3, '2026-03-01 10:00+00', 'b', '1 hour', '{b}')) v(g, ts, e, w, s)
+ GROUP BY g ORDER BY g;
+
+-- Bad input to the aggregate: the same errors as the function.
+SELECT omni.funnel(now(), 'web', 'a', '-1 hour', '{email:*}');
+SELECT omni.funnel(now(), 'web', 'a', '1 hour', '{}');
+SELECT omni.funnel(now(), 'web', 'a', '1 hour', '{a,NULL}');
+SELECT omni.funnel(now(), 'web', 'a', '1 hour', '{{a},{b}}');
+SELECT omni.funnel(now(), 'web', 'a', '1 hour', '{web:}');
+SELECT omni.funnel(now(), 'web', 'a', '1 hour', '{:purchase}');
+SELECT omni.funnel(now(), 'web', 'a', '1 hour', ARRAY['web\']);
+SELECT omni.funnel(now(), 'web', 'a', '1 hour', array_fill('*'::text, ARRAY[65]));
+SELECT omni.funnel(now(), 'web', 'a', '1 hour', '{a}', '{strict}');
+SELECT omni.funnel(now(), 'web', 'a', '1 hour', '{a}', '{fast}');
+SELECT omni.funnel(now(), 'web', 'a', '1 hour', '{a}', '{allow_reentry}');
+SELECT omni.funnel(now(), 'web', 'a', '1 hour', '{a}', '{NULL}');
+SELECT omni.funnel(now(), 'web', 'a', '1 hour', '{a}', '{{strict_order}}');
+-- and the rows: times finite, names not empty, as for a journey
+SELECT omni.funnel('infinity', 'web', 'a', '1 hour', '{a}');
+SELECT omni.funnel(now(), '', 'a', '1 hour', '{a}');
+SELECT omni.funnel(now(), 'web', '', '1 hour', '{a}');
+-- rows of one group with different arguments
+SELECT omni.funnel(ts, 'web', 'a', w, '{a}')
+  FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, '1 hour'::interval), ('2026-03-01 10:00+00', '2 hours')) v(ts, w);
+SELECT omni.funnel(ts, 'web', 'a', '1 hour', s)
+  FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, '{a}'::text[]), ('2026-03-01 10:00+00', '{a,b}')) v(ts, s);
+SELECT omni.funnel(ts, 'web', 'a', '1 hour', '{a,b}', m)
+  FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, '{}'::text[]), ('2026-03-01 10:00+00', '{strict_order}')) v(ts, m);
+DROP TABLE fcase, tie_ev;
+
 DROP TABLE ev, trend, cj;
 DROP FUNCTION pg_temp.j(int);
 RESET TimeZone;

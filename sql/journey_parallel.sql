@@ -65,6 +65,42 @@ SELECT count(*) FILTER (WHERE omni.funnel(s.j, '1 day', '{product_view,add_to_ca
                            = omni.funnel(p.j, '1 day', '{product_view,add_to_cart,purchase}')) AS same_funnels
   FROM serial s JOIN par p USING (customer);
 
+-- The funnel aggregate over rows: partial states from the workers are
+-- serialized, combined, and give the same levels as a serial plan and as
+-- the function over the journeys.
+EXPLAIN (COSTS OFF)
+SELECT customer, omni.funnel(ts, channel, event, '1 hour', '{product_view,add_to_cart,purchase}') FROM jp_touch GROUP BY customer;
+CREATE TEMP TABLE par_funnel AS
+SELECT customer, omni.funnel(ts, channel, event, '1 hour', '{product_view,add_to_cart,purchase}') AS plain,
+       omni.funnel(ts, channel, event, '30 minutes', '{page_view,web:*,add_to_cart,purchase}', '{strict_once,strict_increase}') AS once,
+       omni.funnel(ts, channel, event, '3 hours', '{product_view,add_to_cart,purchase}', '{strict_order,allow_reentry}') AS strict_order
+  FROM jp_touch GROUP BY customer;
+SET enable_hashagg = off;
+EXPLAIN (COSTS OFF)
+SELECT omni.funnel(ts, channel, event, '1 hour', '{product_view,add_to_cart,purchase}') FROM jp_touch;
+SELECT omni.funnel(ts, channel, event, '1 hour', '{product_view,add_to_cart,purchase}') AS whole_table_parallel FROM jp_touch \gset
+CREATE TEMP TABLE par_funnel_sorted AS
+SELECT customer, omni.funnel(ts, channel, event, '1 hour', '{product_view,add_to_cart,purchase}') AS plain
+  FROM jp_touch GROUP BY customer;
+RESET enable_hashagg;
+SET max_parallel_workers_per_gather = 0;
+SELECT omni.funnel(ts, channel, event, '1 hour', '{product_view,add_to_cart,purchase}') = :whole_table_parallel AS whole_table_same
+  FROM jp_touch;
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE p.plain = omni.funnel(s.j, '1 hour', '{product_view,add_to_cart,purchase}')) AS same_plain,
+       count(*) FILTER (WHERE p.once = omni.funnel(s.j, '30 minutes', '{page_view,web:*,add_to_cart,purchase}', '{strict_once,strict_increase}')) AS same_once,
+       count(*) FILTER (WHERE p.strict_order = omni.funnel(s.j, '3 hours', '{product_view,add_to_cart,purchase}', '{strict_order,allow_reentry}')) AS same_strict_order,
+       count(*) FILTER (WHERE p.plain = q.plain) AS same_sorted_plan,
+       count(DISTINCT p.plain) AS distinct_levels
+  FROM serial s JOIN par_funnel p USING (customer) JOIN par_funnel_sorted q USING (customer);
+SELECT count(*) FILTER (WHERE p.plain = r.plain AND p.once = r.once AND p.strict_order = r.strict_order) AS same_as_serial_aggregate
+  FROM par_funnel p
+  JOIN (SELECT customer, omni.funnel(ts, channel, event, '1 hour', '{product_view,add_to_cart,purchase}') AS plain,
+               omni.funnel(ts, channel, event, '30 minutes', '{page_view,web:*,add_to_cart,purchase}', '{strict_once,strict_increase}') AS once,
+               omni.funnel(ts, channel, event, '3 hours', '{product_view,add_to_cart,purchase}', '{strict_order,allow_reentry}') AS strict_order
+          FROM jp_touch GROUP BY customer) r USING (customer);
+DROP TABLE par_funnel, par_funnel_sorted;
+
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;

@@ -110,6 +110,17 @@ SELECT level, count(*) AS customers,
           FROM demo_journey) f
  GROUP BY level ORDER BY level;
 
+\echo '== The same funnel as an aggregate over the touchpoints, without journeys: the same level for every customer'
+SELECT count(*) AS customers, count(*) FILTER (WHERE a.level = f.level) AS same_level
+  FROM (SELECT i.customer_id,
+               omni.funnel(t.ts, t.channel, t.event, '1 day', ARRAY['web:page_view', 'web:product_view', 'web:add_to_cart',
+                                                                    'web:checkout', 'web:purchase']) AS level
+          FROM omni.touchpoint t JOIN omni.identity i USING (identity_id)
+         GROUP BY i.customer_id) a
+  JOIN (SELECT customer_id, omni.funnel(j, '1 day', ARRAY['web:page_view', 'web:product_view', 'web:add_to_cart',
+                                                          'web:checkout', 'web:purchase']) AS level
+          FROM demo_journey) f USING (customer_id);
+
 \echo '== E-mail opened, clicked, then a purchase within an hour of the click (sequence_match); repeat buyers (sequence_count)'
 SELECT count(*) FILTER (WHERE omni.sequence_match(j, '(?1).*(?2)(?t<=3600)(?3)',
                                                   ARRAY['email:email_open', 'email:email_click', 'purchase'])) AS email_then_purchase,

@@ -54,25 +54,49 @@ PG_FUNCTION_INFO_V1(journey_funnel);
 /* Most chains strict_once may keep at once before giving up. */
 #define FUNNEL_MAX_CHAINS	1000000
 
-typedef struct FunnelModes
-{
-	bool		strict_deduplication;
-	bool		strict_order;
-	bool		strict_increase;
-	bool		strict_once;
-	bool		allow_reentry;
-} FunnelModes;
-
-/* One entry of the walk: a journey step matched by funnel step "cond". */
+/* One entry of the walk: a funnel event matched by funnel step "cond". */
 typedef struct FunnelEntry
 {
 	int64		ts;
 	int			cond;			/* 1..n, or 0: matches none (strict_order) */
-	int			row;			/* index of the journey step in its tie group */
+	int			row;			/* index of the event in its tie group */
 } FunnelEntry;
 
-/* Parse the mode array. */
-static void
+/* Order of funnel events: by time, then by mask. */
+static inline int
+funnel_event_cmp(const FunnelEvent *a, const FunnelEvent *b)
+{
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	if (a->mask != b->mask)
+		return a->mask < b->mask ? -1 : 1;
+	return 0;
+}
+
+#define ST_SORT funnel_qsort_events
+#define ST_ELEMENT_TYPE FunnelEvent
+#define ST_COMPARE(a, b) funnel_event_cmp(a, b)
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
+ * Sort funnel events by (time, mask), as funnel_level() wants them.  Rows
+ * mostly arrive in time order (a table loaded as events happen), and the
+ * sort first checks whether the input is already sorted.
+ */
+void
+funnel_sort_events(FunnelEvent *events, int n)
+{
+	funnel_qsort_events(events, n);
+}
+
+/*
+ * Parse the mode array into *modes; an unknown mode, a NULL or a
+ * multidimensional array is an error.
+ */
+void
 funnel_parse_modes(ArrayType *arr, FunnelModes *modes)
 {
 	Datum	   *elems;
@@ -129,25 +153,25 @@ funnel_in_window(int64 first, int64 ts, int64 window)
 }
 
 /*
- * The entries of one tie group of journey steps [start, end) (all at one
- * timestamp), in (pattern, journey order) order, into "entries".
+ * The entries of one tie group of events [start, end) (all at one
+ * timestamp), in (step, mask) order, into "entries"; with "with_none", the
+ * events matching no step first (strict_order).
  */
 static int
-funnel_group_entries(const Journey *j, const uint64 *masks, int ncond,
-					 bool with_none, uint32 start, uint32 end,
-					 FunnelEntry *entries)
+funnel_group_entries(const FunnelEvent *events, int ncond, bool with_none,
+					 int start, int end, FunnelEntry *entries)
 {
 	int			n = 0;
 
 	for (int c = with_none ? 0 : 1; c <= ncond; c++)
 	{
-		for (uint32 i = start; i < end; i++)
+		for (int i = start; i < end; i++)
 		{
-			uint64		m = masks[journey_kind(j, i)];
+			uint64		m = events[i].mask;
 
 			if (c == 0 ? m == 0 : (m & (UINT64CONST(1) << (c - 1))) != 0)
 			{
-				entries[n].ts = j->ts[i];
+				entries[n].ts = events[i].ts;
 				entries[n].cond = c;
 				entries[n].row = i - start;
 				n++;
@@ -386,40 +410,37 @@ funnel_once_entry(FunnelOnce *o, const FunnelModes *modes, int64 window,
 }
 
 /*
- * omni.funnel(j, window, steps, mode): the deepest funnel step reached, 0
- * when the first step never happens.
+ * The deepest of "ncond" funnel steps reached by "events" (sorted by
+ * funnel_sort_events) within "window" microseconds: 0 when the first step
+ * never happens.  Events with mask 0 matter only to strict_order; other
+ * callers may leave them out.  This is the one implementation of the walk,
+ * shared by the function over journeys and the aggregate over rows.
  */
-Datum
-journey_funnel(PG_FUNCTION_ARGS)
+int
+funnel_level(const FunnelEvent *events, int nevents, int ncond, int64 window,
+			 const FunnelModes *modes)
 {
-	Journey    *j = journey_from_datum(PG_GETARG_DATUM(0));
-	int64		window = journey_interval_usecs(PG_GETARG_INTERVAL_P(1), "funnel window", true);
-	StepPattern *patterns;
-	int			ncond;
-	FunnelModes modes;
-	uint64	   *masks;
 	FunnelEntry *entries = NULL;
 	int			maxentries = 0;
-	FunnelWalk walk;
-	FunnelOnce once;
+	FunnelWalk	walk;
+	FunnelOnce	once;
 	int			result = -1;
 	bool		any_first = false;
 
-	journey_cached_pattern_array(fcinfo, 2, "funnel steps", &patterns, &ncond);
-	funnel_parse_modes(PG_GETARG_ARRAYTYPE_P(3), &modes);
-	masks = journey_match_kinds(j, patterns, ncond);
-
-	for (uint32 k = 0; k < j->nkinds; k++)
-		if (masks[k] & 1)
+	for (int i = 0; i < nevents; i++)
+		if (events[i].mask & 1)
+		{
 			any_first = true;
+			break;
+		}
 	if (!any_first)
-		PG_RETURN_INT32(0);
-	if (!modes.strict_order && ncond == 1)
-		PG_RETURN_INT32(1);
+		return 0;
+	if (!modes->strict_order && ncond == 1)
+		return 1;
 
 	memset(&walk, 0, sizeof(walk));
 	memset(&once, 0, sizeof(once));
-	if (modes.strict_once)
+	if (modes->strict_once)
 	{
 		once.n = ncond;
 		once.levels = palloc0(sizeof(FunnelLevel) * ncond);
@@ -434,12 +455,12 @@ journey_funnel(PG_FUNCTION_ARGS)
 		walk.last = palloc0(sizeof(int64) * ncond);
 	}
 
-	for (uint32 start = 0, groups = 0; start < j->nsteps && result == -1; groups++)
+	for (int start = 0, groups = 0; start < nevents && result == -1; groups++)
 	{
-		uint32		end = start + 1;
+		int			end = start + 1;
 		int			nentries;
 
-		while (end < j->nsteps && j->ts[end] == j->ts[start])
+		while (end < nevents && events[end].ts == events[start].ts)
 			end++;
 		if ((int64) (end - start) * (ncond + 1) > maxentries)
 		{
@@ -447,21 +468,89 @@ journey_funnel(PG_FUNCTION_ARGS)
 			entries = entries ? repalloc(entries, sizeof(FunnelEntry) * maxentries)
 				: palloc(sizeof(FunnelEntry) * maxentries);
 		}
-		nentries = funnel_group_entries(j, masks, ncond, modes.strict_order,
+		nentries = funnel_group_entries(events, ncond, modes->strict_order,
 										start, end, entries);
-		if (modes.strict_once && start > 0)
+		if (modes->strict_once && start > 0)
 			funnel_once_collapse(&once);
 		for (int e = 0; e < nentries && result == -1; e++)
-			result = modes.strict_once ?
-				funnel_once_entry(&once, &modes, window, &entries[e]) :
-				funnel_walk_entry(&walk, &modes, window, &entries[e]);
+			result = modes->strict_once ?
+				funnel_once_entry(&once, modes, window, &entries[e]) :
+				funnel_walk_entry(&walk, modes, window, &entries[e]);
 		start = end;
 		if ((groups & 0xFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
 	if (result < 0)
-		result = modes.strict_once ? funnel_once_level(&once) : funnel_walk_level(&walk);
-	if (modes.strict_once)
+		result = modes->strict_once ? funnel_once_level(&once) : funnel_walk_level(&walk);
+	if (modes->strict_once)
+	{
 		MemoryContextDelete(once.group_cxt);
+		for (int l = 0; l < ncond; l++)
+			if (once.levels[l].chains)
+				pfree(once.levels[l].chains);
+		pfree(once.levels);
+	}
+	else
+	{
+		pfree(walk.has);
+		pfree(walk.first);
+		pfree(walk.last);
+	}
+	if (entries)
+		pfree(entries);
+	return result;
+}
+
+/*
+ * omni.funnel(j, window, steps, mode): the deepest funnel step reached, 0
+ * when the first step never happens.  The journey's steps matching a
+ * funnel step (and, for strict_order, all of them) become funnel events;
+ * they are already in time order, so only ties need sorting by mask, which
+ * an insertion sort does in one pass.
+ */
+Datum
+journey_funnel(PG_FUNCTION_ARGS)
+{
+	Journey    *j = journey_from_datum(PG_GETARG_DATUM(0));
+	int64		window = journey_interval_usecs(PG_GETARG_INTERVAL_P(1), "funnel window", true);
+	StepPattern *patterns;
+	int			ncond;
+	FunnelModes modes;
+	uint64	   *masks;
+	FunnelEvent *events;
+	int			nevents = 0;
+	bool		any_first = false;
+	int			result;
+
+	journey_cached_pattern_array(fcinfo, 2, "funnel steps", &patterns, &ncond);
+	funnel_parse_modes(PG_GETARG_ARRAYTYPE_P(3), &modes);
+	masks = journey_match_kinds(j, patterns, ncond);
+
+	for (uint32 k = 0; k < j->nkinds; k++)
+		if (masks[k] & 1)
+			any_first = true;
+	if (!any_first)
+		PG_RETURN_INT32(0);
+	if (!modes.strict_order && ncond == 1)
+		PG_RETURN_INT32(1);
+
+	events = palloc(sizeof(FunnelEvent) * Max(j->nsteps, 1));
+	for (uint32 i = 0; i < j->nsteps; i++)
+	{
+		uint64		m = masks[journey_kind(j, i)];
+		int			k;
+
+		if (m == 0 && !modes.strict_order)
+			continue;
+		/* insertion: only steps at one time can be out of (time, mask) order */
+		for (k = nevents; k > 0 && events[k - 1].ts == j->ts[i] && events[k - 1].mask > m; k--)
+			events[k] = events[k - 1];
+		events[k].ts = j->ts[i];
+		events[k].mask = m;
+		nevents++;
+	}
+	result = funnel_level(events, nevents, ncond, window, &modes);
+	pfree(events);
+	pfree(masks);
 	PG_RETURN_INT32(result);
 }

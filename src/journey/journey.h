@@ -143,6 +143,23 @@ typedef struct StepPattern
 	char	   *event;			/* NULL: any event */
 } StepPattern;
 
+/* Funnel modes (ClickHouse windowFunnel), parsed from a text[]. */
+typedef struct FunnelModes
+{
+	bool		strict_deduplication;
+	bool		strict_order;
+	bool		strict_increase;
+	bool		strict_once;
+	bool		allow_reentry;
+} FunnelModes;
+
+/* A funnel event: a row's time and the funnel steps it matches (bit i: step i + 1). */
+typedef struct FunnelEvent
+{
+	int64		ts;
+	uint64		mask;
+} FunnelEvent;
+
 /* journey.c */
 extern void journey_open(Journey *j, JourneyData *data);
 extern Journey *journey_from_datum(Datum d);
@@ -246,6 +263,12 @@ typedef struct SeqInput
 extern SeqPattern *journey_sequence_parse(const char *pattern);
 extern int32 journey_sequence_run(const SeqPattern *sp, const SeqInput *in,
 								  bool count);
+
+/* funnel.c: the funnel walk shared by omni.funnel's function and aggregate */
+extern void funnel_parse_modes(ArrayType *arr, FunnelModes *modes);
+extern void funnel_sort_events(FunnelEvent *events, int n);
+extern int	funnel_level(const FunnelEvent *events, int nevents, int ncond,
+						 int64 window, const FunnelModes *modes);
 
 /* path.c, sessions.c: shared helpers */
 extern Interval *journey_time_between(TimestampTz from, TimestampTz to);

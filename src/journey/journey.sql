@@ -163,6 +163,70 @@ CREATE FUNCTION omni.funnel(j omni.journey, "window" interval, steps text[], mod
 COMMENT ON FUNCTION omni.funnel(omni.journey, interval, text[], text[]) IS
     'Deepest funnel step reached within the window (ClickHouse windowFunnel); modes strict_order, strict_deduplication, strict_increase, strict_once, allow_reentry';
 
+/*
+ * The funnel as an aggregate over rows (ClickHouse's windowFunnel is one):
+ * the same answer as omni.funnel(omni.journey(ts, channel, event), ...),
+ * without building journeys.  Aggregates take no defaults: two arities.
+ * SSPACE is the planner's guess of a group's state (about 60 matching
+ * rows); without it, the planner assumes 8 kB per internal state and plans
+ * a hash aggregate that spills to disk for no reason.
+ */
+CREATE FUNCTION omni.funnel_agg_transfn(internal, timestamptz, text, text, interval, text[]) RETURNS internal
+    AS 'MODULE_PATHNAME', 'funnel_agg_transfn'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION omni.funnel_agg_transfn(internal, timestamptz, text, text, interval, text[]) IS
+    'Transition function of the omni.funnel aggregate: keeps the rows matching a funnel step as (time, steps matched)';
+CREATE FUNCTION omni.funnel_agg_transfn(internal, timestamptz, text, text, interval, text[], text[]) RETURNS internal
+    AS 'MODULE_PATHNAME', 'funnel_agg_transfn'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION omni.funnel_agg_transfn(internal, timestamptz, text, text, interval, text[], text[]) IS
+    'Transition function of the omni.funnel aggregate with modes';
+CREATE FUNCTION omni.funnel_agg_final(internal) RETURNS integer
+    AS 'MODULE_PATHNAME', 'funnel_agg_final'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION omni.funnel_agg_final(internal) IS
+    'Final function of the omni.funnel aggregate: the deepest funnel step reached';
+CREATE FUNCTION omni.funnel_agg_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'funnel_agg_combine'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION omni.funnel_agg_combine(internal, internal) IS
+    'Combine function of the omni.funnel aggregate (parallel partial states)';
+CREATE FUNCTION omni.funnel_agg_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'funnel_agg_serialize'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION omni.funnel_agg_serialize(internal) IS
+    'Serialization function of the omni.funnel aggregate state';
+CREATE FUNCTION omni.funnel_agg_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'funnel_agg_deserialize'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION omni.funnel_agg_deserialize(bytea, internal) IS
+    'Deserialization function of the omni.funnel aggregate state';
+
+CREATE AGGREGATE omni.funnel(ts timestamptz, channel text, event text, "window" interval, steps text[]) (
+    SFUNC = omni.funnel_agg_transfn,
+    STYPE = internal,
+    SSPACE = 1024,
+    FINALFUNC = omni.funnel_agg_final,
+    COMBINEFUNC = omni.funnel_agg_combine,
+    SERIALFUNC = omni.funnel_agg_serialize,
+    DESERIALFUNC = omni.funnel_agg_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE omni.funnel(timestamptz, text, text, interval, text[]) IS
+    'Deepest funnel step reached within the window, from (ts, channel, event) rows in any order (ClickHouse windowFunnel); same as omni.funnel(omni.journey(ts, channel, event), window, steps)';
+CREATE AGGREGATE omni.funnel(ts timestamptz, channel text, event text, "window" interval, steps text[], mode text[]) (
+    SFUNC = omni.funnel_agg_transfn,
+    STYPE = internal,
+    SSPACE = 1024,
+    FINALFUNC = omni.funnel_agg_final,
+    COMBINEFUNC = omni.funnel_agg_combine,
+    SERIALFUNC = omni.funnel_agg_serialize,
+    DESERIALFUNC = omni.funnel_agg_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE omni.funnel(timestamptz, text, text, interval, text[], text[]) IS
+    'Deepest funnel step reached within the window, from (ts, channel, event) rows, with modes strict_order, strict_deduplication, strict_increase, strict_once, allow_reentry';
+
 CREATE FUNCTION omni.sequence_match(j omni.journey, pattern text, conditions text[]) RETURNS boolean
     AS 'MODULE_PATHNAME', 'journey_sequence_match'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
