@@ -4,11 +4,10 @@
 # PostgreSQL 15 server running under valgrind's memcheck, then read the
 # valgrind logs.  As root, under the install lock:
 #
-#   flock /tmp/omni-install.lock bash test/valgrind.sh [--keep] [--no-install] [suite ...]
+#   flock /tmp/omni-install.lock bash test/valgrind.sh [--keep] [suite ...]
 #
 #   suite         a name of sql/<suite>.sql; all of them when none is given
 #   --keep        keep the cluster and the valgrind logs (their directory is printed)
-#   --no-install  do not build and install the extension first
 #
 # The cluster is made by initdb as the user "postgres" in a temporary
 # directory; its postmaster (and so every backend, which is a fork of it) runs
@@ -23,14 +22,12 @@ top=$(pwd)
 . test/lib.sh
 
 keep=0
-install=1
 suites=()
 for arg in "$@"; do
     case "$arg" in
         --keep) keep=1 ;;
-        --no-install) install=0 ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
-        -*) echo "error: unknown option \"$arg\" (known: --keep, --no-install)" >&2; exit 2 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        -*) echo "error: unknown option \"$arg\" (known: --keep)" >&2; exit 2 ;;
         *)
             if [ ! -f "sql/$arg.sql" ]; then
                 echo "error: no regression suite \"$arg\" (expected the file sql/$arg.sql)" >&2
@@ -51,10 +48,11 @@ if ! command -v valgrind >/dev/null 2>&1; then
         || { echo "error: could not install valgrind" >&2; exit 1; }
 fi
 omni_require_packages || exit 1
-if [ "$install" -eq 1 ]; then
-    echo "== build and install"
-    omni_build_install strict || exit 1
-fi
+# Build (incrementally: the objects are those of this tree) and install:
+# the run must test this tree's library, whatever was installed before.
+echo "== build and install"
+make -s -j"$(nproc)" >/dev/null || { echo "error: the build failed" >&2; exit 1; }
+make -s install >/dev/null || { echo "error: make install failed" >&2; exit 1; }
 if [ ${#suites[@]} -eq 0 ]; then
     mapfile -t suites < <(make -s print-REGRESS | tr ' ' '\n' | sed '/^$/d')
 fi
