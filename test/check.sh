@@ -8,11 +8,13 @@
 #      the tree that user owns (initdb refuses root);
 #   4. client tests (test/clients): Python psycopg2 and Node.js node-postgres;
 #   5. the Debian package (test/package.sh): built, installed, CREATE EXTENSION
-#      from it and its autopkgtest; it is removed again afterwards.
+#      from it and its autopkgtest; it is removed again afterwards;
+#   and, after 2., short runs of test/valgrind.sh and test/sqlsmith.sh
+#   (--no-hardening skips them).
 # Ends with one line "N passed, N failed"; the exit status is non-zero when
 # anything failed, and the diffs or logs of the failures are printed.
 #
-#   bash test/check.sh [--no-tap] [--no-clients] [--no-package]
+#   bash test/check.sh [--no-tap] [--no-clients] [--no-package] [--no-hardening]
 set -u
 cd "$(dirname "$0")/.." || exit 2
 top=$(pwd)
@@ -21,13 +23,15 @@ top=$(pwd)
 run_tap=1
 run_clients=1
 run_package=1
+run_hardening=1
 for arg in "$@"; do
     case "$arg" in
         --no-tap) run_tap=0 ;;
         --no-clients) run_clients=0 ;;
         --no-package) run_package=0 ;;
+        --no-hardening) run_hardening=0 ;;
         -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
-        *) echo "error: unknown option \"$arg\" (known: --no-tap, --no-clients, --no-package)" >&2; exit 2 ;;
+        *) echo "error: unknown option \"$arg\" (known: --no-tap, --no-clients, --no-package, --no-hardening)" >&2; exit 2 ;;
     esac
 done
 if [ "$(id -u)" -ne 0 ]; then
@@ -69,6 +73,32 @@ fi
 for d in regression.diffs output_iso/regression.diffs; do
     [ -s "$d" ] && { echo "== $d"; cat "$d"; }
 done
+
+# Hardening, short forms: two suites under valgrind's memcheck, and SQLsmith
+# for 2,000 random queries (test/valgrind.sh, test/sqlsmith.sh; README,
+# "Hardening").  Each counts as one test.
+if [ "$run_hardening" -eq 1 ]; then
+echo "== valgrind memcheck (short)"
+if bash test/valgrind.sh identity_normalize timeline >"$logs/valgrind.log" 2>&1; then
+    echo "valgrind memcheck ... ok"
+    passed=$((passed + 1))
+else
+    echo "valgrind memcheck ... FAILED"
+    cat "$logs/valgrind.log"
+    failed=$((failed + 1))
+fi
+grep -E '^(errors|server crashes)' "$logs/valgrind.log"
+echo "== sqlsmith (short)"
+if bash test/sqlsmith.sh --queries 2000 >"$logs/sqlsmith.log" 2>&1; then
+    echo "sqlsmith ... ok"
+    passed=$((passed + 1))
+else
+    echo "sqlsmith ... FAILED"
+    cat "$logs/sqlsmith.log"
+    failed=$((failed + 1))
+fi
+grep -E '^(queries run|crashes)' "$logs/sqlsmith.log"
+fi
 
 if [ "$run_tap" -eq 1 ] && compgen -G "test/t/*.pl" >/dev/null; then
     echo "== TAP tests (as postgres)"
