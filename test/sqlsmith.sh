@@ -2,10 +2,9 @@
 #
 # Random SQL against omnichannel with SQLsmith: a throwaway cluster with the
 # extension and a few hundred generated customers (every omni table has rows),
-# then SQLsmith's random queries over it, as a member of omni_admin.  As root,
-# under the install lock:
+# then SQLsmith's random queries over it, as a member of omni_admin.  As root:
 #
-#   flock /tmp/omni-install.lock bash test/sqlsmith.sh [--queries N | --seconds N] [--seed N] [--keep]
+#   bash test/sqlsmith.sh [--queries N | --seconds N] [--seed N] [--keep]
 #
 #   --queries N   stop after N generated queries (default 2000)
 #   --seconds N   stop after N seconds instead
@@ -19,6 +18,9 @@
 # abnormally (the postmaster then logs "terminated by signal" or "exited with
 # exit code" and reinitializes), or a postmaster that is not the one started.
 # The query a crashed backend was running is printed from the server log.
+# An internal error (SQLSTATE XX000) raised by omnichannel's code fails the
+# run too: what a user can cause must get an error with its own SQLSTATE.
+# PG_CONFIG=/path/to/pg_config selects another PostgreSQL 15 installation.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 top=$(pwd)
@@ -60,7 +62,7 @@ echo "== build and install"
 make -s -j"$(nproc)" >/dev/null || { echo "error: the build failed" >&2; exit 1; }
 make -s install >/dev/null || { echo "error: make install failed" >&2; exit 1; }
 
-bindir=$(pg_config --bindir)
+bindir=$("${PG_CONFIG:-pg_config}" --bindir)
 work=$(mktemp -d /tmp/omni-sqlsmith.XXXXXX)
 mkdir "$work/sock"
 chown -R postgres: "$work"
@@ -78,10 +80,11 @@ trap cleanup EXIT
 echo "== throwaway cluster in $work (port $port)"
 runuser -u postgres -- "$bindir/initdb" -D "$pgdata" -A trust -U postgres --no-sync >"$work/initdb.log" 2>&1 \
     || { cat "$work/initdb.log"; exit 1; }
-# %e: the SQLSTATE of each logged error, counted below.  The restart after a
+# %e: the SQLSTATE of each logged error, counted below; verbose errors give
+# the function and source file that raised each, for the internal errors.  The restart after a
 # crash is left on (the default) so that one crash does not end the run.
 runuser -u postgres -- "$bindir/pg_ctl" -D "$pgdata" -l "$work/server.log" -w -t 120 \
-    -o "-p $port -k $work/sock -c listen_addresses= -c fsync=off -c log_line_prefix='%m [%p] %e '" start \
+    -o "-p $port -k $work/sock -c listen_addresses= -c fsync=off -c log_line_prefix='%m [%p] %e ' -c log_error_verbosity=verbose" start \
     >/dev/null || { tail -30 "$work/server.log"; exit 1; }
 started=1
 export PGHOST="$work/sock" PGPORT="$port" PGUSER=postgres
@@ -145,15 +148,37 @@ ran=$(grep -oE '^queries: [0-9]+' "$work/sqlsmith.log" | tail -1 | awk '{ print 
 
 echo "== sqlsmith summary"
 echo "queries run: $ran in ${elapsed} s (sqlsmith exit status $smith_rc)"
+echo "queries calling an omni function: $(awk 'BEGIN { RS = ";\n" } /omni\.[a-z_]+\(/ { n++ } END { print n + 0 }' "$work/queries.sql")"
 echo "errors by SQLSTATE class (random SQL: expected):"
 grep -oE '^[0-9-]+ [0-9:.]+ [A-Z]+ \[[0-9]+\] [0-9A-Z]{5} (ERROR|FATAL|PANIC):' "$work/run.log" \
     | awk '{ print substr($5, 1, 2) }' | sort | uniq -c | sort -rn \
     | awk '{ printf "  class %s: %d\n", $2, $1 }'
 echo "crashes: $crashes"
+
+# Internal errors (class XX: elog(ERROR), "cannot happen") are bugs when our
+# code raised them: a user's input must get an ereport with its SQLSTATE.  The
+# LOCATION line after each names the function and file; it is ours when a
+# file of that name under src/ defines that function.
+internal=0
+while read -r func file; do
+    for f in src/"$file" src/*/"$file"; do
+        if [ -f "$f" ] && grep -q "^$func(" "$f"; then
+            internal=$((internal + 1))
+            echo "internal error raised by omnichannel ($func, $f):"
+            grep -B1 -A8 -F "LOCATION:  $func, $file:" "$work/run.log" | head -12
+        fi
+    done
+done < <(grep -A1 -E '\] XX[0-9A-Z]{3} ERROR:' "$work/run.log" \
+         | sed -nE 's/.* LOCATION:  ([A-Za-z_0-9]+), ([A-Za-z_0-9.]+):[0-9]+$/\1 \2/p' | sort -u)
+echo "internal errors (XX000) raised by omnichannel: $internal"
 if [ "$crashes" -gt 0 ]; then
     keep=1
     echo "== crashes in the server log (with the query each was running)"
     grep -E -A3 'process \(PID [0-9]+\) (was terminated by signal|exited with exit code)' "$work/run.log" | head -60
+    exit 1
+fi
+if [ "$internal" -gt 0 ]; then
+    keep=1
     exit 1
 fi
 # sqlsmith ends with 0 after --max-queries, 124/130 after the --seconds SIGINT

@@ -2,9 +2,9 @@
 #
 # Run the pg_regress suites (sql/*.sql, or the named ones) against a
 # PostgreSQL 15 server running under valgrind's memcheck, then read the
-# valgrind logs.  As root, under the install lock:
+# valgrind logs.  As root:
 #
-#   flock /tmp/omni-install.lock bash test/valgrind.sh [--keep] [suite ...]
+#   bash test/valgrind.sh [--keep] [suite ...]
 #
 #   suite         a name of sql/<suite>.sql; all of them when none is given
 #   --keep        keep the cluster and the valgrind logs (their directory is printed)
@@ -16,6 +16,7 @@
 # passes through omnichannel, or when a regression test fails.  Errors
 # valgrind reports only in PostgreSQL or the C library are counted and shown
 # but do not fail the run: see "Memory checking" in README.md.
+# PG_CONFIG=/path/to/pg_config selects another PostgreSQL 15 installation.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 top=$(pwd)
@@ -26,7 +27,7 @@ suites=()
 for arg in "$@"; do
     case "$arg" in
         --keep) keep=1 ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         -*) echo "error: unknown option \"$arg\" (known: --keep)" >&2; exit 2 ;;
         *)
             if [ ! -f "sql/$arg.sql" ]; then
@@ -57,7 +58,7 @@ if [ ${#suites[@]} -eq 0 ]; then
     mapfile -t suites < <(make -s print-REGRESS | tr ' ' '\n' | sed '/^$/d')
 fi
 
-bindir=$(pg_config --bindir)
+bindir=$("${PG_CONFIG:-pg_config}" --bindir)
 work=$(mktemp -d /tmp/omni-valgrind.XXXXXX)
 chown postgres: "$work"
 chmod 755 "$work"

@@ -4,7 +4,7 @@
  * give every other table of the extension rows too, so that random queries
  * over any of them reach our code with real values: suppression rules of
  * every kind, consents, an outbox decided by the trigger, a blocked value,
- * an erased identifier and a rejected staging row.  Then the generator's
+ * merges, an erased customer and a rejected staging row.  Then the generator's
  * schema goes (its functions are not ours to test), the statistics are
  * gathered, and the login role SQLsmith runs as is made.
  */
@@ -42,6 +42,13 @@ SELECT o.recipient_kind,
   FROM gen.outbound o JOIN gen.person p USING (person_id)
  ORDER BY o.created_at, o.outbound_no;
 
+-- merges: a cookie of one customer seen with a device of another
+SELECT count(omni.link('cookie', a.value, 'device', b.value, 'web_login', '2025-12-01 00:00+00'))
+  FROM (SELECT value, row_number() OVER (ORDER BY identity_id) n FROM omni.identity WHERE kind = 'cookie') a
+  JOIN (SELECT value, row_number() OVER (ORDER BY identity_id DESC) n FROM omni.identity WHERE kind = 'device') b
+ USING (n)
+ WHERE n <= 10;
+
 -- a blocked shared value, an erased customer, a refused staging row
 INSERT INTO omni.blocklist (kind, value, reason) VALUES ('email', 'info@example.com', 'shared mailbox');
 SELECT omni.forget(customer_id) FROM omni.customer WHERE merged_into IS NULL ORDER BY customer_id LIMIT 1;
@@ -55,9 +62,27 @@ ANALYZE;
 -- non-superuser can cause is the one that matters, and random calls of the
 -- superuser-only administration functions (pg_terminate_backend, ...) are
 -- not what is being tested.
-DROP ROLE IF EXISTS omni_smith;
 CREATE ROLE omni_smith LOGIN IN ROLE omni_admin;
 GRANT CREATE, TEMPORARY ON DATABASE omni_smith TO omni_smith;
+
+-- SQLsmith draws the functions it calls from "pg_proc", unqualified, where
+-- omni's few dozen are lost among PostgreSQL's three thousand.  The role it
+-- runs as finds a view of the same name first on its search_path: every
+-- function and aggregate of omni, and a fixed sample of one in sixteen of
+-- pg_catalog's (enough for the casts and comparisons queries need), less
+-- those with polymorphic arguments or results (anyelement, anyrange, ...),
+-- which SQLsmith takes for concrete types and calls only with errors.
+CREATE SCHEMA smith;
+CREATE VIEW smith.pg_proc AS
+SELECT * FROM pg_catalog.pg_proc p
+ WHERE (p.pronamespace = 'omni'::regnamespace
+        OR (p.pronamespace = 'pg_catalog'::regnamespace AND pg_catalog.hashtext(p.proname) % 16 = 0))
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_type t
+                    WHERE t.oid = ANY (p.proargtypes::oid[] || p.prorettype)
+                      AND t.typtype = 'p' AND t.typname LIKE 'any%');
+GRANT USAGE ON SCHEMA smith TO omni_smith;
+GRANT SELECT ON smith.pg_proc TO omni_smith;
+ALTER ROLE omni_smith SET search_path = smith, pg_catalog, public;
 
 -- every table of the extension has rows
 SELECT c.relname AS empty_table
