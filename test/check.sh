@@ -74,30 +74,30 @@ for d in regression.diffs output_iso/regression.diffs; do
     [ -s "$d" ] && { echo "== $d"; cat "$d"; }
 done
 
-# Hardening, short forms: two suites under valgrind's memcheck, and SQLsmith
-# for 2,000 random queries (test/valgrind.sh, test/sqlsmith.sh; README,
+# Hardening, short forms: four suites under valgrind's memcheck, and SQLsmith
+# for 5,000 random queries (test/valgrind.sh, test/sqlsmith.sh; README,
 # "Hardening").  Each counts as one test.
 if [ "$run_hardening" -eq 1 ]; then
-echo "== valgrind memcheck (short)"
-if bash test/valgrind.sh identity_normalize timeline >"$logs/valgrind.log" 2>&1; then
-    echo "valgrind memcheck ... ok"
-    passed=$((passed + 1))
-else
-    echo "valgrind memcheck ... FAILED"
-    cat "$logs/valgrind.log"
-    failed=$((failed + 1))
-fi
-grep -E '^(errors|server crashes)' "$logs/valgrind.log"
-echo "== sqlsmith (short)"
-if bash test/sqlsmith.sh --queries 2000 >"$logs/sqlsmith.log" 2>&1; then
-    echo "sqlsmith ... ok"
-    passed=$((passed + 1))
-else
-    echo "sqlsmith ... FAILED"
-    cat "$logs/sqlsmith.log"
-    failed=$((failed + 1))
-fi
-grep -E '^(queries run|crashes)' "$logs/sqlsmith.log"
+    echo "== valgrind memcheck (short)"
+    if bash test/valgrind.sh identity_normalize journey_sequence suppress timeline >"$logs/valgrind.log" 2>&1; then
+        echo "valgrind memcheck ... ok"
+        passed=$((passed + 1))
+    else
+        echo "valgrind memcheck ... FAILED"
+        cat "$logs/valgrind.log"
+        failed=$((failed + 1))
+    fi
+    grep -E '^(errors|server crashes)' "$logs/valgrind.log"
+    echo "== sqlsmith (short)"
+    if bash test/sqlsmith.sh --queries 5000 >"$logs/sqlsmith.log" 2>&1; then
+        echo "sqlsmith ... ok"
+        passed=$((passed + 1))
+    else
+        echo "sqlsmith ... FAILED"
+        cat "$logs/sqlsmith.log"
+        failed=$((failed + 1))
+    fi
+    grep -E '^(queries run|crashes)' "$logs/sqlsmith.log"
 fi
 
 if [ "$run_tap" -eq 1 ] && compgen -G "test/t/*.pl" >/dev/null; then
