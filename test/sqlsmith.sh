@@ -155,7 +155,7 @@ grep -oE '^[0-9-]+ [0-9:.]+ [A-Z]+ \[[0-9]+\] [0-9A-Z]{5} (ERROR|FATAL|PANIC):' 
     | awk '{ printf "  class %s: %d\n", $2, $1 }'
 echo "crashes: $crashes"
 
-# Internal errors (class XX: elog(ERROR), "cannot happen") are bugs when our
+# Internal errors (XX000: elog(ERROR), "cannot happen") are bugs when our
 # code raised them: a user's input must get an ereport with its SQLSTATE.  The
 # LOCATION line after each names the function and file; it is ours when a
 # file of that name under src/ defines that function.
@@ -168,7 +168,7 @@ while read -r func file; do
             grep -B1 -A8 -F "LOCATION:  $func, $file:" "$work/run.log" | head -12
         fi
     done
-done < <(grep -A1 -E '\] XX[0-9A-Z]{3} ERROR:' "$work/run.log" \
+done < <(grep -A1 -E '\] XX000 ERROR:' "$work/run.log" \
          | sed -nE 's/.* LOCATION:  ([A-Za-z_0-9]+), ([A-Za-z_0-9.]+):[0-9]+$/\1 \2/p' | sort -u)
 echo "internal errors (XX000) raised by omnichannel: $internal"
 if [ "$crashes" -gt 0 ]; then
