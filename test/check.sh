@@ -10,7 +10,9 @@
 #   5. the Debian package (test/package.sh): built, installed, CREATE EXTENSION
 #      from it and its autopkgtest; it is removed again afterwards;
 #   6. hardening: the libFuzzer harnesses, 10 s each (test/fuzz/run.sh), and
-#      the pg_regress suites against an ASan+UBSan build (test/sanitize.sh).
+#      the pg_regress suites against an ASan+UBSan build (test/sanitize.sh),
+#      and short runs of test/valgrind.sh and test/sqlsmith.sh (--no-hardening
+#      skips all of them).
 # Ends with one line "N passed, N failed"; the exit status is non-zero when
 # anything failed, and the diffs or logs of the failures are printed.
 #
@@ -30,7 +32,7 @@ for arg in "$@"; do
         --no-clients) run_clients=0 ;;
         --no-package) run_package=0 ;;
         --no-hardening) run_hardening=0 ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "error: unknown option \"$arg\" (known: --no-tap, --no-clients, --no-package, --no-hardening)" >&2; exit 2 ;;
     esac
 done
@@ -73,6 +75,32 @@ fi
 for d in regression.diffs output_iso/regression.diffs; do
     [ -s "$d" ] && { echo "== $d"; cat "$d"; }
 done
+
+# Hardening, short forms: four suites under valgrind's memcheck, and SQLsmith
+# for 5,000 random queries (test/valgrind.sh, test/sqlsmith.sh; README,
+# "Hardening").  Each counts as one test.
+if [ "$run_hardening" -eq 1 ]; then
+    echo "== valgrind memcheck (short)"
+    if bash test/valgrind.sh identity_normalize journey_sequence suppress timeline >"$logs/valgrind.log" 2>&1; then
+        echo "valgrind memcheck ... ok"
+        passed=$((passed + 1))
+    else
+        echo "valgrind memcheck ... FAILED"
+        cat "$logs/valgrind.log"
+        failed=$((failed + 1))
+    fi
+    grep -E '^(errors|server crashes)' "$logs/valgrind.log"
+    echo "== sqlsmith (short)"
+    if bash test/sqlsmith.sh --queries 5000 >"$logs/sqlsmith.log" 2>&1; then
+        echo "sqlsmith ... ok"
+        passed=$((passed + 1))
+    else
+        echo "sqlsmith ... FAILED"
+        cat "$logs/sqlsmith.log"
+        failed=$((failed + 1))
+    fi
+    grep -E '^(queries run|crashes)' "$logs/sqlsmith.log"
+fi
 
 if [ "$run_tap" -eq 1 ] && compgen -G "test/t/*.pl" >/dev/null; then
     echo "== TAP tests (as postgres)"

@@ -361,7 +361,13 @@ load_identities(Resolver *r)
 						memcmp(r->rules->kinds[j].kind, VARDATA_ANY(kind), klen) == 0)
 						kidx = j;
 				if (kidx < 0)
-					elog(ERROR, "identity of unknown kind \"%s\"", text_to_cstring(kind));
+					ereport(ERROR,
+							(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+							 errmsg("identifier %lld is of kind \"%s\", which omni.identity_rule does not define",
+									(long long) DatumGetInt64(slot->tts_values[a_id - 1]),
+									text_to_cstring(kind)),
+							 errdetail("The identity tables are inconsistent, as they can be only inside a statement that changes them, before its foreign keys are checked."),
+							 errhint("Call omni.resolve_all() in a statement of its own.")));
 				last_kidx = kidx;
 			}
 			key = palloc(klen + vlen + 2);
@@ -604,7 +610,13 @@ load_links(Resolver *r)
 			l->a = node_of_id(r, DatumGetInt64(slot->tts_values[a_a - 1]));
 			l->b = node_of_id(r, DatumGetInt64(slot->tts_values[a_b - 1]));
 			if (l->a < 0 || l->b < 0)
-				elog(ERROR, "link %lld names an identity that does not exist", (long long) l->link_id);
+				ereport(ERROR,
+						(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+						 errmsg("link %lld names identifier %lld, which omni.identity does not hold",
+								(long long) l->link_id,
+								(long long) DatumGetInt64(slot->tts_values[(l->a < 0 ? a_a : a_b) - 1])),
+						 errdetail("The identity tables are inconsistent, as they can be only inside a statement that changes them, before its foreign keys are checked."),
+						 errhint("Call omni.resolve_all() in a statement of its own.")));
 			l->observed_at = DatumGetTimestampTz(slot->tts_values[a_at - 1]);
 			status = DatumGetTextPP(slot->tts_values[a_status - 1]);
 			l->old_status = *VARDATA_ANY(status);
