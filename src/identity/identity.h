@@ -45,6 +45,7 @@ typedef struct OmniBlockEntry
 	text	   *value;			/* value, or regular expression */
 	bool		is_pattern;
 	char	   *reason;
+	void	   *re;				/* compiled pattern (regex_t), on first use */
 } OmniBlockEntry;
 
 /* The rules and the blocklist, loaded together for one statement or run. */
@@ -98,7 +99,7 @@ extern void omni_identifier_hash(const char *kind, const char *value,
 typedef struct OmniBulkInsert OmniBulkInsert;
 extern bool omni_bulk_usable(const char *relname);
 extern OmniBulkInsert *omni_bulk_begin(const char *relname, int ncols,
-									   const char *const *cols);
+									   const char *const *cols, int64 nrows);
 extern void omni_bulk_row(OmniBulkInsert *b, Datum *values, bool *nulls);
 extern void omni_bulk_end(OmniBulkInsert *b);
 

@@ -22,6 +22,7 @@
 #include "common/hmac.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "regex/regex.h"
 #include "parser/parse_relation.h"
 #include "utils/builtins.h"
@@ -277,6 +278,79 @@ omni_normalize_kind(OmniRules *rules, const char *kind, const char *in, int len)
 }
 
 /*
+ * Free the patterns compiled for a copy of the rules, with the memory
+ * context holding it (the regex library allocates outside of it).
+ */
+static void
+free_block_patterns(void *arg)
+{
+	OmniRules  *rules = (OmniRules *) arg;
+	int			i;
+
+	for (i = 0; i < rules->nblocks; i++)
+	{
+		if (rules->blocks[i].re != NULL)
+		{
+			pg_regfree((regex_t *) rules->blocks[i].re);
+			rules->blocks[i].re = NULL;
+		}
+	}
+}
+
+/*
+ * The compiled form of a blocklist pattern, compiled on first use and kept
+ * with the rules: a run checks every identifier against every pattern, and
+ * looking each one up in the backend's regex cache, converting the value
+ * again for each, cost more than the matching.  Compiled as
+ * RE_compile_and_execute would (advanced, case-insensitive, collation C),
+ * without submatch reporting, which matching alone does not need: a value
+ * matches exactly when it did.  A pattern that does not compile raises the
+ * usual error.
+ */
+static regex_t *
+block_pattern(OmniRules *rules, OmniBlockEntry *b)
+{
+	MemoryContext cxt = GetMemoryChunkContext(rules);
+
+	if (b->re == NULL)
+	{
+		MemoryContext old;
+		regex_t    *re;
+		pg_wchar   *wpat;
+		int			wlen;
+		int			ret;
+		int			i;
+
+		/* the first pattern compiled arranges for all of them to be freed */
+		for (i = 0; i < rules->nblocks && rules->blocks[i].re == NULL; i++)
+			;
+		if (i == rules->nblocks)
+		{
+			MemoryContextCallback *cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+
+			cb->func = free_block_patterns;
+			cb->arg = rules;
+			MemoryContextRegisterResetCallback(cxt, cb);
+		}
+		old = MemoryContextSwitchTo(cxt);
+		re = palloc0(sizeof(regex_t));
+		wpat = palloc(sizeof(pg_wchar) * (VARSIZE_ANY_EXHDR(b->value) + 1));
+		wlen = pg_mb2wchar_with_len(VARDATA_ANY(b->value), wpat, VARSIZE_ANY_EXHDR(b->value));
+		ret = pg_regcomp(re, wpat, wlen, REG_ADVANCED | REG_ICASE | REG_NOSUB, C_COLLATION_OID);
+		pfree(wpat);
+		MemoryContextSwitchTo(old);
+		if (ret != REG_OKAY)
+		{
+			/* raises the error a query matching the pattern would raise */
+			(void) RE_compile_and_cache(b->value, REG_ADVANCED | REG_ICASE, C_COLLATION_OID);
+			elog(ERROR, "could not compile blocklist pattern \"%s\"", text_to_cstring(b->value));
+		}
+		b->re = re;
+	}
+	return (regex_t *) b->re;
+}
+
+/*
  * Why a normalized identifier is blocked, or NULL when it is not.  Values
  * compare without regard to ASCII case ("NULL", "Undefined"), patterns are
  * POSIX regular expressions matched the same way.
@@ -286,8 +360,12 @@ omni_blocked_reason(OmniRules *rules, const char *kind, const char *value)
 {
 	int			i;
 	int			vlen = strlen(value);
+	pg_wchar	wbuf[128];
+	pg_wchar   *wdata = NULL;
+	int			wlen = 0;
+	const char *reason = NULL;
 
-	for (i = 0; i < rules->nblocks; i++)
+	for (i = 0; i < rules->nblocks && reason == NULL; i++)
 	{
 		OmniBlockEntry *b = &rules->blocks[i];
 
@@ -295,17 +373,36 @@ omni_blocked_reason(OmniRules *rules, const char *kind, const char *value)
 			continue;
 		if (b->is_pattern)
 		{
-			if (RE_compile_and_execute(b->value, (char *) value, vlen,
-									   REG_ADVANCED | REG_ICASE, C_COLLATION_OID,
-									   0, NULL))
-				return psprintf("blocked value: %s \"%s\" matches %s (%s)", kind, value,
-								text_to_cstring(b->value), b->reason);
+			int			ret;
+
+			/* the value in the regex library's form, once for every pattern */
+			if (wdata == NULL)
+			{
+				wdata = (vlen < lengthof(wbuf)) ? wbuf : palloc(sizeof(pg_wchar) * (vlen + 1));
+				wlen = pg_mb2wchar_with_len(value, wdata, vlen);
+			}
+			ret = pg_regexec(block_pattern(rules, b), wdata, wlen, 0, NULL, 0, NULL, 0);
+			if (ret == REG_OKAY)
+				reason = psprintf("blocked value: %s \"%s\" matches %s (%s)", kind, value,
+								  text_to_cstring(b->value), b->reason);
+			else if (ret != REG_NOMATCH)
+			{
+				char		errMsg[100];
+
+				CHECK_FOR_INTERRUPTS();
+				pg_regerror(ret, block_pattern(rules, b), errMsg, sizeof(errMsg));
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+						 errmsg("regular expression failed: %s", errMsg)));
+			}
 		}
 		else if (VARSIZE_ANY_EXHDR(b->value) == vlen &&
 				 pg_strncasecmp(VARDATA_ANY(b->value), value, vlen) == 0)
-			return psprintf("blocked value: %s \"%s\" (%s)", kind, value, b->reason);
+			reason = psprintf("blocked value: %s \"%s\" (%s)", kind, value, b->reason);
 	}
-	return NULL;
+	if (wdata != NULL && wdata != wbuf)
+		pfree(wdata);
+	return reason;
 }
 
 /*
