@@ -1005,6 +1005,18 @@ resolve(Resolver *r, ResolveCounts *counts)
 	for (j = 0; j < ct.n; j++)
 		ct.absorbed_by[j] = -1;
 
+	/*
+	 * Which identifiers are blocked, in node order: their keys were
+	 * allocated in that order, so this walks memory in sequence instead of
+	 * at random in the order of the links.
+	 */
+	for (j = 0; j < r->nnodes; j++)
+	{
+		(void) node_blocked(r, j, blocked_reasons);
+		if ((j & 8191) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+
 	progress_start(r, "resolving links", r->nlinks, false);
 	for (i = 0; i < r->nlinks; i++)
 	{
