@@ -153,6 +153,17 @@ SELECT kind, v, omni.blocked(kind, v) FROM (VALUES
     ('email', 'anna@example.com'), ('email', 'anna@shop.org'), ('cookie', 'undefined'),
     ('cookie', 'NULL'), ('loyalty', '0000-000'), ('device', 'abc'), ('phone', '(212) 555-0100')
 ) t(kind, v);
+-- Patterns are compiled once per copy of the blocklist; the first entry that matches is the
+-- one reported (back references work).
+BEGIN;
+INSERT INTO omni.blocklist (kind, value, is_pattern, reason) VALUES
+    ('email', '^(.)\1\1@', true, 'one letter three times'),
+    ('email', '^aaa', true, 'starts with aaa'),
+    (NULL, 'x{3}@', true, 'three x');
+SELECT v, omni.blocked('email', v) FROM (VALUES
+    ('aaa@shop.org'), ('aab@shop.org'), ('bxxx@shop.org'), ('Xxx@shop.org'), ('abc@shop.org')
+) t(v);
+ROLLBACK;
 
 -- The ICU objects are reused: many calls in one statement are fine.
 SELECT count(DISTINCT omni.normalize_name('Name ' || g)) FROM generate_series(1, 2000) g;
