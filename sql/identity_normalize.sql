@@ -163,6 +163,15 @@ INSERT INTO omni.blocklist (kind, value, is_pattern, reason) VALUES
 SELECT v, omni.blocked('email', v) FROM (VALUES
     ('aaa@shop.org'), ('aab@shop.org'), ('bxxx@shop.org'), ('Xxx@shop.org'), ('abc@shop.org')
 ) t(v);
+-- patterns of a shape that rules most values out at once (a bracket repeated from start to end,
+-- a first letter), matched ignoring case like the others; a "|" takes the general path
+INSERT INTO omni.blocklist (kind, value, is_pattern, reason) VALUES
+    (NULL, '^[ab-]*$', true, 'only a, b and dashes'),
+    ('cookie', '^zz(y|x)', true, 'zz then x or y'),
+    ('cookie', '^q|w', true, 'q first or a w');
+SELECT v, omni.blocked('cookie', v) FROM (VALUES
+    ('AB-ba'), ('abc'), ('ZZx1'), ('azzx'), ('zzz'), ('Qa'), ('aw'), ('a-b-')
+) t(v);
 ROLLBACK;
 
 -- The ICU objects are reused: many calls in one statement are fine.

@@ -46,6 +46,8 @@ typedef struct OmniBlockEntry
 	bool		is_pattern;
 	char	   *reason;
 	void	   *re;				/* compiled pattern (regex_t), on first use */
+	int8		quick;			/* with re: 0, or a test that rules a match out */
+	uint64		quickset[2];	/* the ASCII characters that test allows */
 } OmniBlockEntry;
 
 /* The rules and the blocklist, loaded together for one statement or run. */

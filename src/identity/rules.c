@@ -297,6 +297,119 @@ free_block_patterns(void *arg)
 	}
 }
 
+/* Tests that rule out a match of a blocklist pattern without running it. */
+#define QUICK_NONE	0
+#define QUICK_ALL	1			/* ^[set]*$: every character is in the set */
+#define QUICK_FIRST	2			/* ^c...: the first character is c */
+
+static void
+quick_add(OmniBlockEntry *b, unsigned char c)
+{
+	/* matching ignores ASCII case (collation C folds nothing else) */
+	unsigned char lc = pg_ascii_tolower(c),
+				uc = pg_ascii_toupper(c);
+
+	b->quickset[lc >> 6] |= UINT64CONST(1) << (lc & 63);
+	b->quickset[uc >> 6] |= UINT64CONST(1) << (uc & 63);
+}
+
+/*
+ * Recognize two shapes of pattern whose matches are easy to rule out:
+ * ^[...]*$ with a bracket of plain ASCII characters (letters, digits, a
+ * few punctuation marks, "-" first or last), which only matches values
+ * made of those characters; and ^ followed by a letter or digit that no
+ * quantifier follows, in a pattern with no escape, bracket or "(?" and no
+ * "|" outside parentheses, which only matches values starting with it
+ * (in either case: matching ignores ASCII case).  Anything else gets no test and is
+ * always run.  The test only ever skips a pattern that cannot match.
+ */
+static void
+quick_test_of(OmniBlockEntry *b)
+{
+	const char *p = VARDATA_ANY(b->value);
+	int			n = VARSIZE_ANY_EXHDR(b->value);
+	int			i,
+				depth = 0;
+
+	b->quick = QUICK_NONE;
+	b->quickset[0] = b->quickset[1] = 0;
+	if (n < 2 || p[0] != '^')
+		return;
+	if (p[1] == '[' && n >= 6 && memcmp(p + n - 3, "]*$", 3) == 0)
+	{
+		/* the bracket holds p[2 .. n-4] */
+		for (i = 2; i <= n - 4; i++)
+		{
+			unsigned char c = (unsigned char) p[i];
+
+			if (isascii(c) && isalnum(c))
+				quick_add(b, c);
+			else if (c == '-' && (i == 2 || i == n - 4))
+				quick_add(b, c);
+			else if (c == '.' || c == '_' || c == '@' || c == '+')
+				quick_add(b, c);
+			else
+			{
+				b->quickset[0] = b->quickset[1] = 0;
+				return;
+			}
+		}
+		b->quick = QUICK_ALL;
+		return;
+	}
+	if (!(isascii((unsigned char) p[1]) && isalnum((unsigned char) p[1])))
+		return;
+	if (n > 2 && strchr("*+?{", p[2]) != NULL)
+		return;
+	/*
+	 * No alternation outside parentheses.  Only patterns without escapes,
+	 * brackets or "(?" constructs (comments, lookarounds) are considered, so
+	 * that counting parentheses is exact.
+	 */
+	for (i = 0; i < n; i++)
+	{
+		if (p[i] == '\\' || p[i] == '[' || (p[i] == '(' && i + 1 < n && p[i + 1] == '?'))
+			return;
+	}
+	for (i = 0; i < n; i++)
+	{
+		if (p[i] == '(')
+			depth++;
+		else if (p[i] == ')')
+			depth--;
+		else if (p[i] == '|' && depth <= 0)
+			return;
+	}
+	quick_add(b, (unsigned char) p[1]);
+	b->quick = QUICK_FIRST;
+}
+
+/* False when the quick test of an entry rules out a match of the value. */
+static inline bool
+quick_may_match(OmniBlockEntry *b, const char *value, int vlen)
+{
+	int			i;
+
+	switch (b->quick)
+	{
+		case QUICK_ALL:
+			for (i = 0; i < vlen; i++)
+			{
+				unsigned char c = (unsigned char) value[i];
+
+				if (c >= 128 || (b->quickset[c >> 6] & (UINT64CONST(1) << (c & 63))) == 0)
+					return false;
+			}
+			return true;
+		case QUICK_FIRST:
+			return vlen > 0 && (unsigned char) value[0] < 128 &&
+				(b->quickset[(unsigned char) value[0] >> 6] &
+				 (UINT64CONST(1) << ((unsigned char) value[0] & 63))) != 0;
+		default:
+			return true;
+	}
+}
+
 /*
  * The compiled form of a blocklist pattern, compiled on first use and kept
  * with the rules: a run checks every identifier against every pattern, and
@@ -346,6 +459,7 @@ block_pattern(OmniRules *rules, OmniBlockEntry *b)
 			elog(ERROR, "could not compile blocklist pattern \"%s\"", text_to_cstring(b->value));
 		}
 		b->re = re;
+		quick_test_of(b);
 	}
 	return (regex_t *) b->re;
 }
@@ -373,15 +487,18 @@ omni_blocked_reason(OmniRules *rules, const char *kind, const char *value)
 			continue;
 		if (b->is_pattern)
 		{
+			regex_t    *re = block_pattern(rules, b);
 			int			ret;
 
+			if (!quick_may_match(b, value, vlen))
+				continue;
 			/* the value in the regex library's form, once for every pattern */
 			if (wdata == NULL)
 			{
 				wdata = (vlen < lengthof(wbuf)) ? wbuf : palloc(sizeof(pg_wchar) * (vlen + 1));
 				wlen = pg_mb2wchar_with_len(value, wdata, vlen);
 			}
-			ret = pg_regexec(block_pattern(rules, b), wdata, wlen, 0, NULL, 0, NULL, 0);
+			ret = pg_regexec(re, wdata, wlen, 0, NULL, 0, NULL, 0);
 			if (ret == REG_OKAY)
 				reason = psprintf("blocked value: %s \"%s\" matches %s (%s)", kind, value,
 								  text_to_cstring(b->value), b->reason);
@@ -390,7 +507,7 @@ omni_blocked_reason(OmniRules *rules, const char *kind, const char *value)
 				char		errMsg[100];
 
 				CHECK_FOR_INTERRUPTS();
-				pg_regerror(ret, block_pattern(rules, b), errMsg, sizeof(errMsg));
+				pg_regerror(ret, re, errMsg, sizeof(errMsg));
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
 						 errmsg("regular expression failed: %s", errMsg)));
