@@ -65,7 +65,7 @@ typedef struct GNode
 {
 	int64		id;				/* identity_id, 0 for a new identifier */
 	int64		customer;		/* current customer, 0 for a new one */
-	const char *key;			/* "kind:value" */
+	const char *key;			/* "kind:value"; NULL when not needed */
 	int32		kind;			/* index in rules->kinds */
 	int8		blocked;		/* 0 unknown, 1 no, 2 yes */
 	bool		seen_changed;	/* first/last seen widened by staged rows */
@@ -135,6 +135,7 @@ typedef struct Resolver
 	int32		nexisting;		/* nodes[0..nexisting) are sorted by id */
 	int32		maxnodes;
 	keymap_hash *keys;
+	bool		need_keys;		/* staged rows: existing nodes need their keys */
 	DenseMap	idmap;		/* existing nodes by identity id */
 	Link	   *links;
 	int64		nlinks;
@@ -354,7 +355,11 @@ node_of_id(Resolver *r, int64 id)
 }
 
 /*
- * Load every identity: id, customer, kind and value.
+ * Load every identity: id, customer, kind and value.  The "kind:value" key
+ * of a node is only looked up to match staged rows; without any, only the
+ * blocklist needs the value, so it is checked here, from a buffer, and
+ * only blocked identifiers keep a key (their reason is worked out from it
+ * later).  That saves a copy of every value.
  */
 static void
 load_identities(Resolver *r)
@@ -378,6 +383,9 @@ load_identities(Resolver *r)
 					a_last = attnameAttNum(rel, "last_seen", false);
 		int32		last_kidx = -1;
 		MemoryContext old = MemoryContextSwitchTo(r->cxt);
+		StringInfoData valbuf;
+
+		initStringInfo(&valbuf);
 
 		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 		{
@@ -387,6 +395,8 @@ load_identities(Resolver *r)
 			int			klen,
 						vlen;
 			char	   *key;
+			bool		passed;
+			int32		n;
 
 			slot_getallattrs(slot);
 			kind = DatumGetTextPP(slot->tts_values[a_kind - 1]);
@@ -407,23 +417,39 @@ load_identities(Resolver *r)
 					elog(ERROR, "identity of unknown kind \"%s\"", text_to_cstring(kind));
 				last_kidx = kidx;
 			}
-			key = palloc(klen + vlen + 2);
-			memcpy(key, VARDATA_ANY(kind), klen);
-			key[klen] = ':';
-			memcpy(key + klen + 1, VARDATA_ANY(value), vlen);
-			key[klen + vlen + 1] = '\0';
-			add_node(r,
-					 DatumGetInt64(slot->tts_values[a_id - 1]),
-					 DatumGetInt64(slot->tts_values[a_cust - 1]),
-					 kidx, key,
-					 DatumGetTimestampTz(slot->tts_values[a_first - 1]),
-					 DatumGetTimestampTz(slot->tts_values[a_last - 1]));
+			key = NULL;
+			if (!r->need_keys)
+			{
+				resetStringInfo(&valbuf);
+				appendBinaryStringInfo(&valbuf, VARDATA_ANY(value), vlen);
+				passed = (omni_blocked_reason(r->rules, r->rules->kinds[kidx].kind,
+											  valbuf.data) == NULL);
+			}
+			else
+				passed = false;
+			if (!passed)
+			{
+				key = palloc(klen + vlen + 2);
+				memcpy(key, VARDATA_ANY(kind), klen);
+				key[klen] = ':';
+				memcpy(key + klen + 1, VARDATA_ANY(value), vlen);
+				key[klen + vlen + 1] = '\0';
+			}
+			n = add_node(r,
+						 DatumGetInt64(slot->tts_values[a_id - 1]),
+						 DatumGetInt64(slot->tts_values[a_cust - 1]),
+						 kidx, key,
+						 DatumGetTimestampTz(slot->tts_values[a_first - 1]),
+						 DatumGetTimestampTz(slot->tts_values[a_last - 1]));
+			if (passed)
+				r->nodes[n].blocked = 1;	/* not blocked */
 			if ((Pointer) kind != DatumGetPointer(slot->tts_values[a_kind - 1]))
 				pfree(kind);
 			if ((Pointer) value != DatumGetPointer(slot->tts_values[a_value - 1]))
 				pfree(value);
 			progress(r, "loading identities", ++done, total);
 		}
+		pfree(valbuf.data);
 		MemoryContextSwitchTo(old);
 		table_endscan(scan);
 		ExecDropSingleTupleTableSlot(slot);
@@ -517,10 +543,9 @@ stage_value(Resolver *r, const char *kind, const char *value, const char *region
  * with their error.
  */
 static void
-load_staging(Resolver *r)
+load_staging(Resolver *r, int64 total)
 {
 	Portal		portal;
-	int64		total = query_int8("SELECT count(*) FROM omni.link_staging");
 	int64		done = 0;
 	int64		maxok = Max(1024, total),
 				maxbad = 1024;
@@ -923,6 +948,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 	int64		new_customers = 0;
 	int64	   *new_customer_ids;
 	int64		nc;
+	int64		staged;
 	MemoryContext batch;
 
 	/* Rules and limits. */
@@ -936,8 +962,10 @@ resolve(Resolver *r, ResolveCounts *counts)
 			kind_of_slot[nlimited++] = j;
 	}
 
+	staged = query_int8("SELECT count(*) FROM omni.link_staging");
+	r->need_keys = (staged > 0);
 	load_identities(r);
-	load_staging(r);
+	load_staging(r, staged);
 	sort_new_nodes(r);
 	load_links(r);
 
