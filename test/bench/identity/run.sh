@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
         --links) [ $# -ge 2 ] && [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge 1000 ] && [ "$2" -le 20000000 ] \
                      || { echo "error: --links needs an integer between 1000 and 20000000" >&2; exit 2; }
                  links=$2; shift 2 ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "error: unknown argument \"$1\"" >&2; exit 2 ;;
     esac
 done
