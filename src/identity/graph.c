@@ -26,8 +26,12 @@
  * Speed: existing identities and links are read by direct heap scans; new
  * customers, identities and links are written COPY-style (bulkinsert.c),
  * with ids from ranges reserved under the lock and new identities numbered
- * in key order so that index entries go in in order; updates and deletes go
- * through SQL with array parameters, in batches.
+ * in key order so that index entries go in in order (on a first load into
+ * empty tables, bulkinsert.c builds the indexes after the rows); updates and
+ * deletes go through SQL with array parameters, in batches.  In memory, ids
+ * map to array positions through dense arrays, each union-find root keeps
+ * its counters in one record, and each identifier is checked against the
+ * blocklist once, in memory order.
  *
  *-------------------------------------------------------------------------
  */

@@ -21,7 +21,10 @@
  * way: two transactions that each hold customers locked by earlier links
  * can deadlock for good, and after a few attempts the error is raised.
  *
- * All SQL goes through plans prepared once per backend (SPI_keepplan).
+ * All SQL goes through generic plans prepared once per backend
+ * (SPI_keepplan), and each step is one statement where it can be: a merge
+ * is a lock, a re-read of both customers, the link with its limit check and
+ * the merge itself.
  *
  *-------------------------------------------------------------------------
  */
