@@ -153,6 +153,26 @@ SELECT kind, v, omni.blocked(kind, v) FROM (VALUES
     ('email', 'anna@example.com'), ('email', 'anna@shop.org'), ('cookie', 'undefined'),
     ('cookie', 'NULL'), ('loyalty', '0000-000'), ('device', 'abc'), ('phone', '(212) 555-0100')
 ) t(kind, v);
+-- Patterns are compiled once per copy of the blocklist; the first entry that matches is the
+-- one reported (back references work).
+BEGIN;
+INSERT INTO omni.blocklist (kind, value, is_pattern, reason) VALUES
+    ('email', '^(.)\1\1@', true, 'one letter three times'),
+    ('email', '^aaa', true, 'starts with aaa'),
+    (NULL, 'x{3}@', true, 'three x');
+SELECT v, omni.blocked('email', v) FROM (VALUES
+    ('aaa@shop.org'), ('aab@shop.org'), ('bxxx@shop.org'), ('Xxx@shop.org'), ('abc@shop.org')
+) t(v);
+-- patterns of a shape that rules most values out at once (a bracket repeated from start to end,
+-- a first letter), matched ignoring case like the others; a "|" takes the general path
+INSERT INTO omni.blocklist (kind, value, is_pattern, reason) VALUES
+    (NULL, '^[ab-]*$', true, 'only a, b and dashes'),
+    ('cookie', '^zz(y|x)', true, 'zz then x or y'),
+    ('cookie', '^q|w', true, 'q first or a w');
+SELECT v, omni.blocked('cookie', v) FROM (VALUES
+    ('AB-ba'), ('abc'), ('ZZx1'), ('azzx'), ('zzz'), ('Qa'), ('aw'), ('a-b-')
+) t(v);
+ROLLBACK;
 
 -- The ICU objects are reused: many calls in one statement are fine.
 SELECT count(DISTINCT omni.normalize_name('Name ' || g)) FROM generate_series(1, 2000) g;

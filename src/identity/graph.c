@@ -26,8 +26,12 @@
  * Speed: existing identities and links are read by direct heap scans; new
  * customers, identities and links are written COPY-style (bulkinsert.c),
  * with ids from ranges reserved under the lock and new identities numbered
- * in key order so that index entries go in in order; updates and deletes go
- * through SQL with array parameters, in batches.
+ * in key order so that index entries go in in order (on a first load into
+ * empty tables, bulkinsert.c builds the indexes after the rows); updates and
+ * deletes go through SQL with array parameters, in batches.  In memory, ids
+ * map to array positions through dense arrays, each union-find root keeps
+ * its counters in one record, and each identifier is checked against the
+ * blocklist once, in memory order.
  *
  *-------------------------------------------------------------------------
  */
@@ -65,7 +69,7 @@ typedef struct GNode
 {
 	int64		id;				/* identity_id, 0 for a new identifier */
 	int64		customer;		/* current customer, 0 for a new one */
-	const char *key;			/* "kind:value" */
+	const char *key;			/* "kind:value"; NULL when not needed */
 	int32		kind;			/* index in rules->kinds */
 	int8		blocked;		/* 0 unknown, 1 no, 2 yes */
 	bool		seen_changed;	/* first/last seen widened by staged rows */
@@ -110,6 +114,21 @@ typedef struct KeyEntry
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
+/*
+ * Dense maps from ids to array positions.  Ids drawn from a sequence are
+ * nearly consecutive, so an array indexed by id - min is usually small and
+ * answers with one memory access, where a binary search over a million
+ * entries takes twenty scattered ones.  When the ids are too sparse for
+ * that (more than four slots per entry), the map is not built and callers
+ * fall back to a binary search.
+ */
+typedef struct DenseMap
+{
+	int64		min;
+	int64		n;				/* slots; 0: no map */
+	int32	   *pos;			/* -1: no entry */
+} DenseMap;
+
 /* The state of one run. */
 typedef struct Resolver
 {
@@ -120,6 +139,8 @@ typedef struct Resolver
 	int32		nexisting;		/* nodes[0..nexisting) are sorted by id */
 	int32		maxnodes;
 	keymap_hash *keys;
+	bool		need_keys;		/* staged rows: existing nodes need their keys */
+	DenseMap	idmap;		/* existing nodes by identity id */
 	Link	   *links;
 	int64		nlinks;
 	int64		maxlinks;
@@ -289,13 +310,40 @@ node_id_cmp(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-/* The node of an existing identity_id (binary search), or -1. */
+/* An empty map for ids in [min, max], or none when they are too sparse. */
+static void
+dense_map_init(DenseMap *m, MemoryContext cxt, int64 min, int64 max, int64 entries)
+{
+	int64		k;
+
+	m->n = 0;
+	m->pos = NULL;
+	if (entries == 0 || max < min || (max - min) / 4 > entries + 1024)
+		return;
+	m->min = min;
+	m->n = max - min + 1;
+	m->pos = MemoryContextAllocHuge(cxt, sizeof(int32) * m->n);
+	for (k = 0; k < m->n; k++)
+		m->pos[k] = -1;
+}
+
+static inline int32
+dense_map_get(const DenseMap *m, int64 id)
+{
+	if (id < m->min || id - m->min >= m->n)
+		return -1;
+	return m->pos[id - m->min];
+}
+
+/* The node of an existing identity_id, or -1. */
 static int32
 node_of_id(Resolver *r, int64 id)
 {
 	int32		lo = 0,
 				hi = r->nexisting - 1;
 
+	if (r->idmap.n > 0)
+		return dense_map_get(&r->idmap, id);
 	while (lo <= hi)
 	{
 		int32		mid = lo + (hi - lo) / 2;
@@ -311,7 +359,11 @@ node_of_id(Resolver *r, int64 id)
 }
 
 /*
- * Load every identity: id, customer, kind and value.
+ * Load every identity: id, customer, kind and value.  The "kind:value" key
+ * of a node is only looked up to match staged rows; without any, only the
+ * blocklist needs the value, so it is checked here, from a buffer, and
+ * only blocked identifiers keep a key (their reason is worked out from it
+ * later).  That saves a copy of every value.
  */
 static void
 load_identities(Resolver *r)
@@ -335,6 +387,9 @@ load_identities(Resolver *r)
 					a_last = attnameAttNum(rel, "last_seen", false);
 		int32		last_kidx = -1;
 		MemoryContext old = MemoryContextSwitchTo(r->cxt);
+		StringInfoData valbuf;
+
+		initStringInfo(&valbuf);
 
 		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 		{
@@ -344,6 +399,8 @@ load_identities(Resolver *r)
 			int			klen,
 						vlen;
 			char	   *key;
+			bool		passed;
+			int32		n;
 
 			slot_getallattrs(slot);
 			kind = DatumGetTextPP(slot->tts_values[a_kind - 1]);
@@ -370,23 +427,39 @@ load_identities(Resolver *r)
 							 errhint("Call omni.resolve_all() in a statement of its own.")));
 				last_kidx = kidx;
 			}
-			key = palloc(klen + vlen + 2);
-			memcpy(key, VARDATA_ANY(kind), klen);
-			key[klen] = ':';
-			memcpy(key + klen + 1, VARDATA_ANY(value), vlen);
-			key[klen + vlen + 1] = '\0';
-			add_node(r,
-					 DatumGetInt64(slot->tts_values[a_id - 1]),
-					 DatumGetInt64(slot->tts_values[a_cust - 1]),
-					 kidx, key,
-					 DatumGetTimestampTz(slot->tts_values[a_first - 1]),
-					 DatumGetTimestampTz(slot->tts_values[a_last - 1]));
+			key = NULL;
+			if (!r->need_keys)
+			{
+				resetStringInfo(&valbuf);
+				appendBinaryStringInfo(&valbuf, VARDATA_ANY(value), vlen);
+				passed = (omni_blocked_reason(r->rules, r->rules->kinds[kidx].kind,
+											  valbuf.data) == NULL);
+			}
+			else
+				passed = false;
+			if (!passed)
+			{
+				key = palloc(klen + vlen + 2);
+				memcpy(key, VARDATA_ANY(kind), klen);
+				key[klen] = ':';
+				memcpy(key + klen + 1, VARDATA_ANY(value), vlen);
+				key[klen + vlen + 1] = '\0';
+			}
+			n = add_node(r,
+						 DatumGetInt64(slot->tts_values[a_id - 1]),
+						 DatumGetInt64(slot->tts_values[a_cust - 1]),
+						 kidx, key,
+						 DatumGetTimestampTz(slot->tts_values[a_first - 1]),
+						 DatumGetTimestampTz(slot->tts_values[a_last - 1]));
+			if (passed)
+				r->nodes[n].blocked = 1;	/* not blocked */
 			if ((Pointer) kind != DatumGetPointer(slot->tts_values[a_kind - 1]))
 				pfree(kind);
 			if ((Pointer) value != DatumGetPointer(slot->tts_values[a_value - 1]))
 				pfree(value);
 			progress(r, "loading identities", ++done, total);
 		}
+		pfree(valbuf.data);
 		MemoryContextSwitchTo(old);
 		table_endscan(scan);
 		ExecDropSingleTupleTableSlot(slot);
@@ -395,6 +468,14 @@ load_identities(Resolver *r)
 
 	qsort(r->nodes, r->nnodes, sizeof(GNode), node_id_cmp);
 	r->nexisting = r->nnodes;
+	if (r->nexisting > 0)
+	{
+		dense_map_init(&r->idmap, r->cxt, r->nodes[0].id, r->nodes[r->nexisting - 1].id,
+					   r->nexisting);
+		if (r->idmap.n > 0)
+			for (j = 0; j < r->nexisting; j++)
+				r->idmap.pos[r->nodes[j].id - r->idmap.min] = j;
+	}
 }
 
 /* The hash table of the identifiers by key, needed to resolve staged rows only. */
@@ -472,10 +553,9 @@ stage_value(Resolver *r, const char *kind, const char *value, const char *region
  * with their error.
  */
 static void
-load_staging(Resolver *r)
+load_staging(Resolver *r, int64 total)
 {
 	Portal		portal;
-	int64		total = query_int8("SELECT pg_catalog.count(*) FROM omni.link_staging");
 	int64		done = 0;
 	int64		maxok = Max(1024, total),
 				maxbad = 1024;
@@ -659,6 +739,20 @@ uf_find(int32 *parent, int32 x)
 	return x;
 }
 
+/*
+ * What the union-find keeps per root, in one record so that a union reads
+ * one cache line per side: size, the lowest existing customer of the
+ * component (0: none) and its identifiers of each limited kind.
+ */
+typedef struct UfRoot
+{
+	int64		rep;
+	int32		size;
+	int32		kcount[FLEXIBLE_ARRAY_MEMBER];
+} UfRoot;
+
+#define UF_ROOT(x)	((UfRoot *) (roots + (Size) (x) * stride))
+
 /* Why node i is blocked, or NULL (computed once per node). */
 static const char *
 node_blocked(Resolver *r, int32 i, const char **reasons)
@@ -677,6 +771,23 @@ node_blocked(Resolver *r, int32 i, const char **reasons)
 	return n->blocked == 2 ? reasons[i] : NULL;
 }
 
+/*
+ * An identity names a customer that omni.customer does not hold.  Between the
+ * rows a statement changes and the end of that statement, where its foreign
+ * keys are checked, the tables can disagree: say so, as a foreign key would.
+ */
+static void customer_missing(int64 id) pg_attribute_noreturn();
+
+static void
+customer_missing(int64 id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+			 errmsg("an identifier belongs to customer %lld, which omni.customer does not hold",
+					(long long) id),
+			 errdetail("The identity tables are inconsistent, as they can be only inside a statement that changes them, before its foreign keys are checked."),
+			 errhint("Call omni.resolve_all() in a statement of its own.")));
+}
 /* Customer ids as a sorted array, for the merge bookkeeping. */
 typedef struct CustomerTable
 {
@@ -684,6 +795,7 @@ typedef struct CustomerTable
 	int32		n;
 	int32	   *absorbed_by;	/* link index whose union absorbed it, or -1 */
 	bool	   *claimed;
+	DenseMap	map;			/* positions in ids by id, when dense */
 } CustomerTable;
 
 static int
@@ -698,10 +810,19 @@ int64_cmp(const void *x, const void *y)
 static int32
 customer_index(CustomerTable *ct, int64 id)
 {
-	int64	   *p = bsearch(&id, ct->ids, ct->n, sizeof(int64), int64_cmp);
+	int64	   *p;
 
+	if (ct->map.n > 0)
+	{
+		int32		pos = dense_map_get(&ct->map, id);
+
+		if (pos < 0)
+			customer_missing(id);
+		return pos;
+	}
+	p = bsearch(&id, ct->ids, ct->n, sizeof(int64), int64_cmp);
 	if (p == NULL)
-		elog(ERROR, "customer %lld is not in the table", (long long) id);
+		customer_missing(id);
 	return (int32) (p - ct->ids);
 }
 
@@ -854,10 +975,9 @@ sort_new_nodes(Resolver *r)
 static void
 resolve(Resolver *r, ResolveCounts *counts)
 {
-	int32	   *parent,
-			   *size,
-			   *kcount;
-	int64	   *rep;			/* lowest existing customer of a root, 0: none */
+	int32	   *parent;
+	char	   *roots;			/* UfRoot of each node, stride apart */
+	Size		stride;
 	const char **blocked_reasons;
 	int			nlimited = 0;
 	int32		kind_of_slot[256];
@@ -871,6 +991,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 	int64		new_customers = 0;
 	int64	   *new_customer_ids;
 	int64		nc;
+	int64		staged;
 	MemoryContext batch;
 
 	/* Rules and limits. */
@@ -884,8 +1005,10 @@ resolve(Resolver *r, ResolveCounts *counts)
 			kind_of_slot[nlimited++] = j;
 	}
 
+	staged = query_int8("SELECT pg_catalog.count(*) FROM omni.link_staging");
+	r->need_keys = (staged > 0);
 	load_identities(r);
-	load_staging(r);
+	load_staging(r, staged);
 	sort_new_nodes(r);
 	load_links(r);
 
@@ -894,35 +1017,76 @@ resolve(Resolver *r, ResolveCounts *counts)
 
 	/* Union-find with the rules. */
 	parent = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, r->nnodes));
-	size = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, r->nnodes));
-	rep = MemoryContextAllocHuge(r->cxt, sizeof(int64) * Max(1, r->nnodes));
-	kcount = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, (int64) r->nnodes * nlimited));
+	stride = MAXALIGN(offsetof(UfRoot, kcount) + sizeof(int32) * nlimited);
+	roots = MemoryContextAllocHuge(r->cxt, stride * Max(1, r->nnodes));
 	blocked_reasons = MemoryContextAllocHuge(r->cxt, sizeof(char *) * Max(1, r->nnodes));
 	for (j = 0; j < r->nnodes; j++)
 	{
 		int			s;
+		UfRoot	   *u = UF_ROOT(j);
 
 		parent[j] = j;
-		size[j] = 1;
-		rep[j] = r->nodes[j].customer;
+
+		u->size = 1;
+		u->rep = r->nodes[j].customer;
 		blocked_reasons[j] = NULL;
 		for (s = 0; s < nlimited; s++)
-			kcount[(int64) j * nlimited + s] = (kind_of_slot[s] == r->nodes[j].kind) ? 1 : 0;
+			u->kcount[s] = (kind_of_slot[s] == r->nodes[j].kind) ? 1 : 0;
 	}
 
 	/* the existing customers, for merge bookkeeping */
 	ct.ids = MemoryContextAllocHuge(r->cxt, sizeof(int64) * Max(1, r->nexisting));
-	for (j = 0; j < r->nexisting; j++)
-		ct.ids[j] = r->nodes[j].customer;
-	qsort(ct.ids, r->nexisting, sizeof(int64), int64_cmp);
 	ct.n = 0;
-	for (j = 0; j < r->nexisting; j++)
-		if (ct.n == 0 || ct.ids[ct.n - 1] != ct.ids[j])
-			ct.ids[ct.n++] = ct.ids[j];
+	{
+		int64		cmin = PG_INT64_MAX,
+					cmax = PG_INT64_MIN;
+
+		for (j = 0; j < r->nexisting; j++)
+		{
+			cmin = Min(cmin, r->nodes[j].customer);
+			cmax = Max(cmax, r->nodes[j].customer);
+		}
+		dense_map_init(&ct.map, r->cxt, cmin, cmax, r->nexisting);
+	}
+	if (ct.map.n > 0)
+	{
+		/* mark the customers present, then list them in id order */
+		int64		k;
+
+		for (j = 0; j < r->nexisting; j++)
+			ct.map.pos[r->nodes[j].customer - ct.map.min] = 0;
+		for (k = 0; k < ct.map.n; k++)
+			if (ct.map.pos[k] == 0)
+			{
+				ct.map.pos[k] = ct.n;
+				ct.ids[ct.n++] = ct.map.min + k;
+			}
+	}
+	else
+	{
+		for (j = 0; j < r->nexisting; j++)
+			ct.ids[j] = r->nodes[j].customer;
+		qsort(ct.ids, r->nexisting, sizeof(int64), int64_cmp);
+		for (j = 0; j < r->nexisting; j++)
+			if (ct.n == 0 || ct.ids[ct.n - 1] != ct.ids[j])
+				ct.ids[ct.n++] = ct.ids[j];
+	}
 	ct.absorbed_by = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, ct.n));
 	ct.claimed = MemoryContextAllocZero(r->cxt, Max(1, ct.n));
 	for (j = 0; j < ct.n; j++)
 		ct.absorbed_by[j] = -1;
+
+	/*
+	 * Which identifiers are blocked, in node order: their keys were
+	 * allocated in that order, so this walks memory in sequence instead of
+	 * at random in the order of the links.
+	 */
+	for (j = 0; j < r->nnodes; j++)
+	{
+		(void) node_blocked(r, j, blocked_reasons);
+		if ((j & 8191) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
 
 	progress_start(r, "resolving links", r->nlinks, false);
 	for (i = 0; i < r->nlinks; i++)
@@ -931,6 +1095,8 @@ resolve(Resolver *r, ResolveCounts *counts)
 		const char *why;
 		int32		ra,
 					rb;
+		UfRoot	   *ua,
+				   *ub;
 		int			s;
 
 		progress(r, "resolving links", i + 1, r->nlinks);
@@ -953,9 +1119,11 @@ resolve(Resolver *r, ResolveCounts *counts)
 		l->new_status = 'a';
 		if (ra == rb)
 			continue;
+		ua = UF_ROOT(ra);
+		ub = UF_ROOT(rb);
 		for (s = 0; s < nlimited; s++)
 		{
-			int32		sum = kcount[(int64) ra * nlimited + s] + kcount[(int64) rb * nlimited + s];
+			int32		sum = ua->kcount[s] + ub->kcount[s];
 			OmniKindRule *kr = &r->rules->kinds[kind_of_slot[s]];
 
 			if (sum > kr->max_per_customer)
@@ -969,21 +1137,24 @@ resolve(Resolver *r, ResolveCounts *counts)
 		if (l->new_status == 'r')
 			continue;
 		/* a merge of two existing customers is recorded against its link */
-		if (rep[ra] != 0 && rep[rb] != 0 && rep[ra] != rep[rb])
-			ct.absorbed_by[customer_index(&ct, Max(rep[ra], rep[rb]))] = (int32) i;
-		if (size[ra] < size[rb])
+		if (ua->rep != 0 && ub->rep != 0 && ua->rep != ub->rep)
+			ct.absorbed_by[customer_index(&ct, Max(ua->rep, ub->rep))] = (int32) i;
+		if (ua->size < ub->size)
 		{
-			int32		t = ra;
+			UfRoot	   *t = ua;
+			int32		tr = ra;
 
+			ua = ub;
+			ub = t;
 			ra = rb;
-			rb = t;
+			rb = tr;
 		}
 		parent[rb] = ra;
-		size[ra] += size[rb];
-		if (rep[ra] == 0 || (rep[rb] != 0 && rep[rb] < rep[ra]))
-			rep[ra] = rep[rb];
+		ua->size += ub->size;
+		if (ua->rep == 0 || (ub->rep != 0 && ub->rep < ua->rep))
+			ua->rep = ub->rep;
 		for (s = 0; s < nlimited; s++)
-			kcount[(int64) ra * nlimited + s] += kcount[(int64) rb * nlimited + s];
+			ua->kcount[s] += ub->kcount[s];
 	}
 
 	/*
@@ -1061,13 +1232,11 @@ resolve(Resolver *r, ResolveCounts *counts)
 			created[j] = DT_NOEND;
 		for (j = 0; j < r->nnodes; j++)
 		{
-			int64		c = final_customer[uf_find(parent, j)];
-			int64	   *p = bsearch(&c, new_customer_ids, new_customers, sizeof(int64), int64_cmp);
+			/* new customer ids are consecutive: see reserve_ids above */
+			int64		x = final_customer[uf_find(parent, j)] - new_customer_ids[0];
 
-			if (p)
+			if (x >= 0 && x < new_customers)
 			{
-				int64		x = p - new_customer_ids;
-
 				if (r->nodes[j].first_seen < created[x])
 					created[x] = r->nodes[j].first_seen;
 			}
@@ -1076,7 +1245,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 		if (omni_bulk_usable("customer"))
 		{
 			static const char *const cols[] = {"customer_id", "created_at"};
-			OmniBulkInsert *b = omni_bulk_begin("customer", 2, cols);
+			OmniBulkInsert *b = omni_bulk_begin("customer", 2, cols, new_customers);
 
 			for (k = 0; k < new_customers; k++)
 			{
@@ -1124,7 +1293,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 		{
 			static const char *const cols[] = {"identity_id", "kind", "value", "customer_id",
 			"first_seen", "last_seen"};
-			OmniBulkInsert *b = omni_bulk_begin("identity", 6, cols);
+			OmniBulkInsert *b = omni_bulk_begin("identity", 6, cols, nc);
 			Datum	   *kinds = palloc(sizeof(Datum) * r->rules->nkinds);
 
 			for (j = 0; j < r->rules->nkinds; j++)
@@ -1262,7 +1431,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 		{
 			static const char *const cols[] = {"link_id", "identity_a", "identity_b", "source",
 			"observed_at", "status", "reason"};
-			OmniBulkInsert *b = omni_bulk_begin("identity_link", 7, cols);
+			OmniBulkInsert *b = omni_bulk_begin("identity_link", 7, cols, nnew);
 			Datum		status[3] = {CStringGetTextDatum("accepted"), CStringGetTextDatum("rejected"),
 			CStringGetTextDatum("unmerged")};
 

@@ -46,6 +46,9 @@ typedef struct OmniBlockEntry
 	text	   *value;			/* value, or regular expression */
 	bool		is_pattern;
 	char	   *reason;
+	void	   *re;				/* compiled pattern (regex_t), on first use */
+	int8		quick;			/* with re: 0, or a test that rules a match out */
+	uint64		quickset[2];	/* the ASCII characters that test allows */
 } OmniBlockEntry;
 
 /* The rules and the blocklist, loaded together for one statement or run. */
@@ -105,7 +108,7 @@ extern void omni_identifier_hash_keyed(bytea *key, const char *kind,
 typedef struct OmniBulkInsert OmniBulkInsert;
 extern bool omni_bulk_usable(const char *relname);
 extern OmniBulkInsert *omni_bulk_begin(const char *relname, int ncols,
-									   const char *const *cols);
+									   const char *const *cols, int64 nrows);
 extern void omni_bulk_row(OmniBulkInsert *b, Datum *values, bool *nulls);
 extern void omni_bulk_end(OmniBulkInsert *b);
 

@@ -21,7 +21,10 @@
  * way: two transactions that each hold customers locked by earlier links
  * can deadlock for good, and after a few attempts the error is raised.
  *
- * All SQL goes through plans prepared once per backend (SPI_keepplan).
+ * All SQL goes through generic plans prepared once per backend
+ * (SPI_keepplan), and each step is one statement where it can be: a merge
+ * is a lock, a re-read of both customers, the link with its limit check and
+ * the merge itself.
  *
  *-------------------------------------------------------------------------
  */
@@ -51,16 +54,13 @@ typedef enum LinkQuery
 	Q_FIND2,
 	Q_CREATE_ONE,
 	Q_DROP_CUSTOMER,
-	Q_ADD_TO_CUSTOMER,
 	Q_LOCK_CUSTOMERS,
-	Q_CUSTOMER_OF_IDENTITY,
+	Q_CUSTOMERS_OF_IDENTITIES,
 	Q_KIND_COUNT,
-	Q_RULE_VIOLATION,
 	Q_INSERT_LINK,
-	Q_MOVE_IDENTITIES,
-	Q_ABSORB_CUSTOMER,
-	Q_MERGE_ATTRIBUTES,
-	Q_LOG_MERGE,
+	Q_INSERT_LINK_CHECKED,
+	Q_ADD_AND_LINK,
+	Q_MERGE,
 	Q_SEEN,
 	Q_CHANNEL,
 	Q_TOUCH,
@@ -71,7 +71,7 @@ typedef struct LinkQueryDef
 {
 	const char *sql;
 	int			nargs;
-	Oid			argtypes[6];
+	Oid			argtypes[7];
 } LinkQueryDef;
 
 static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
@@ -98,33 +98,18 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		"AND NOT EXISTS (SELECT 1 FROM omni.identity i WHERE i.customer_id = $1)",
 		1, {INT8OID}
 	},
-	[Q_ADD_TO_CUSTOMER] = {
-		"INSERT INTO omni.identity (kind, value, customer_id, first_seen, last_seen) "
-		"VALUES ($1, $2, $3, $4, $4) ON CONFLICT (kind, value) DO NOTHING "
-		"RETURNING identity_id, customer_id",
-		4, {TEXTOID, TEXTOID, INT8OID, TIMESTAMPTZOID}
-	},
 	[Q_LOCK_CUSTOMERS] = {
 		"SELECT customer_id FROM omni.customer WHERE customer_id = ANY ($1) "
 		"ORDER BY customer_id FOR UPDATE",
 		1, {INT8ARRAYOID}
 	},
-	[Q_CUSTOMER_OF_IDENTITY] = {
-		"SELECT customer_id FROM omni.identity WHERE identity_id = $1",
-		1, {INT8OID}
+	[Q_CUSTOMERS_OF_IDENTITIES] = {
+		"SELECT identity_id, customer_id FROM omni.identity WHERE identity_id = ANY ($1)",
+		1, {INT8ARRAYOID}
 	},
 	[Q_KIND_COUNT] = {
 		"SELECT count(*) FROM omni.identity WHERE customer_id = $1 AND kind = $2",
 		2, {INT8OID, TEXTOID}
-	},
-	/* the most trusted kind whose limit a merge of two customers would exceed */
-	[Q_RULE_VIOLATION] = {
-		"SELECT i.kind, count(*), r.max_per_customer FROM omni.identity i "
-		"JOIN omni.identity_rule r ON r.kind = i.kind "
-		"WHERE i.customer_id IN ($1, $2) AND r.max_per_customer IS NOT NULL "
-		"GROUP BY i.kind, r.max_per_customer, r.priority "
-		"HAVING count(*) > r.max_per_customer ORDER BY r.priority, i.kind LIMIT 1",
-		2, {INT8OID, INT8OID}
 	},
 	[Q_INSERT_LINK] = {
 		"INSERT INTO omni.identity_link (identity_a, identity_b, source, observed_at, status, reason) "
@@ -132,34 +117,70 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		"RETURNING link_id",
 		5, {INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID}
 	},
-	[Q_MOVE_IDENTITIES] = {
+
+	/*
+	 * The link of identifiers of two locked customers ($5, $6), refused when
+	 * the merge would exceed a kind's limit: the most trusted such kind is
+	 * named in the reason.
+	 */
+	[Q_INSERT_LINK_CHECKED] = {
+		"WITH v AS (SELECT i.kind, count(*) AS n, r.max_per_customer AS m FROM omni.identity i "
+		"JOIN omni.identity_rule r ON r.kind = i.kind "
+		"WHERE i.customer_id IN ($5, $6) AND r.max_per_customer IS NOT NULL "
+		"GROUP BY i.kind, r.max_per_customer, r.priority "
+		"HAVING count(*) > r.max_per_customer ORDER BY r.priority, i.kind LIMIT 1), "
+		"w AS (SELECT CASE WHEN v.kind IS NULL THEN NULL ELSE "
+		"format('max_per_customer exceeded: customers %s and %s together would hold %s %s identifiers (max %s)', "
+		"LEAST($5, $6), GREATEST($5, $6), v.n, v.kind, v.m) END AS reason "
+		"FROM (VALUES (1)) o(x) LEFT JOIN v ON true) "
+		"INSERT INTO omni.identity_link (identity_a, identity_b, source, observed_at, status, reason) "
+		"SELECT $1, $2, $3, $4, CASE WHEN w.reason IS NULL THEN 'accepted' ELSE 'rejected' END, w.reason "
+		"FROM w RETURNING link_id, reason",
+		6, {INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, INT8OID, INT8OID}
+	},
+
+	/*
+	 * A new identifier ($1, $2) joins customer $3 and is linked to the known
+	 * identifier $5 ($6: the new one is identity_a); nothing when it exists
+	 * meanwhile.
+	 */
+	[Q_ADD_AND_LINK] = {
+		"WITH i AS (INSERT INTO omni.identity (kind, value, customer_id, first_seen, last_seen) "
+		"VALUES ($1, $2, $3, $4, $4) ON CONFLICT (kind, value) DO NOTHING "
+		"RETURNING identity_id), "
+		"l AS (INSERT INTO omni.identity_link (identity_a, identity_b, source, observed_at, status) "
+		"SELECT CASE WHEN $6 THEN i.identity_id ELSE $5 END, CASE WHEN $6 THEN $5 ELSE i.identity_id END, "
+		"$7, $4, 'accepted' FROM i RETURNING link_id) "
+		"SELECT i.identity_id, l.link_id FROM i, l",
+		7, {TEXTOID, TEXTOID, INT8OID, TIMESTAMPTZOID, INT8OID, BOOLOID, TEXTOID}
+	},
+
+	/*
+	 * Customer $2 is absorbed by $1 (both locked) because of link $3: its
+	 * identifiers move, it and the customers it had absorbed point at the
+	 * survivor, the survivor keeps its own attributes and time zone where it
+	 * has them, and the merge is logged.
+	 */
+	[Q_MERGE] = {
 		"WITH m AS (UPDATE omni.identity SET customer_id = $1 WHERE customer_id = $2 "
-		"RETURNING identity_id) SELECT COALESCE(array_agg(identity_id ORDER BY identity_id), '{}') FROM m",
-		2, {INT8OID, INT8OID}
-	},
-	[Q_ABSORB_CUSTOMER] = {
-		"UPDATE omni.customer SET merged_into = $1, "
+		"RETURNING identity_id), "
+		"a AS (UPDATE omni.customer s SET attributes = x.attributes || s.attributes, "
+		"time_zone = COALESCE(s.time_zone, x.time_zone) "
+		"FROM omni.customer x WHERE s.customer_id = $1 AND x.customer_id = $2), "
+		"c AS (UPDATE omni.customer SET merged_into = $1, "
 		"merged_at = CASE WHEN customer_id = $2 THEN now() ELSE merged_at END "
-		"WHERE customer_id = $2 OR merged_into = $2",
-		2, {INT8OID, INT8OID}
-	},
-	/* the survivor keeps its own attributes and time zone where it has them */
-	[Q_MERGE_ATTRIBUTES] = {
-		"UPDATE omni.customer s SET attributes = a.attributes || s.attributes, "
-		"time_zone = COALESCE(s.time_zone, a.time_zone) "
-		"FROM omni.customer a WHERE s.customer_id = $1 AND a.customer_id = $2",
-		2, {INT8OID, INT8OID}
-	},
-	[Q_LOG_MERGE] = {
+		"WHERE customer_id = $2 OR merged_into = $2) "
 		"INSERT INTO omni.merge_log (survivor, absorbed, link_id, identities) "
-		"VALUES ($1, $2, $3, $4) RETURNING merge_id",
-		4, {INT8OID, INT8OID, INT8OID, INT8ARRAYOID}
+		"SELECT $1, $2, $3, COALESCE(array_agg(identity_id ORDER BY identity_id), '{}') FROM m "
+		"RETURNING merge_id",
+		3, {INT8OID, INT8OID, INT8OID}
 	},
+	/* both identifiers of a link (or one, twice) widen their first/last seen */
 	[Q_SEEN] = {
-		"UPDATE omni.identity SET first_seen = LEAST(first_seen, $2), "
-		"last_seen = GREATEST(last_seen, $2) "
-		"WHERE identity_id = $1 AND (first_seen > $2 OR last_seen < $2)",
-		2, {INT8OID, TIMESTAMPTZOID}
+		"UPDATE omni.identity SET first_seen = LEAST(first_seen, $3), "
+		"last_seen = GREATEST(last_seen, $3) "
+		"WHERE identity_id IN ($1, $2) AND (first_seen > $3 OR last_seen < $3)",
+		3, {INT8OID, INT8OID, TIMESTAMPTZOID}
 	},
 	[Q_CHANNEL] = {
 		"SELECT EXISTS (SELECT 1 FROM omni.channel WHERE channel = $1)",
@@ -168,7 +189,7 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 	[Q_TOUCH] = {
 		"INSERT INTO omni.touchpoint (identity_id, ts, channel, event, campaign, topic, properties) "
 		"VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING touchpoint_id",
-		6, {INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+		7, {INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID}
 	},
 };
 
@@ -185,18 +206,17 @@ run(LinkQuery q, Datum *values, const char *nulls, int expect)
 
 	if (link_plans[q] == NULL)
 	{
-		Oid			argtypes[8];
-		int			nargs = link_queries[q].nargs;
+		Oid			argtypes[lengthof(link_queries[q].argtypes)];
 		SPIPlanPtr	plan;
 
-		memcpy(argtypes, link_queries[q].argtypes, sizeof(Oid) * 6);
-		/* the touch statement has a seventh argument of type jsonb */
-		if (q == Q_TOUCH)
-		{
-			argtypes[6] = JSONBOID;
-			nargs = 7;
-		}
-		plan = SPI_prepare(link_queries[q].sql, nargs, argtypes);
+		memcpy(argtypes, link_queries[q].argtypes, sizeof(argtypes));
+		/*
+		 * Generic plans: every statement here finds its rows by index from
+		 * its parameters, so planning each call anew for its values would
+		 * only add the planner's time to every link.
+		 */
+		plan = SPI_prepare_cursor(link_queries[q].sql, link_queries[q].nargs, argtypes,
+								  CURSOR_OPT_GENERIC_PLAN);
 		if (plan == NULL)
 			elog(ERROR, "could not prepare \"%s\": %s", link_queries[q].sql,
 				 SPI_result_code_string(SPI_result));
@@ -330,18 +350,43 @@ lock_customers(int64 c1, int64 c2)
 	run(Q_LOCK_CUSTOMERS, v, NULL, SPI_OK_SELECT);
 }
 
-/* The current customer of an identifier, read again (after locking). */
-static int64
-reread_customer(int64 identity_id)
+/*
+ * The current customers of two identifiers (or of one, given twice), read
+ * again after locking: one statement for both.
+ */
+static void
+reread_customers(int64 id1, int64 id2, int64 *c1, int64 *c2)
 {
-	Datum		v[1] = {Int64GetDatum(identity_id)};
+	Datum		ids[2] = {Int64GetDatum(id1), Int64GetDatum(id2)};
+	Datum		v[1];
+	uint64		n,
+				i;
+	bool		found1 = false,
+				found2 = false;
 
-	if (run(Q_CUSTOMER_OF_IDENTITY, v, NULL, SPI_OK_SELECT) != 1)
+	v[0] = PointerGetDatum(construct_array(ids, 2, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	n = run(Q_CUSTOMERS_OF_IDENTITIES, v, NULL, SPI_OK_SELECT);
+	for (i = 0; i < n; i++)
+	{
+		int64		id = result_int8(i, 1, NULL);
+		int64		c = result_int8(i, 2, NULL);
+
+		if (id == id1)
+		{
+			*c1 = c;
+			found1 = true;
+		}
+		if (id == id2)
+		{
+			*c2 = c;
+			found2 = true;
+		}
+	}
+	if (!found1 || !found2)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("identifier %lld was erased by a concurrent transaction",
-						(long long) identity_id)));
-	return result_int8(0, 1, NULL);
+						(long long) (found1 ? id2 : id1))));
 }
 
 /* Record a link; reason NULL for an accepted one.  Returns its id. */
@@ -360,11 +405,11 @@ insert_link(int64 a, int64 b, text *source, TimestampTz observed_at, const char 
 	return result_int8(0, 1, NULL);
 }
 
-/* Widen an identifier's first_seen/last_seen to include ts. */
+/* Widen the first_seen/last_seen of two identifiers (or one) to include ts. */
 static void
-mark_seen(int64 identity_id, TimestampTz ts)
+mark_seen(int64 id1, int64 id2, TimestampTz ts)
 {
-	Datum		v[2] = {Int64GetDatum(identity_id), TimestampTzGetDatum(ts)};
+	Datum		v[3] = {Int64GetDatum(id1), Int64GetDatum(id2), TimestampTzGetDatum(ts)};
 
 	run(Q_SEEN, v, NULL, SPI_OK_UPDATE);
 }
@@ -373,56 +418,53 @@ mark_seen(int64 identity_id, TimestampTz ts)
  * Merge customer absorbed into survivor (both locked) because of link_id:
  * move its identifiers, point it (and the customers it had absorbed) at
  * the survivor, keep its attributes where the survivor has none, and log
- * the merge.
+ * the merge; one statement.
  */
 static void
 merge_customers(int64 survivor, int64 absorbed, int64 link_id)
 {
-	Datum		v[4];
-	bool		isnull;
-	Datum		moved;
+	Datum		v[3] = {Int64GetDatum(survivor), Int64GetDatum(absorbed), Int64GetDatum(link_id)};
 
-	v[0] = Int64GetDatum(survivor);
-	v[1] = Int64GetDatum(absorbed);
-	run(Q_MOVE_IDENTITIES, v, NULL, SPI_OK_SELECT);
-	moved = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	moved = PointerGetDatum(DatumGetArrayTypePCopy(moved));
-	run(Q_MERGE_ATTRIBUTES, v, NULL, SPI_OK_UPDATE);
-	run(Q_ABSORB_CUSTOMER, v, NULL, SPI_OK_UPDATE);
-	v[2] = Int64GetDatum(link_id);
-	v[3] = moved;
-	run(Q_LOG_MERGE, v, NULL, SPI_OK_INSERT_RETURNING);
+	run(Q_MERGE, v, NULL, SPI_OK_INSERT_RETURNING);
 }
 
 /*
- * The reason a merge of two locked customers is refused, or NULL: the most
- * trusted kind whose max_per_customer the merged customer would exceed.
+ * Record the link of identifiers of two locked customers, refused (with
+ * the reason) when merging them would exceed the limit of a kind: the most
+ * trusted such kind.  Returns its id; *refused says whether it was refused.
  */
-static char *
-merge_refusal(int64 c1, int64 c2)
+static int64
+insert_link_checked(Ident *a, Ident *b, text *source, TimestampTz observed_at, bool *refused)
 {
-	Datum		v[2] = {Int64GetDatum(c1), Int64GetDatum(c2)};
+	Datum		v[6];
+	char		nulls[6] = {' ', ' ', source ? ' ' : 'n', ' ', ' ', ' '};
+	bool		isnull;
 
-	if (run(Q_RULE_VIOLATION, v, NULL, SPI_OK_SELECT) == 0)
-		return NULL;
-	return psprintf("max_per_customer exceeded: customers %lld and %lld together would hold %lld %s identifiers (max %lld)",
-					(long long) Min(c1, c2), (long long) Max(c1, c2),
-					(long long) result_int8(0, 2, NULL),
-					SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
-					(long long) result_int8(0, 3, NULL));
+	v[0] = Int64GetDatum(a->id);
+	v[1] = Int64GetDatum(b->id);
+	v[2] = source ? PointerGetDatum(source) : (Datum) 0;
+	v[3] = TimestampTzGetDatum(observed_at);
+	v[4] = Int64GetDatum(a->customer);
+	v[5] = Int64GetDatum(b->customer);
+	run(Q_INSERT_LINK_CHECKED, v, nulls, SPI_OK_INSERT_RETURNING);
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	*refused = !isnull;
+	return result_int8(0, 1, NULL);
 }
 
 /*
  * Attach a new identifier b to the customer of a, when b's kind has room
- * in it; false (nothing done) when it has not, with *reason set, or when b
+ * in it, and record their link (b is identity_a of the link when b_first);
+ * false (nothing done) when it has not, with *reason set, or when b
  * appeared meanwhile.  The customer stays locked until the end of the
  * transaction.
  */
 static bool
 attach_new(Ident *a, bool a_created, Ident *b, OmniKindRule *rule_b, TimestampTz seen,
-		   char **reason)
+		   bool b_first, text *source, int64 *link_id, char **reason)
 {
-	Datum		v[4];
+	Datum		v[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', source ? ' ' : 'n'};
 
 	*reason = NULL;
 	/* a customer this call just made is invisible to others: no lock needed */
@@ -431,7 +473,7 @@ attach_new(Ident *a, bool a_created, Ident *b, OmniKindRule *rule_b, TimestampTz
 		int64		c;
 
 		lock_customers(a->customer, a->customer);
-		c = reread_customer(a->id);
+		reread_customers(a->id, a->id, &c, &c);
 		if (c == a->customer)
 			break;
 		a->customer = c;		/* merged meanwhile: lock the survivor */
@@ -461,10 +503,14 @@ attach_new(Ident *a, bool a_created, Ident *b, OmniKindRule *rule_b, TimestampTz
 	v[1] = CStringGetTextDatum(b->value);
 	v[2] = Int64GetDatum(a->customer);
 	v[3] = TimestampTzGetDatum(seen);
-	if (run(Q_ADD_TO_CUSTOMER, v, NULL, SPI_OK_INSERT_RETURNING) != 1)
+	v[4] = Int64GetDatum(a->id);
+	v[5] = BoolGetDatum(b_first);
+	v[6] = source ? PointerGetDatum(source) : (Datum) 0;
+	if (run(Q_ADD_AND_LINK, v, nulls, SPI_OK_SELECT) != 1)
 		return false;
 	b->id = result_int8(0, 1, NULL);
 	b->customer = a->customer;
+	*link_id = result_int8(0, 2, NULL);
 	return true;
 }
 
@@ -475,7 +521,7 @@ attach_new(Ident *a, bool a_created, Ident *b, OmniKindRule *rule_b, TimestampTz
 static int64
 link_existing(Ident *a, Ident *b, text *source, TimestampTz observed_at)
 {
-	char	   *reason;
+	bool		refused;
 	int64		link_id;
 
 	for (;;)
@@ -486,8 +532,7 @@ link_existing(Ident *a, Ident *b, text *source, TimestampTz observed_at)
 		if (a->customer == b->customer)
 			return insert_link(a->id, b->id, source, observed_at, NULL);
 		lock_customers(a->customer, b->customer);
-		ca = reread_customer(a->id);
-		cb = reread_customer(b->id);
+		reread_customers(a->id, b->id, &ca, &cb);
 		if (ca == a->customer && cb == b->customer)
 			break;
 		/* another transaction moved one of them: start from what is now */
@@ -495,9 +540,8 @@ link_existing(Ident *a, Ident *b, text *source, TimestampTz observed_at)
 		b->customer = cb;
 		CHECK_FOR_INTERRUPTS();
 	}
-	reason = merge_refusal(a->customer, b->customer);
-	link_id = insert_link(a->id, b->id, source, observed_at, reason);
-	if (reason == NULL)
+	link_id = insert_link_checked(a, b, source, observed_at, &refused);
+	if (!refused)
 		merge_customers(Min(a->customer, b->customer), Max(a->customer, b->customer),
 						link_id);
 	return link_id;
@@ -515,6 +559,13 @@ link_existing_retrying(Ident *a, Ident *b, text *source, TimestampTz observed_at
 	Ident		a0 = *a,
 				b0 = *b;
 	volatile int attempt;
+
+	/*
+	 * Two identifiers of one customer (the common case: a pair seen again)
+	 * take no customer lock and cannot deadlock here: no subtransaction.
+	 */
+	if (a->customer == b->customer)
+		return insert_link(a->id, b->id, source, observed_at, NULL);
 
 	for (attempt = 0;; attempt++)
 	{
@@ -663,7 +714,7 @@ omni_link(PG_FUNCTION_ARGS)
 	{
 		connect_spi();
 		if (!get_or_create(&a, observed_at))
-			mark_seen(a.id, observed_at);
+			mark_seen(a.id, a.id, observed_at);
 		SPI_finish();
 		PG_RETURN_NULL();
 	}
@@ -695,28 +746,28 @@ omni_link(PG_FUNCTION_ARGS)
 
 		if (!a_found && !b_found)
 			known_created = create_identity(known, observed_at);
-		if (attach_new(known, known_created, fresh, fresh_rule, observed_at, &reason))
-			link_id = insert_link(a.id, b.id, source, observed_at, NULL);
-		else if (reason != NULL)
+		if (!attach_new(known, known_created, fresh, fresh_rule, observed_at,
+						fresh == &a, source, &link_id, &reason))
 		{
-			fresh_created = create_identity(fresh, observed_at);
-			link_id = insert_link(a.id, b.id, source, observed_at, reason);
-		}
-		else
-		{
-			/* the new one was created meanwhile by another transaction */
-			find_identity(fresh);
-			fresh_created = false;
-			link_id = link_existing_retrying(&a, &b, source, observed_at);
+			if (reason != NULL)
+			{
+				fresh_created = create_identity(fresh, observed_at);
+				link_id = insert_link(a.id, b.id, source, observed_at, reason);
+			}
+			else
+			{
+				/* the new one was created meanwhile by another transaction */
+				find_identity(fresh);
+				fresh_created = false;
+				link_id = link_existing_retrying(&a, &b, source, observed_at);
+			}
 		}
 		a_created = (known == &a) ? known_created : fresh_created;
 		b_created = (known == &b) ? known_created : fresh_created;
 	}
 	/* identifiers made by this call carry observed_at already */
-	if (!a_created)
-		mark_seen(a.id, observed_at);
-	if (!b_created)
-		mark_seen(b.id, observed_at);
+	if (!a_created || !b_created)
+		mark_seen(a_created ? b.id : a.id, b_created ? a.id : b.id, observed_at);
 	SPI_finish();
 	PG_RETURN_INT64(link_id);
 }
@@ -798,7 +849,7 @@ omni_touch(PG_FUNCTION_ARGS)
 		int64		id = result_int8(0, 1, NULL);
 
 		if (!created)
-			mark_seen(ident.id, ts);
+			mark_seen(ident.id, ident.id, ts);
 		SPI_finish();
 		PG_RETURN_INT64(id);
 	}

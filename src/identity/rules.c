@@ -22,6 +22,7 @@
 #include "common/hmac.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "regex/regex.h"
 #include "parser/parse_relation.h"
 #include "miscadmin.h"
@@ -310,6 +311,193 @@ omni_normalize_kind(OmniRules *rules, const char *kind, const char *in, int len)
 }
 
 /*
+ * Free the patterns compiled for a copy of the rules, with the memory
+ * context holding it (the regex library allocates outside of it).
+ */
+static void
+free_block_patterns(void *arg)
+{
+	OmniRules  *rules = (OmniRules *) arg;
+	int			i;
+
+	for (i = 0; i < rules->nblocks; i++)
+	{
+		if (rules->blocks[i].re != NULL)
+		{
+			pg_regfree((regex_t *) rules->blocks[i].re);
+			rules->blocks[i].re = NULL;
+		}
+	}
+}
+
+/* Tests that rule out a match of a blocklist pattern without running it. */
+#define QUICK_NONE	0
+#define QUICK_ALL	1			/* ^[set]*$: every character is in the set */
+#define QUICK_FIRST	2			/* ^c...: the first character is c */
+
+static void
+quick_add(OmniBlockEntry *b, unsigned char c)
+{
+	/* matching ignores ASCII case (collation C folds nothing else) */
+	unsigned char lc = pg_ascii_tolower(c),
+				uc = pg_ascii_toupper(c);
+
+	b->quickset[lc >> 6] |= UINT64CONST(1) << (lc & 63);
+	b->quickset[uc >> 6] |= UINT64CONST(1) << (uc & 63);
+}
+
+/*
+ * Recognize two shapes of pattern whose matches are easy to rule out:
+ * ^[...]*$ with a bracket of plain ASCII characters (letters, digits, a
+ * few punctuation marks, "-" first or last), which only matches values
+ * made of those characters; and ^ followed by a letter or digit that no
+ * quantifier follows, in a pattern with no escape, bracket or "(?" and no
+ * "|" outside parentheses, which only matches values starting with it
+ * (in either case: matching ignores ASCII case).  Anything else gets no test and is
+ * always run.  The test only ever skips a pattern that cannot match.
+ */
+static void
+quick_test_of(OmniBlockEntry *b)
+{
+	const char *p = VARDATA_ANY(b->value);
+	int			n = VARSIZE_ANY_EXHDR(b->value);
+	int			i,
+				depth = 0;
+
+	b->quick = QUICK_NONE;
+	b->quickset[0] = b->quickset[1] = 0;
+	if (n < 2 || p[0] != '^')
+		return;
+	if (p[1] == '[' && n >= 6 && memcmp(p + n - 3, "]*$", 3) == 0)
+	{
+		/* the bracket holds p[2 .. n-4] */
+		for (i = 2; i <= n - 4; i++)
+		{
+			unsigned char c = (unsigned char) p[i];
+
+			if (isascii(c) && isalnum(c))
+				quick_add(b, c);
+			else if (c == '-' && (i == 2 || i == n - 4))
+				quick_add(b, c);
+			else if (c == '.' || c == '_' || c == '@' || c == '+')
+				quick_add(b, c);
+			else
+			{
+				b->quickset[0] = b->quickset[1] = 0;
+				return;
+			}
+		}
+		b->quick = QUICK_ALL;
+		return;
+	}
+	if (!(isascii((unsigned char) p[1]) && isalnum((unsigned char) p[1])))
+		return;
+	if (n > 2 && strchr("*+?{", p[2]) != NULL)
+		return;
+	/*
+	 * No alternation outside parentheses.  Only patterns without escapes,
+	 * brackets or "(?" constructs (comments, lookarounds) are considered, so
+	 * that counting parentheses is exact.
+	 */
+	for (i = 0; i < n; i++)
+	{
+		if (p[i] == '\\' || p[i] == '[' || (p[i] == '(' && i + 1 < n && p[i + 1] == '?'))
+			return;
+	}
+	for (i = 0; i < n; i++)
+	{
+		if (p[i] == '(')
+			depth++;
+		else if (p[i] == ')')
+			depth--;
+		else if (p[i] == '|' && depth <= 0)
+			return;
+	}
+	quick_add(b, (unsigned char) p[1]);
+	b->quick = QUICK_FIRST;
+}
+
+/* False when the quick test of an entry rules out a match of the value. */
+static inline bool
+quick_may_match(OmniBlockEntry *b, const char *value, int vlen)
+{
+	int			i;
+
+	switch (b->quick)
+	{
+		case QUICK_ALL:
+			for (i = 0; i < vlen; i++)
+			{
+				unsigned char c = (unsigned char) value[i];
+
+				if (c >= 128 || (b->quickset[c >> 6] & (UINT64CONST(1) << (c & 63))) == 0)
+					return false;
+			}
+			return true;
+		case QUICK_FIRST:
+			return vlen > 0 && (unsigned char) value[0] < 128 &&
+				(b->quickset[(unsigned char) value[0] >> 6] &
+				 (UINT64CONST(1) << ((unsigned char) value[0] & 63))) != 0;
+		default:
+			return true;
+	}
+}
+
+/*
+ * The compiled form of a blocklist pattern, compiled on first use and kept
+ * with the rules: a run checks every identifier against every pattern, and
+ * looking each one up in the backend's regex cache, converting the value
+ * again for each, cost more than the matching.  Compiled as
+ * RE_compile_and_execute would (advanced, case-insensitive, collation C),
+ * without submatch reporting, which matching alone does not need: a value
+ * matches exactly when it did.  A pattern that does not compile raises the
+ * usual error.
+ */
+static regex_t *
+block_pattern(OmniRules *rules, OmniBlockEntry *b)
+{
+	MemoryContext cxt = GetMemoryChunkContext(rules);
+
+	if (b->re == NULL)
+	{
+		MemoryContext old;
+		regex_t    *re;
+		pg_wchar   *wpat;
+		int			wlen;
+		int			ret;
+		int			i;
+
+		/* the first pattern compiled arranges for all of them to be freed */
+		for (i = 0; i < rules->nblocks && rules->blocks[i].re == NULL; i++)
+			;
+		if (i == rules->nblocks)
+		{
+			MemoryContextCallback *cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+
+			cb->func = free_block_patterns;
+			cb->arg = rules;
+			MemoryContextRegisterResetCallback(cxt, cb);
+		}
+		old = MemoryContextSwitchTo(cxt);
+		re = palloc0(sizeof(regex_t));
+		wpat = palloc(sizeof(pg_wchar) * (VARSIZE_ANY_EXHDR(b->value) + 1));
+		wlen = pg_mb2wchar_with_len(VARDATA_ANY(b->value), wpat, VARSIZE_ANY_EXHDR(b->value));
+		ret = pg_regcomp(re, wpat, wlen, REG_ADVANCED | REG_ICASE | REG_NOSUB, C_COLLATION_OID);
+		pfree(wpat);
+		MemoryContextSwitchTo(old);
+		if (ret != REG_OKAY)
+		{
+			/* raises the error a query matching the pattern would raise */
+			(void) RE_compile_and_cache(b->value, REG_ADVANCED | REG_ICASE, C_COLLATION_OID);
+			elog(ERROR, "could not compile blocklist pattern \"%s\"", text_to_cstring(b->value));
+		}
+		b->re = re;
+		quick_test_of(b);
+	}
+	return (regex_t *) b->re;
+}
+
+/*
  * Why a normalized identifier is blocked, or NULL when it is not.  Values
  * compare without regard to ASCII case ("NULL", "Undefined"), patterns are
  * POSIX regular expressions matched the same way.
@@ -319,8 +507,12 @@ omni_blocked_reason(OmniRules *rules, const char *kind, const char *value)
 {
 	int			i;
 	int			vlen = strlen(value);
+	pg_wchar	wbuf[128];
+	pg_wchar   *wdata = NULL;
+	int			wlen = 0;
+	const char *reason = NULL;
 
-	for (i = 0; i < rules->nblocks; i++)
+	for (i = 0; i < rules->nblocks && reason == NULL; i++)
 	{
 		OmniBlockEntry *b = &rules->blocks[i];
 
@@ -328,17 +520,39 @@ omni_blocked_reason(OmniRules *rules, const char *kind, const char *value)
 			continue;
 		if (b->is_pattern)
 		{
-			if (RE_compile_and_execute(b->value, (char *) value, vlen,
-									   REG_ADVANCED | REG_ICASE, C_COLLATION_OID,
-									   0, NULL))
-				return psprintf("blocked value: %s \"%s\" matches %s (%s)", kind, value,
-								text_to_cstring(b->value), b->reason);
+			regex_t    *re = block_pattern(rules, b);
+			int			ret;
+
+			if (!quick_may_match(b, value, vlen))
+				continue;
+			/* the value in the regex library's form, once for every pattern */
+			if (wdata == NULL)
+			{
+				wdata = (vlen < lengthof(wbuf)) ? wbuf : palloc(sizeof(pg_wchar) * (vlen + 1));
+				wlen = pg_mb2wchar_with_len(value, wdata, vlen);
+			}
+			ret = pg_regexec(re, wdata, wlen, 0, NULL, 0, NULL, 0);
+			if (ret == REG_OKAY)
+				reason = psprintf("blocked value: %s \"%s\" matches %s (%s)", kind, value,
+								  text_to_cstring(b->value), b->reason);
+			else if (ret != REG_NOMATCH)
+			{
+				char		errMsg[100];
+
+				CHECK_FOR_INTERRUPTS();
+				pg_regerror(ret, re, errMsg, sizeof(errMsg));
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+						 errmsg("regular expression failed: %s", errMsg)));
+			}
 		}
 		else if (VARSIZE_ANY_EXHDR(b->value) == vlen &&
 				 pg_strncasecmp(VARDATA_ANY(b->value), value, vlen) == 0)
-			return psprintf("blocked value: %s \"%s\" (%s)", kind, value, b->reason);
+			reason = psprintf("blocked value: %s \"%s\" (%s)", kind, value, b->reason);
 	}
-	return NULL;
+	if (wdata != NULL && wdata != wbuf)
+		pfree(wdata);
+	return reason;
 }
 
 /*

@@ -14,8 +14,9 @@
 #   1 and 2 run on two graph shapes (see bench.sql): uniform small
 #   customers, and a heavy tail of customers with many cookies;
 #   3. omni.link() single-session throughput (pgbench, one client, one link
-#      per transaction): new pairs, a new identifier joining a customer, and
-#      merges of two existing customers.
+#      per transaction) for each kind of link: two new identifiers, a new
+#      identifier joining a customer, a merge of two existing customers, and
+#      a pair seen again; then a mix of them (weights below).
 set -u
 cd "$(dirname "$0")/../../.." || exit 2
 . test/lib.sh
@@ -51,9 +52,13 @@ pg_virtualenv -o fsync=off -o shared_buffers=1GB -o max_wal_size=8GB -o work_mem
     export PGDATABASE=bench_uniform
     echo "== omni.link() throughput: pgbench, 1 client, one link per transaction, 20000 transactions each"
     printf "%-6s %18s %18s\n" case "simple protocol" "prepared"
-    for s in new join merge; do
-        simple=$(pgbench -n -c 1 -t 20000 -f "$BENCH_DIR/link_$s.pgbench" 2>&1 | sed -n "s/^tps = \([0-9.]*\).*/\1/p")
-        prepared=$(pgbench -n -M prepared -c 1 -t 20000 -f "$BENCH_DIR/link_$s.pgbench" 2>&1 | sed -n "s/^tps = \([0-9.]*\).*/\1/p")
+    # the mix: pairs seen again 60%, new identifiers joining a customer 20%,
+    # two new identifiers 15%, merges 5%
+    mix="-f $BENCH_DIR/link_repeat.pgbench@60 -f $BENCH_DIR/link_join.pgbench@20 -f $BENCH_DIR/link_new.pgbench@15 -f $BENCH_DIR/link_merge.pgbench@5"
+    for s in new join merge repeat mix; do
+        if [ $s = mix ]; then files=$mix; else files="-f $BENCH_DIR/link_$s.pgbench"; fi
+        simple=$(pgbench -n -c 1 -t 20000 $files 2>&1 | sed -n "s/^tps = \([0-9.]*\).*/\1/p")
+        prepared=$(pgbench -n -M prepared -c 1 -t 20000 $files 2>&1 | sed -n "s/^tps = \([0-9.]*\).*/\1/p")
         printf "%-6s %11.0f links/s %11.0f links/s\n" "$s" "$simple" "$prepared"
     done
 ' 2>&1 | grep -v '^\*\*\*\|^20[0-9][0-9]-.* LOG: \|^Creating new PostgreSQL\|^Dropping cluster'
