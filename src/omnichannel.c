@@ -9,7 +9,6 @@
 #include "postgres.h"
 
 #include "fmgr.h"
-#include "mb/pg_wchar.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -26,19 +25,6 @@ void		_PG_init(void);
 
 /* omni.default_time_zone: the zone of customers whose own is not known. */
 char	   *omni_default_time_zone = NULL;
-
-/*
- * A value as error messages quote it: whole when short, otherwise its first
- * OMNI_QUOTE_MAX bytes (cut at a character boundary) followed by "...", so
- * that a huge bad value does not make a huge message (and server log line).
- */
-char *
-omni_clip_value(const char *in, int len)
-{
-	if (len <= OMNI_QUOTE_MAX)
-		return pnstrdup(in, len);
-	return psprintf("%s...", pnstrdup(in, pg_mbcliplen(in, len, OMNI_QUOTE_MAX)));
-}
 
 /*
  * Check hook of omni.default_time_zone: the value must be a time zone

@@ -64,6 +64,11 @@ chown postgres: "$work"
 chmod 755 "$work"
 mkdir "$work/log" "$work/sock"
 chown postgres: "$work/log" "$work/sock"
+# The server runs as postgres, which may not be able to enter this tree (a
+# clone in root's private temporary directory): it gets its suppressions and
+# its working directory inside $work.
+cp "$top/test/valgrind/postgres.supp" "$work/postgres.supp"
+chmod 644 "$work/postgres.supp"
 pgdata="$work/data"
 port=$((54000 + RANDOM % 1000))
 vgpid=
@@ -83,7 +88,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== initdb in $work"
-runuser -u postgres -- "$bindir/initdb" -D "$pgdata" -A trust -U postgres --no-sync >"$work/initdb.log" 2>&1 \
+(cd "$work" && runuser -u postgres -- "$bindir/initdb" -D "$pgdata" -A trust -U postgres --no-sync) >"$work/initdb.log" 2>&1 \
     || { cat "$work/initdb.log"; exit 1; }
 
 # The postmaster under memcheck.  Every backend is a fork of it and inherits
@@ -111,15 +116,15 @@ vgopts=(
     --fullpath-after=
     --error-exitcode=128
     --error-markers=VALGRINDERROR-BEGIN,VALGRINDERROR-END
-    --suppressions="$top/test/valgrind/postgres.supp"
+    --suppressions="$work/postgres.supp"
     --gen-suppressions=all
     --log-file="$work/log/valgrind.%p.log"
 )
 echo "== starting postgres under valgrind (port $port)"
 start=$(date +%s)
-runuser -u postgres -- valgrind "${vgopts[@]}" "$bindir/postgres" -D "$pgdata" \
+(cd "$work" && exec runuser -u postgres -- valgrind "${vgopts[@]}" "$bindir/postgres" -D "$pgdata" \
     -p "$port" -k "$work/sock" -c listen_addresses= -c fsync=off \
-    -c max_prepared_transactions=10 -c jit=off -c autovacuum=off \
+    -c max_prepared_transactions=10 -c jit=off -c autovacuum=off) \
     >"$work/server.log" 2>&1 &
 vgpid=$!
 ready=0

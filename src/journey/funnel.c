@@ -89,6 +89,8 @@ funnel_event_cmp(const FunnelEvent *a, const FunnelEvent *b)
 void
 funnel_sort_events(FunnelEvent *events, int n)
 {
+	if (n < 2)
+		return;					/* nothing to sort; events may be NULL */
 	funnel_qsort_events(events, n);
 }
 
