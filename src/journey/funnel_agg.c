@@ -546,10 +546,23 @@ Datum
 funnel_agg_deserialize(PG_FUNCTION_ARGS)
 {
 	bytea	   *in = PG_GETARG_BYTEA_P(0);
-	FunnelAggSerial *hdr = (FunnelAggSerial *) in;
+	FunnelAggSerial *hdr;
 	FunnelAggState *state;
 	Size		size = VARSIZE(in);
 	Size		events_off;
+
+	/*
+	 * A bytea from a tuple is only int-aligned; the header holds an Interval
+	 * (int64), so read an unaligned value from a MAXALIGNed copy.
+	 */
+	if ((uintptr_t) in != MAXALIGN((uintptr_t) in))
+	{
+		bytea	   *copy = palloc(size);
+
+		memcpy(copy, in, size);
+		in = copy;
+	}
+	hdr = (FunnelAggSerial *) in;
 
 	if (!AggCheckCallContext(fcinfo, NULL))
 		ereport(ERROR,
