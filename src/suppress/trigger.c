@@ -697,6 +697,11 @@ omni_would_suppress(PG_FUNCTION_ARGS)
 				 errmsg("the channel of a message must not be null")));
 	msg.channel = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	msg.category = PG_ARGISNULL(3) ? "marketing" : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	if (msg.category[0] == '\0')	/* as omni.message's CHECK refuses it */
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the category of a message must not be empty"),
+				 errhint("Use \"marketing\", \"transactional\" or a tag that rules name in their categories.")));
 	msg.campaign = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
 	msg.topic = PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5));
 	if (!PG_ARGISNULL(6))
