@@ -58,6 +58,24 @@ count_regress() {
     echo "$ok $bad"
 }
 
+# One counted step: run_step NAME LOG SUMMARY -- COMMAND...  runs COMMAND with
+# its output in LOG, prints the LOG lines matching the extended regex SUMMARY
+# (none when empty), then "NAME ... ok" or "NAME ... FAILED" and the whole
+# LOG, and counts the result.
+run_step() {
+    local name=$1 log=$2 summary=$3
+    shift 4
+    if "$@" >"$log" 2>&1; then
+        [ -n "$summary" ] && grep -E "$summary" "$log"
+        echo "$name ... ok"
+        passed=$((passed + 1))
+    else
+        cat "$log"
+        echo "$name ... FAILED"
+        failed=$((failed + 1))
+    fi
+}
+
 echo "== pg_regress and isolation suites"
 rm -rf results output_iso regression.diffs regression.out
 pg_virtualenv -o fsync=off -o max_prepared_transactions=10 \
@@ -81,25 +99,11 @@ done
 # "Hardening").  Each counts as one test.
 if [ "$run_hardening" -eq 1 ]; then
     echo "== valgrind memcheck (short)"
-    if bash test/valgrind.sh identity_normalize journey_sequence suppress timeline >"$logs/valgrind.log" 2>&1; then
-        echo "valgrind memcheck ... ok"
-        passed=$((passed + 1))
-    else
-        echo "valgrind memcheck ... FAILED"
-        cat "$logs/valgrind.log"
-        failed=$((failed + 1))
-    fi
-    grep -E '^(errors|server crashes)' "$logs/valgrind.log"
+    run_step "valgrind memcheck" "$logs/valgrind.log" '^(errors|server crashes)' -- \
+        bash test/valgrind.sh identity_normalize journey_sequence suppress timeline
     echo "== sqlsmith (short)"
-    if bash test/sqlsmith.sh --queries 5000 >"$logs/sqlsmith.log" 2>&1; then
-        echo "sqlsmith ... ok"
-        passed=$((passed + 1))
-    else
-        echo "sqlsmith ... FAILED"
-        cat "$logs/sqlsmith.log"
-        failed=$((failed + 1))
-    fi
-    grep -E '^(queries run|crashes)' "$logs/sqlsmith.log"
+    run_step sqlsmith "$logs/sqlsmith.log" '^(queries run|crashes)' -- \
+        bash test/sqlsmith.sh --queries 5000
 fi
 
 if [ "$run_tap" -eq 1 ] && compgen -G "test/t/*.pl" >/dev/null; then
@@ -138,38 +142,15 @@ fi
 
 if [ "$run_package" -eq 1 ]; then
     echo "== Debian package"
-    if bash test/package.sh >"$logs/package.log" 2>&1; then
-        echo "package postgresql-15-omnichannel ... ok"
-        passed=$((passed + 1))
-    else
-        echo "package postgresql-15-omnichannel ... FAILED"
-        cat "$logs/package.log"
-        failed=$((failed + 1))
-    fi
+    run_step "package postgresql-15-omnichannel" "$logs/package.log" "" -- bash test/package.sh
     # the package test removes the package's files: put the build back
     make -s install >/dev/null 2>&1
 fi
 
 if [ "$run_hardening" -eq 1 ]; then
     echo "== hardening: fuzzing (10 s per harness) and the ASan+UBSan build"
-    if bash test/fuzz/run.sh --seconds 10 >"$logs/fuzz.log" 2>&1; then
-        grep '^fuzz ' "$logs/fuzz.log"
-        echo "fuzz (short run) ... ok"
-        passed=$((passed + 1))
-    else
-        cat "$logs/fuzz.log"
-        echo "fuzz (short run) ... FAILED"
-        failed=$((failed + 1))
-    fi
-    if bash test/sanitize.sh >"$logs/sanitize.log" 2>&1; then
-        grep '^sanitize: ' "$logs/sanitize.log"
-        echo "sanitize (ASan+UBSan pg_regress) ... ok"
-        passed=$((passed + 1))
-    else
-        cat "$logs/sanitize.log"
-        echo "sanitize (ASan+UBSan pg_regress) ... FAILED"
-        failed=$((failed + 1))
-    fi
+    run_step "fuzz (short run)" "$logs/fuzz.log" '^fuzz ' -- bash test/fuzz/run.sh --seconds 10
+    run_step "sanitize (ASan+UBSan pg_regress)" "$logs/sanitize.log" '^sanitize: ' -- bash test/sanitize.sh
 fi
 
 echo "$passed passed, $failed failed"
