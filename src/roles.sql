@@ -64,6 +64,8 @@ GRANT SELECT, INSERT ON omni.customer, omni.identity, omni.identity_link, omni.m
     omni.touchpoint TO omni_writer;
 GRANT UPDATE (merged_into, merged_at, attributes, time_zone) ON omni.customer TO omni_writer;
 GRANT UPDATE (customer_id, first_seen, last_seen) ON omni.identity TO omni_writer;
+-- a merge re-points the absorbed customer's touchpoints
+GRANT UPDATE (customer_id) ON omni.touchpoint TO omni_writer;
 -- a new identifier that lost a race drops the customer made for it
 GRANT DELETE ON omni.customer TO omni_writer;
 GRANT SELECT, INSERT ON omni.link_staging TO omni_writer;

@@ -1368,7 +1368,11 @@ resolve(Resolver *r, ResolveCounts *counts)
 		int64	   *bcust = MemoryContextAlloc(r->cxt, sizeof(int64) * WRITE_BATCH);
 		TimestampTz *bfs = MemoryContextAlloc(r->cxt, sizeof(TimestampTz) * WRITE_BATCH);
 		TimestampTz *bls = MemoryContextAlloc(r->cxt, sizeof(TimestampTz) * WRITE_BATCH);
+		int64	   *mid = MemoryContextAlloc(r->cxt, sizeof(int64) * WRITE_BATCH);
+		int64	   *mcust = MemoryContextAlloc(r->cxt, sizeof(int64) * WRITE_BATCH);
 		int			n = 0;
+		int			nm = 0;
+		SPIPlanPtr	repoint = NULL;
 
 		for (j = 0; j <= r->nexisting; j++)
 		{
@@ -1380,7 +1384,12 @@ resolve(Resolver *r, ResolveCounts *counts)
 				if (c == nd->customer && !nd->seen_changed)
 					continue;
 				if (c != nd->customer)
+				{
 					counts->moved_identities++;
+					mid[nm] = nd->id;
+					mcust[nm] = c;
+					nm++;
+				}
 				bid[n] = nd->id;
 				bcust[n] = c;
 				bfs[n] = nd->first_seen;
@@ -1400,6 +1409,27 @@ resolve(Resolver *r, ResolveCounts *counts)
 							"first_seen = LEAST(i.first_seen, u.fs), last_seen = GREATEST(i.last_seen, u.ls) "
 							"FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) u(id, c, fs, ls) WHERE i.identity_id OPERATOR(pg_catalog.=) u.id",
 							4, types, v, SPI_OK_UPDATE);
+				/* the touchpoints of the identities that moved follow them */
+				if (nm > 0)
+				{
+					Datum		mv[2];
+
+					if (repoint == NULL)
+					{
+						repoint = SPI_prepare("UPDATE omni.touchpoint t SET customer_id = u.c "
+											  "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) u(id, c) "
+											  "WHERE t.identity_id OPERATOR(pg_catalog.=) u.id "
+											  "AND t.customer_id OPERATOR(pg_catalog.<>) u.c",
+											  2, types);
+						if (repoint == NULL)
+							elog(ERROR, "could not prepare the touchpoint update: %s",
+								 SPI_result_code_string(SPI_result));
+					}
+					mv[0] = int8_array(mid, nm);
+					mv[1] = int8_array(mcust, nm);
+					omni_touchpoint_repoint(repoint, mv);
+					nm = 0;
+				}
 				MemoryContextSwitchTo(old);
 				MemoryContextReset(batch);
 				n = 0;
@@ -1693,7 +1723,7 @@ omni_resolve_all(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
 	/* writers wait until the run commits; readers go on */
 	if (SPI_execute("LOCK TABLE omni.link_staging, omni.customer, omni.identity, omni.identity_link, "
-					"omni.merge_log IN SHARE ROW EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY ||
+					"omni.merge_log, omni.touchpoint IN SHARE ROW EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY ||
 		SPI_execute("LOCK TABLE omni.identity_rule, omni.blocklist IN SHARE MODE", false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not lock the identity tables");
 	/* read what was committed up to the lock (the statement's snapshot is older) */

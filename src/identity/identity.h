@@ -17,6 +17,7 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "omnichannel.h"
 
@@ -106,6 +107,10 @@ extern void omni_identifier_hash_keyed(bytea *key, const char *kind,
 
 /* bulkinsert.c */
 typedef struct OmniBulkInsert OmniBulkInsert;
+/* touchpoint.c */
+extern int64 omni_touchpoint_customer_of(int64 identity_id);
+extern uint64 omni_touchpoint_repoint(SPIPlanPtr plan, Datum *values);
+
 extern bool omni_bulk_usable(const char *relname);
 extern OmniBulkInsert *omni_bulk_begin(const char *relname, int ncols,
 									   const char *const *cols, int64 nrows);

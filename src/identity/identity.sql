@@ -267,6 +267,7 @@ CREATE SEQUENCE omni.touchpoint_touchpoint_id_seq;
 CREATE TABLE omni.touchpoint (
     touchpoint_id  bigint PRIMARY KEY DEFAULT pg_catalog.nextval('omni.touchpoint_touchpoint_id_seq'),
     identity_id    bigint NOT NULL REFERENCES omni.identity (identity_id) ON DELETE CASCADE,
+    customer_id    bigint NOT NULL,
     ts             timestamptz NOT NULL,
     channel        text NOT NULL REFERENCES omni.channel (channel),
     event          text NOT NULL CHECK (event <> ''),
@@ -279,6 +280,8 @@ CREATE INDEX touchpoint_identity_ts_idx ON omni.touchpoint (identity_id, ts);
 COMMENT ON TABLE omni.touchpoint IS 'Touchpoints: one event of an identifier on a channel';
 COMMENT ON COLUMN omni.touchpoint.touchpoint_id IS 'Touchpoint id';
 COMMENT ON COLUMN omni.touchpoint.identity_id IS 'Identifier the event was seen with';
+COMMENT ON COLUMN omni.touchpoint.customer_id IS
+    'Customer of the identifier, kept up to date through merges and unmerges (set by the touchpoint_customer trigger; the key to group or partition by)';
 COMMENT ON COLUMN omni.touchpoint.ts IS 'When the event happened';
 COMMENT ON COLUMN omni.touchpoint.channel IS 'Channel, a row of omni.channel';
 COMMENT ON COLUMN omni.touchpoint.event IS 'Event name (page_view, purchase, email_open, ...)';
@@ -286,6 +289,19 @@ COMMENT ON COLUMN omni.touchpoint.campaign IS 'Campaign the touchpoint belongs t
 COMMENT ON COLUMN omni.touchpoint.topic IS 'What the event was about (a product, a category), matched by recent-event suppression';
 COMMENT ON COLUMN omni.touchpoint.properties IS 'Free-form event properties';
 COMMENT ON INDEX omni.touchpoint_identity_ts_idx IS 'Touchpoints of an identifier in time order';
+CREATE INDEX touchpoint_customer_event_ts_idx ON omni.touchpoint (customer_id, event, ts);
+COMMENT ON INDEX omni.touchpoint_customer_event_ts_idx IS
+    'Touchpoints of a customer by event and time (recent-event suppression, merges re-pointing a customer''s touchpoints)';
+
+CREATE FUNCTION omni.touchpoint_customer() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'omni_touchpoint_customer'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION omni.touchpoint_customer() IS
+    'Trigger of omni.touchpoint: sets customer_id to the customer of the row''s identifier, locking that customer FOR KEY SHARE so that no merge moves the identifier before the transaction ends';
+CREATE TRIGGER touchpoint_customer BEFORE INSERT OR UPDATE OF identity_id, customer_id ON omni.touchpoint
+    FOR EACH ROW EXECUTE FUNCTION omni.touchpoint_customer();
+COMMENT ON TRIGGER touchpoint_customer ON omni.touchpoint IS
+    'Keeps omni.touchpoint.customer_id the customer of the touchpoint''s identifier';
 
 SELECT pg_catalog.pg_extension_config_dump('omni.identity_rule', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('omni.identity', '');

@@ -62,6 +62,8 @@ typedef enum LinkQuery
 	Q_ADD_AND_LINK,
 	Q_MERGE,
 	Q_SEEN,
+	Q_REPOINT_MERGE,
+	Q_REPOINT_UNMERGE,
 	Q_CHANNEL,
 	Q_TOUCH,
 	NUM_LINK_QUERIES
@@ -186,24 +188,34 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		"SELECT EXISTS (SELECT 1 FROM omni.channel WHERE channel = $1)",
 		1, {TEXTOID}
 	},
+	/* the absorbed customer's touchpoints follow its identifiers */
+	[Q_REPOINT_MERGE] = {
+		"UPDATE omni.touchpoint SET customer_id = $1 WHERE customer_id = $2",
+		2, {INT8OID, INT8OID}
+	},
+	/* touchpoints of identifiers an unmerge gave back ($1) to customer $2 from $3 */
+	[Q_REPOINT_UNMERGE] = {
+		"UPDATE omni.touchpoint SET customer_id = $2 WHERE customer_id = $3 AND identity_id = ANY ($1)",
+		3, {INT8ARRAYOID, INT8OID, INT8OID}
+	},
+	/*
+	 * The customer is read here so that a partition of a partitioned
+	 * omni.touchpoint can be chosen; the trigger checks it under a lock.
+	 */
 	[Q_TOUCH] = {
-		"INSERT INTO omni.touchpoint (identity_id, ts, channel, event, campaign, topic, properties) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING touchpoint_id",
+		"INSERT INTO omni.touchpoint (identity_id, customer_id, ts, channel, event, campaign, topic, properties) "
+		"SELECT $1, i.customer_id, $2, $3, $4, $5, $6, $7 FROM omni.identity i WHERE i.identity_id = $1 "
+		"RETURNING touchpoint_id",
 		7, {INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID}
 	},
 };
 
 static SPIPlanPtr link_plans[NUM_LINK_QUERIES];
 
-/*
- * Run one of the prepared statements (preparing it on first use), expecting
- * ret; returns the number of rows processed.
- */
-static uint64
-run(LinkQuery q, Datum *values, const char *nulls, int expect)
+/* One of the statements, prepared and kept on first use. */
+static SPIPlanPtr
+plan_of(LinkQuery q)
 {
-	int			ret;
-
 	if (link_plans[q] == NULL)
 	{
 		Oid			argtypes[lengthof(link_queries[q].argtypes)];
@@ -223,7 +235,19 @@ run(LinkQuery q, Datum *values, const char *nulls, int expect)
 		SPI_keepplan(plan);
 		link_plans[q] = plan;
 	}
-	ret = SPI_execute_plan(link_plans[q], values, nulls, false, 0);
+	return link_plans[q];
+}
+
+/*
+ * Run one of the prepared statements (preparing it on first use), expecting
+ * ret; returns the number of rows processed.
+ */
+static uint64
+run(LinkQuery q, Datum *values, const char *nulls, int expect)
+{
+	int			ret;
+
+	ret = SPI_execute_plan(plan_of(q), values, nulls, false, 0);
 	if (ret != expect)
 		elog(ERROR, "unexpected result %s of \"%s\"", SPI_result_code_string(ret),
 			 link_queries[q].sql);
@@ -418,7 +442,7 @@ mark_seen(int64 id1, int64 id2, TimestampTz ts)
  * Merge customer absorbed into survivor (both locked) because of link_id:
  * move its identifiers, point it (and the customers it had absorbed) at
  * the survivor, keep its attributes where the survivor has none, and log
- * the merge; one statement.
+ * the merge in one statement; then its touchpoints follow its identifiers.
  */
 static void
 merge_customers(int64 survivor, int64 absorbed, int64 link_id)
@@ -426,6 +450,7 @@ merge_customers(int64 survivor, int64 absorbed, int64 link_id)
 	Datum		v[3] = {Int64GetDatum(survivor), Int64GetDatum(absorbed), Int64GetDatum(link_id)};
 
 	run(Q_MERGE, v, NULL, SPI_OK_INSERT_RETURNING);
+	omni_touchpoint_repoint(plan_of(Q_REPOINT_MERGE), v);
 }
 
 /*
@@ -844,7 +869,11 @@ omni_touch(PG_FUNCTION_ARGS)
 		v[6] = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
 		nulls[6] = ' ';
 	}
-	run(Q_TOUCH, v, nulls, SPI_OK_INSERT_RETURNING);
+	if (run(Q_TOUCH, v, nulls, SPI_OK_INSERT_RETURNING) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("identifier %s \"%s\" was erased by a concurrent transaction",
+						ident.kind, ident.value)));
 	{
 		int64		id = result_int8(0, 1, NULL);
 
@@ -1339,6 +1368,8 @@ omni_unmerge(PG_FUNCTION_ARGS)
 		av[1] = Int64GetDatum(absorbed);
 		exec_int8("UPDATE omni.identity SET customer_id = $2 WHERE identity_id = ANY ($1)",
 				  2, at, av, SPI_OK_UPDATE);
+		av[2] = Int64GetDatum(root);
+		omni_touchpoint_repoint(plan_of(Q_REPOINT_UNMERGE), av);
 		for (i = 0; i < ncut; i++)
 			d[i] = Int64GetDatum(cut[i]);
 		av[0] = PointerGetDatum(construct_array(d, ncut, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));

@@ -1,0 +1,332 @@
+/*-------------------------------------------------------------------------
+ *
+ * touchpoint.c
+ *		The customer key of touchpoints: omni.touchpoint.customer_id is the
+ *		customer of the touchpoint's identifier, kept so by a trigger on
+ *		insert and by the merges, unmerges and re-resolutions that move
+ *		identifiers between customers.
+ *
+ * The key lets a customer's touchpoints be read, grouped and partitioned
+ * (hash-partitioned across servers with postgres_fdw) without a join
+ * through omni.identity.
+ *
+ * Consistency: every operation that moves an identifier to another
+ * customer locks the customers involved FOR UPDATE first (omni.link,
+ * omni.unmerge) or locks omni.touchpoint against writers (omni.resolve_all).
+ * The trigger reads the identifier's customer with the latest snapshot,
+ * locks that customer's row FOR KEY SHARE (as a foreign key check would)
+ * and reads the identifier again: when it still belongs to that customer,
+ * no merge can move it until the inserting transaction ends, and a merge
+ * that waited for the lock re-points the new touchpoint with the others.
+ * At REPEATABLE READ and above, a merge whose snapshot cannot see a
+ * touchpoint committed meanwhile fails with a serialization error instead
+ * of missing it (the re-pointing runs with a cross-check snapshot, as
+ * PostgreSQL's own referential actions do).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "nodes/pg_list.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/snapmgr.h"
+
+#include "identity/identity.h"
+
+PG_FUNCTION_INFO_V1(omni_touchpoint_customer);
+
+/* Set while the extension itself re-points touchpoints: the trigger stands aside. */
+static bool repointing = false;
+
+/* The OID of omni.<relname>. */
+static Oid
+touchpoint_relid(const char *relname)
+{
+	Oid			relid = get_relname_relid(relname, get_namespace_oid("omni", false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation \"omni.%s\" does not exist", relname);
+	return relid;
+}
+
+/* The number of a column of rel. */
+static AttrNumber
+attnum_of(Relation rel, const char *name)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
+
+	if (attnum == InvalidAttrNumber)
+		elog(ERROR, "column \"%s\" of relation \"%s\" does not exist",
+			 name, RelationGetRelationName(rel));
+	return attnum;
+}
+
+/*
+ * Find the row of key in heap through its primary key, visible to snap.
+ * The slot holds the row when found.
+ */
+static bool
+fetch_by_pkey(Relation heap, Snapshot snap, int64 key, TupleTableSlot *slot)
+{
+	Oid			indexoid = RelationGetPrimaryKeyIndex(heap);
+	Relation	index;
+	IndexScanDesc scan;
+	ScanKeyData skey;
+	bool		found;
+
+	if (!OidIsValid(indexoid))
+		elog(ERROR, "relation \"%s\" has no primary key", RelationGetRelationName(heap));
+	index = index_open(indexoid, AccessShareLock);
+	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key));
+	scan = index_beginscan(heap, index, snap, 1, 0);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	index_close(index, AccessShareLock);
+	return found;
+}
+
+/* The customer of an identifier as last committed; false when there is none. */
+static bool
+identity_customer(Relation identity, AttrNumber attnum, TupleTableSlot *slot,
+				  int64 identity_id, int64 *customer_id)
+{
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	bool		found;
+	bool		isnull = true;
+	Datum		d = (Datum) 0;
+
+	found = fetch_by_pkey(identity, snap, identity_id, slot);
+	if (found)
+		d = slot_getattr(slot, attnum, &isnull);
+	ExecClearTuple(slot);
+	UnregisterSnapshot(snap);
+	if (found && !isnull)
+		*customer_id = DatumGetInt64(d);
+	return found && !isnull;
+}
+
+/*
+ * Lock a customer's latest row FOR KEY SHARE.  Returns false when the
+ * customer is gone or has been absorbed by another one meanwhile (the
+ * caller reads the identifier again).
+ */
+static bool
+lock_live_customer(Relation customer, TupleTableSlot *slot, int64 customer_id)
+{
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	bool		live = false;
+
+	if (fetch_by_pkey(customer, snap, customer_id, slot))
+	{
+		ItemPointerData tid = slot->tts_tid;
+		TM_FailureData tmfd;
+		TM_Result	res;
+
+		res = table_tuple_lock(customer, &tid, snap, slot, GetCurrentCommandId(false),
+							   LockTupleKeyShare, LockWaitBlock,
+							   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+		switch (res)
+		{
+			case TM_Ok:
+			case TM_SelfModified:
+				{
+					bool		isnull;
+
+					slot_getattr(slot, attnum_of(customer, "merged_into"), &isnull);
+					live = isnull;
+				}
+				break;
+			case TM_Updated:
+			case TM_Deleted:
+				live = false;
+				break;
+			default:
+				elog(ERROR, "unexpected table_tuple_lock status: %u", res);
+				break;
+		}
+	}
+	ExecClearTuple(slot);
+	UnregisterSnapshot(snap);
+	return live;
+}
+
+/*
+ * The customer an identifier belongs to, with that customer's row locked
+ * FOR KEY SHARE so that the identifier cannot move before the caller's
+ * transaction ends.
+ */
+int64
+omni_touchpoint_customer_of(int64 identity_id)
+{
+	Relation	identity = table_open(touchpoint_relid("identity"), AccessShareLock);
+	Relation	customer = table_open(touchpoint_relid("customer"), RowShareLock);
+	TupleTableSlot *islot = table_slot_create(identity, NULL);
+	TupleTableSlot *cslot = table_slot_create(customer, NULL);
+	AttrNumber	attnum = attnum_of(identity, "customer_id");
+	int64		customer_id;
+
+	for (;;)
+	{
+		int64		again;
+
+		if (!identity_customer(identity, attnum, islot, identity_id, &customer_id))
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("identity %lld does not exist", (long long) identity_id),
+					 errhint("Record touchpoints with omni.touch(kind, value, channel, event, ...), which creates the identifier.")));
+		if (lock_live_customer(customer, cslot, customer_id) &&
+			identity_customer(identity, attnum, islot, identity_id, &again) &&
+			again == customer_id)
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
+	ExecDropSingleTupleTableSlot(islot);
+	ExecDropSingleTupleTableSlot(cslot);
+	table_close(customer, NoLock);
+	table_close(identity, NoLock);
+	return customer_id;
+}
+
+/*
+ * omni.touchpoint_customer(): BEFORE INSERT OR UPDATE OF identity_id,
+ * customer_id trigger of omni.touchpoint (and of its partitions).  Sets
+ * customer_id to the customer of the row's identifier.  A partition has
+ * already been chosen by the customer_id given, so there a missing or wrong
+ * one is an error rather than corrected.
+ */
+Datum
+omni_touchpoint_customer(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	tupdesc;
+	HeapTuple	tuple;
+	AttrNumber	identity_att;
+	AttrNumber	customer_att;
+	Datum		d;
+	bool		isnull;
+	int64		identity_id;
+	int64		customer_id;
+	bool		given_null;
+	int64		given = 0;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("omni.touchpoint_customer() must be called as a trigger")));
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!(TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) || TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("omni.touchpoint_customer() must be a BEFORE INSERT OR UPDATE ... FOR EACH ROW trigger")));
+
+	rel = trigdata->tg_relation;
+	tupdesc = RelationGetDescr(rel);
+	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	if (repointing)
+		return PointerGetDatum(tuple);
+
+	identity_att = attnum_of(rel, "identity_id");
+	customer_att = attnum_of(rel, "customer_id");
+	d = heap_getattr(tuple, identity_att, tupdesc, &isnull);
+	if (isnull)
+		return PointerGetDatum(tuple);	/* the NOT NULL constraint reports it */
+	identity_id = DatumGetInt64(d);
+	d = heap_getattr(tuple, customer_att, tupdesc, &given_null);
+	if (!given_null)
+		given = DatumGetInt64(d);
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		bool		old_null;
+		Datum		old_identity = heap_getattr(trigdata->tg_trigtuple, identity_att, tupdesc, &old_null);
+		Datum		old_customer;
+
+		if (!old_null && DatumGetInt64(old_identity) == identity_id)
+		{
+			old_customer = heap_getattr(trigdata->tg_trigtuple, customer_att, tupdesc, &old_null);
+			if (!old_null && !given_null && DatumGetInt64(old_customer) == given)
+				return PointerGetDatum(tuple);	/* neither key changed */
+		}
+	}
+
+	customer_id = omni_touchpoint_customer_of(identity_id);
+	if (!given_null && given == customer_id)
+		return PointerGetDatum(tuple);
+
+	if (rel->rd_rel->relispartition)
+	{
+		if (given_null)
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("touchpoint of identity %lld has no customer_id", (long long) identity_id),
+					 errdetail("omni.touchpoint is partitioned by customer_id: a row is routed by the customer given."),
+					 errhint("Give customer_id (customer %lld), or record touchpoints with omni.touch().",
+							 (long long) customer_id)));
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("touchpoint customer %lld is not the customer of identity %lld",
+						(long long) given, (long long) identity_id),
+				 errdetail("Identity %lld belongs to customer %lld.",
+						   (long long) identity_id, (long long) customer_id),
+				 errhint("omni.touchpoint is partitioned by customer_id: give the identifier's customer, or record touchpoints with omni.touch().")));
+	}
+
+	{
+		Datum		value = Int64GetDatum(customer_id);
+		bool		null = false;
+		int			col = customer_att;
+
+		return PointerGetDatum(heap_modify_tuple_by_cols(tuple, tupdesc, 1, &col, &value, &null));
+	}
+}
+
+/*
+ * Run an UPDATE of omni.touchpoint that re-points touchpoints to the
+ * customers their identifiers now belong to; returns the rows changed.
+ * The trigger stands aside (the statement sets customer_id from the graph
+ * the caller has just written and locked).  The statement sees every
+ * committed touchpoint; at REPEATABLE READ and above, one the transaction's
+ * snapshot cannot see is a serialization failure rather than left behind.
+ */
+uint64
+omni_touchpoint_repoint(SPIPlanPtr plan, Datum *values)
+{
+	bool		save = repointing;
+	int			ret;
+
+	CommandCounterIncrement();
+	repointing = true;
+	PG_TRY();
+	{
+		if (IsolationUsesXactSnapshot())
+			ret = SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(),
+									   GetTransactionSnapshot(), false, true, 0);
+		else
+			ret = SPI_execute_plan(plan, values, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		repointing = save;
+	}
+	PG_END_TRY();
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "could not re-point touchpoints: %s", SPI_result_code_string(ret));
+	return SPI_processed;
+}
