@@ -45,7 +45,11 @@ SELECT omni.link('cookie', 'ck_tess', 'phone', '+12125550199', 'app_login', '202
 SELECT count(DISTINCT customer_id) AS customers, bool_and(customer_id = :tess) AS all_tess FROM omni.touchpoint;
 SELECT * FROM tp_consistent;
 -- ... a customer's touchpoints are found by the key, without the identity graph
-EXPLAIN (COSTS OFF) SELECT count(*) FROM omni.touchpoint WHERE customer_id = 1;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT ts, channel, event FROM omni.touchpoint WHERE customer_id = 1;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
 
 -- Undoing the phone's merge gives its touchpoints back.
 SELECT merge_id AS m FROM omni.merge_log WHERE absorbed = :ph \gset
@@ -88,7 +92,9 @@ SELECT * FROM tp_consistent;
 INSERT INTO omni.touchpoint (identity_id, ts, channel, event) VALUES (-424242, '2026-02-01', 'web', 'x');
 \set VERBOSITY default
 INSERT INTO omni.touchpoint (identity_id, ts, channel, event) VALUES (-424242, '2026-02-01', 'web', 'x');
+\set VERBOSITY terse
 INSERT INTO omni.touchpoint (identity_id, ts, channel, event) VALUES (NULL, '2026-02-01', 'web', 'x');
+\set VERBOSITY default
 SELECT omni.touchpoint_customer();
 -- the trigger function on the wrong kind of trigger
 CREATE TEMP TABLE tp_bad (identity_id bigint, customer_id bigint);
