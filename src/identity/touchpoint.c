@@ -39,8 +39,11 @@
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
@@ -52,6 +55,55 @@ PG_FUNCTION_INFO_V1(omni_touchpoint_customer);
 
 /* Set while the extension itself re-points touchpoints: the trigger stands aside. */
 static bool repointing = false;
+
+/*
+ * The customers found (and locked) by the current command: identity id to
+ * customer id.  Once this transaction holds a customer's row FOR KEY SHARE
+ * and has seen the identifier belong to it, no other transaction can move
+ * the identifier before it ends; only this transaction could, through a
+ * command of its own, so the cache lives for one command of one
+ * (sub)transaction.  A bulk load of many touchpoints per identifier then
+ * looks each identifier up once.
+ */
+typedef struct CustomerCacheEntry
+{
+	int64		identity_id;	/* hash key */
+	int64		customer_id;
+} CustomerCacheEntry;
+
+static HTAB *customer_cache = NULL;
+static LocalTransactionId cache_lxid = InvalidLocalTransactionId;
+static SubTransactionId cache_subxid = InvalidSubTransactionId;
+static CommandId cache_cid = InvalidCommandId;
+
+/* The cache of the current command, emptied when the command changed. */
+static HTAB *
+command_cache(void)
+{
+	LocalTransactionId lxid = MyProc->lxid;
+	SubTransactionId subxid = GetCurrentSubTransactionId();
+	CommandId	cid = GetCurrentCommandId(false);
+
+	if (customer_cache != NULL && cache_lxid == lxid && cache_subxid == subxid && cache_cid == cid)
+		return customer_cache;
+	/* the previous table went with its transaction's memory, or is dropped here */
+	if (customer_cache != NULL && cache_lxid == lxid)
+		hash_destroy(customer_cache);
+	customer_cache = NULL;
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(CustomerCacheEntry);
+		ctl.hcxt = TopTransactionContext;
+		customer_cache = hash_create("omni touchpoint customers", 256, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	cache_lxid = lxid;
+	cache_subxid = subxid;
+	cache_cid = cid;
+	return customer_cache;
+}
 
 /* The OID of omni.<relname>. */
 static Oid
@@ -138,7 +190,7 @@ lock_live_customer(Relation customer, TupleTableSlot *slot, int64 customer_id)
 		TM_FailureData tmfd;
 		TM_Result	res;
 
-		res = table_tuple_lock(customer, &tid, snap, slot, GetCurrentCommandId(false),
+		res = table_tuple_lock(customer, &tid, snap, slot, GetCurrentCommandId(true),
 							   LockTupleKeyShare, LockWaitBlock,
 							   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 		switch (res)
@@ -266,7 +318,20 @@ omni_touchpoint_customer(PG_FUNCTION_ARGS)
 		}
 	}
 
-	customer_id = omni_touchpoint_customer_of(identity_id);
+	{
+		HTAB	   *cache = command_cache();
+		bool		found;
+		CustomerCacheEntry *e = hash_search(cache, &identity_id, HASH_FIND, NULL);
+
+		if (e != NULL)
+			customer_id = e->customer_id;
+		else
+		{
+			customer_id = omni_touchpoint_customer_of(identity_id);
+			e = hash_search(cache, &identity_id, HASH_ENTER, &found);
+			e->customer_id = customer_id;
+		}
+	}
 	if (!given_null && given == customer_id)
 		return PointerGetDatum(tuple);
 
