@@ -64,10 +64,31 @@ typedef struct FunnelPattern
 	int			event_len;
 } FunnelPattern;
 
+/* A distinct channel or event name of the step patterns, and their steps. */
+typedef struct FunnelName
+{
+	const char *bytes;
+	int			len;
+	uint64		mask;			/* the steps naming it (and nothing else) */
+} FunnelName;
+
+/* A distinct (channel, event) pair of the step patterns, and their steps. */
+typedef struct FunnelPair
+{
+	FunnelName	channel;
+	FunnelName	event;			/* event.mask: the steps naming the pair */
+} FunnelPair;
+
 /*
  * The compiled arguments of a call site: the window, the steps and the
  * modes, and the arguments' bytes they came from (mode_arg NULL when the
  * mode argument was left out), to recognize them again cheaply.
+ *
+ * To match a row, the patterns are regrouped by what they name: the steps
+ * matching any row ("*"), and the distinct event names, channel names and
+ * (channel, event) pairs with the steps each stands for.  Names are
+ * distinct, so a row matches at most one of each list: its mask is the OR
+ * of the four.
  */
 typedef struct FunnelSpec
 {
@@ -75,6 +96,13 @@ typedef struct FunnelSpec
 	int			ncond;
 	FunnelModes modes;
 	FunnelPattern patterns[JOURNEY_MAX_PATTERNS];
+	uint64		any_mask;
+	int			nevents;
+	int			nchannels;
+	int			npairs;
+	FunnelName	events[JOURNEY_MAX_PATTERNS];
+	FunnelName	channels[JOURNEY_MAX_PATTERNS];
+	FunnelPair	pairs[JOURNEY_MAX_PATTERNS];
 	Interval	window_arg;
 	struct varlena *steps_arg;
 	struct varlena *mode_arg;
@@ -123,6 +151,91 @@ typedef struct FunnelAggSerial
 	MAXALIGN(FA_MODE_OFF(steps_len) + (Size) (mode_len))
 
 /*
+ * Whether the "len" bytes at "a" and "b" are equal: words compared as
+ * loads, without a call (names are short), never reading past either end.
+ */
+static inline bool
+funnel_bytes_equal(const char *a, const char *b, int len)
+{
+	if (len >= 8)
+	{
+		uint64		x;
+		uint64		y;
+		int			i;
+
+		for (i = 0; i + 8 <= len; i += 8)
+		{
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y)
+				return false;
+		}
+		if (i == len)
+			return true;
+		memcpy(&x, a + len - 8, 8);
+		memcpy(&y, b + len - 8, 8);
+		return x == y;
+	}
+	if (len >= 4)
+	{
+		uint32		x;
+		uint32		y;
+		uint32		u;
+		uint32		v;
+
+		memcpy(&x, a, 4);
+		memcpy(&y, b, 4);
+		memcpy(&u, a + len - 4, 4);
+		memcpy(&v, b + len - 4, 4);
+		return x == y && u == v;
+	}
+	for (int i = 0; i < len; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/* Add step "i" to name "bytes" of list "names" (of *n), as a new name or not. */
+static void
+funnel_add_name(FunnelName *names, int *n, const char *bytes, int len, int i)
+{
+	for (int k = 0; k < *n; k++)
+		if (names[k].len == len && memcmp(names[k].bytes, bytes, len) == 0)
+		{
+			names[k].mask |= UINT64CONST(1) << i;
+			return;
+		}
+	names[*n].bytes = bytes;
+	names[*n].len = len;
+	names[*n].mask = UINT64CONST(1) << i;
+	(*n)++;
+}
+
+/* Add step "i" to the pair (channel, event) of spec, as a new pair or not. */
+static void
+funnel_add_pair(FunnelSpec *spec, const FunnelPattern *p, int i)
+{
+	for (int k = 0; k < spec->npairs; k++)
+	{
+		FunnelPair *q = &spec->pairs[k];
+
+		if (q->channel.len == p->channel_len && q->event.len == p->event_len &&
+			memcmp(q->channel.bytes, p->channel, p->channel_len) == 0 &&
+			memcmp(q->event.bytes, p->event, p->event_len) == 0)
+		{
+			q->event.mask |= UINT64CONST(1) << i;
+			return;
+		}
+	}
+	spec->pairs[spec->npairs].channel.bytes = p->channel;
+	spec->pairs[spec->npairs].channel.len = p->channel_len;
+	spec->pairs[spec->npairs].event.bytes = p->event;
+	spec->pairs[spec->npairs].event.len = p->event_len;
+	spec->pairs[spec->npairs].event.mask = UINT64CONST(1) << i;
+	spec->npairs++;
+}
+
+/*
  * Compile window, steps and mode (mode NULL: left out) into a new spec in
  * "cxt", with the same checks and errors as the function over journeys.
  */
@@ -147,6 +260,19 @@ funnel_spec_compile(Interval *window, struct varlena *steps, struct varlena *mod
 		spec->patterns[i].channel_len = patterns[i].channel ? strlen(patterns[i].channel) : 0;
 		spec->patterns[i].event = patterns[i].event;
 		spec->patterns[i].event_len = patterns[i].event ? strlen(patterns[i].event) : 0;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		const FunnelPattern *p = &spec->patterns[i];
+
+		if (p->channel == NULL && p->event == NULL)
+			spec->any_mask |= UINT64CONST(1) << i;
+		else if (p->channel == NULL)
+			funnel_add_name(spec->events, &spec->nevents, p->event, p->event_len, i);
+		else if (p->event == NULL)
+			funnel_add_name(spec->channels, &spec->nchannels, p->channel, p->channel_len, i);
+		else
+			funnel_add_pair(spec, p, i);
 	}
 	spec->window_arg = *window;
 	spec->steps_arg = (struct varlena *) PG_DETOAST_DATUM_COPY(PointerGetDatum(steps));
@@ -287,28 +413,62 @@ funnel_row_spec(FunctionCallInfo fcinfo, const FunnelSpec *group)
 	return group ? group : spec;
 }
 
-/* The bit mask of the funnel steps a row matches. */
+/*
+ * The bit mask of the funnel steps a row matches (event NULL: the row has
+ * none): a few length comparisons, and the bytes of at most one name per
+ * list.
+ */
 static inline uint64
 funnel_row_mask(const FunnelSpec *spec, const char *channel, int channel_len,
 				const char *event, int event_len)
 {
-	uint64		mask = 0;
+	uint64		mask = spec->any_mask;
 
-	for (int i = 0; i < spec->ncond; i++)
+	if (event != NULL)
 	{
-		const FunnelPattern *p = &spec->patterns[i];
+		for (int k = 0; k < spec->nevents; k++)
+			if (spec->events[k].len == event_len &&
+				funnel_bytes_equal(spec->events[k].bytes, event, event_len))
+			{
+				mask |= spec->events[k].mask;
+				break;
+			}
+		for (int k = 0; k < spec->npairs; k++)
+		{
+			const FunnelPair *q = &spec->pairs[k];
 
-		if (p->event != NULL &&
-			(event == NULL || p->event_len != event_len ||
-			 memcmp(p->event, event, event_len) != 0))
-			continue;
-		if (p->channel != NULL &&
-			(p->channel_len != channel_len ||
-			 memcmp(p->channel, channel, channel_len) != 0))
-			continue;
-		mask |= UINT64CONST(1) << i;
+			if (q->event.len == event_len && q->channel.len == channel_len &&
+				funnel_bytes_equal(q->event.bytes, event, event_len) &&
+				funnel_bytes_equal(q->channel.bytes, channel, channel_len))
+			{
+				mask |= q->event.mask;
+				break;
+			}
+		}
 	}
+	for (int k = 0; k < spec->nchannels; k++)
+		if (spec->channels[k].len == channel_len &&
+			funnel_bytes_equal(spec->channels[k].bytes, channel, channel_len))
+		{
+			mask |= spec->channels[k].mask;
+			break;
+		}
 	return mask;
+}
+
+/*
+ * A text argument in a form VARDATA_ANY can read: a value stored inline in
+ * the row (the usual case) is used as it is, without the call
+ * PG_GETARG_TEXT_PP makes; a compressed or external one is detoasted.
+ */
+static inline text *
+funnel_text_arg(Datum d)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+
+	if (unlikely(VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v)))
+		v = pg_detoast_datum_packed(v);
+	return (text *) v;
 }
 
 /* Make room for "more" events in the state, in the aggregate's context. */
@@ -381,7 +541,7 @@ funnel_agg_transfn(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("journey step time must be finite")));
-	channel = PG_GETARG_TEXT_PP(FA_CHANNEL);
+	channel = funnel_text_arg(PG_GETARG_DATUM(FA_CHANNEL));
 	channel_len = VARSIZE_ANY_EXHDR(channel);
 	if (channel_len == 0)
 		ereport(ERROR,
@@ -389,7 +549,7 @@ funnel_agg_transfn(PG_FUNCTION_ARGS)
 				 errmsg("journey step channel must not be empty")));
 	if (!PG_ARGISNULL(FA_EVENT))
 	{
-		event = PG_GETARG_TEXT_PP(FA_EVENT);
+		event = funnel_text_arg(PG_GETARG_DATUM(FA_EVENT));
 		event_len = VARSIZE_ANY_EXHDR(event);
 		if (event_len == 0)
 			ereport(ERROR,
