@@ -14,10 +14,12 @@
  * rows matching some funnel step, each as a (time, bit mask of the steps
  * it matches) pair of 16 bytes (with strict_order, rows matching no step
  * too, since they interrupt the funnel).  Steps are compiled once per call
- * site into lengths and byte strings, so matching a row is a handful of
- * length comparisons and memcmp()s on the row's text, with no copy and no
- * allocation.  The final function sorts the pairs by (time, mask) and walks
- * them.
+ * site into the distinct names they use, as lengths and byte strings, so
+ * matching a row is a handful of length comparisons and at most a few word
+ * comparisons on the row's text, with no call, no copy and no allocation.
+ * The final function walks the pairs in (time, mask) order, sorting them
+ * first only when some row came out of that order (rows of a table filled
+ * as events happen mostly come in time order).
  *
  * The window, steps and mode arguments are meant to be constants: they are
  * compiled once (detected from the Aggref) and never looked at again.  When
@@ -121,9 +123,11 @@ typedef struct FunnelAggState
 {
 	const FunnelSpec *spec;		/* NULL until a row with arguments came */
 	bool		null_args;		/* a row had a NULL window, steps or mode */
+	bool		unsorted;		/* events are not in (time, mask) order */
 	int			nevents;
 	int			maxevents;
 	FunnelEvent *events;
+	FunnelEvent last;			/* the last event added (nevents > 0) */
 } FunnelAggState;
 
 /* Header of the serialized state (then steps, mode, events). */
@@ -137,7 +141,7 @@ typedef struct FunnelAggSerial
 	uint8		null_args;
 	uint8		has_spec;
 	uint8		has_mode;
-	uint8		pad;
+	uint8		unsorted;
 } FunnelAggSerial;
 
 /*
@@ -471,6 +475,13 @@ funnel_text_arg(Datum d)
 	return (text *) v;
 }
 
+/* Whether event "a" comes before "b" in (time, mask) order. */
+static inline bool
+funnel_event_before(const FunnelEvent *a, const FunnelEvent *b)
+{
+	return a->ts < b->ts || (a->ts == b->ts && a->mask < b->mask);
+}
+
 /* Make room for "more" events in the state, in the aggregate's context. */
 static void
 funnel_state_reserve(FunnelAggState *state, int64 more, MemoryContext aggcxt)
@@ -511,6 +522,7 @@ funnel_agg_transfn(PG_FUNCTION_ARGS)
 	FunnelAggCache *cache;
 	const FunnelSpec *spec;
 	uint64		mask;
+	FunnelEvent ev;
 	int			channel_len;
 	int			event_len = 0;
 
@@ -582,9 +594,18 @@ funnel_agg_transfn(PG_FUNCTION_ARGS)
 
 	if (unlikely(state->nevents >= state->maxevents))
 		funnel_state_reserve(state, 1, GetMemoryChunkContext(state));
-	state->events[state->nevents].ts = ts;
-	state->events[state->nevents].mask = mask;
-	state->nevents++;
+	ev.ts = ts;
+	ev.mask = mask;
+
+	/*
+	 * Rows mostly come in time order, and then the final sort is skipped.
+	 * The last event is compared from the state's own copy: reading it from
+	 * the array would wait for memory the store below does not wait for.
+	 */
+	if (state->nevents > 0 && unlikely(funnel_event_before(&ev, &state->last)))
+		state->unsorted = true;
+	state->events[state->nevents++] = ev;
+	state->last = ev;
 	PG_RETURN_POINTER(state);
 }
 
@@ -624,17 +645,21 @@ funnel_agg_combine(PG_FUNCTION_ARGS)
 		funnel_spec_mismatch();
 	if (b->nevents > 0)
 	{
+		if (b->unsorted ||
+			(a->nevents > 0 && funnel_event_before(&b->events[0], &a->last)))
+			a->unsorted = true;
 		funnel_state_reserve(a, b->nevents, aggcxt);
 		memcpy(a->events + a->nevents, b->events, sizeof(FunnelEvent) * b->nevents);
 		a->nevents += b->nevents;
+		a->last = b->last;
 	}
 	PG_RETURN_POINTER(a);
 }
 
 /*
  * omni.funnel_agg_final(state): the deepest funnel step reached.  Sorting
- * the events in place leaves the same set of events, so the state stays
- * valid for further rows.
+ * the events in place (when they came out of order) leaves the same set of
+ * events, so the state stays valid for further rows.
  */
 Datum
 funnel_agg_final(PG_FUNCTION_ARGS)
@@ -650,7 +675,12 @@ funnel_agg_final(PG_FUNCTION_ARGS)
 	spec = state->spec;
 	if (spec == NULL)
 		PG_RETURN_NULL();		/* not reached: a counted row sets the spec */
-	funnel_sort_events(state->events, state->nevents);
+	if (state->unsorted)
+	{
+		funnel_sort_events(state->events, state->nevents);
+		state->unsorted = false;
+		state->last = state->events[state->nevents - 1];
+	}
 	PG_RETURN_INT32(funnel_level(state->events, state->nevents, spec->ncond,
 								 spec->window, &spec->modes));
 }
@@ -682,6 +712,7 @@ funnel_agg_serialize(PG_FUNCTION_ARGS)
 	out->null_args = state->null_args;
 	out->has_spec = spec != NULL;
 	out->has_mode = spec && spec->mode_arg;
+	out->unsorted = state->unsorted;
 	out->nevents = nevents;
 	if (spec)
 		out->window_arg = spec->window_arg;
@@ -768,11 +799,13 @@ funnel_agg_deserialize(PG_FUNCTION_ARGS)
 											  fcinfo->flinfo->fn_mcxt);
 		state->spec = cache->last;
 	}
+	state->unsorted = hdr->unsorted != 0;
 	state->nevents = state->maxevents = hdr->nevents;
 	if (hdr->nevents > 0)
 	{
 		state->events = palloc(sizeof(FunnelEvent) * hdr->nevents);
 		memcpy(state->events, (char *) in + events_off, sizeof(FunnelEvent) * hdr->nevents);
+		state->last = state->events[hdr->nevents - 1];
 	}
 	PG_RETURN_POINTER(state);
 }
