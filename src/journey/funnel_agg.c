@@ -124,6 +124,7 @@ typedef struct FunnelAggState
 	const FunnelSpec *spec;		/* NULL until a row with arguments came */
 	bool		null_args;		/* a row had a NULL window, steps or mode */
 	bool		unsorted;		/* events are not in (time, mask) order */
+	bool		has_first;		/* an event matches the first step */
 	int			nevents;
 	int			maxevents;
 	FunnelEvent *events;
@@ -606,6 +607,7 @@ funnel_agg_transfn(PG_FUNCTION_ARGS)
 		state->unsorted = true;
 	state->events[state->nevents++] = ev;
 	state->last = ev;
+	state->has_first |= (mask & 1) != 0;
 	PG_RETURN_POINTER(state);
 }
 
@@ -652,6 +654,7 @@ funnel_agg_combine(PG_FUNCTION_ARGS)
 		memcpy(a->events + a->nevents, b->events, sizeof(FunnelEvent) * b->nevents);
 		a->nevents += b->nevents;
 		a->last = b->last;
+		a->has_first |= b->has_first;
 	}
 	PG_RETURN_POINTER(a);
 }
@@ -675,6 +678,8 @@ funnel_agg_final(PG_FUNCTION_ARGS)
 	spec = state->spec;
 	if (spec == NULL)
 		PG_RETURN_NULL();		/* not reached: a counted row sets the spec */
+	if (!state->has_first)
+		PG_RETURN_INT32(0);		/* the funnel never starts: no need to read the events */
 	if (state->unsorted)
 	{
 		funnel_sort_events(state->events, state->nevents);
@@ -806,6 +811,8 @@ funnel_agg_deserialize(PG_FUNCTION_ARGS)
 		state->events = palloc(sizeof(FunnelEvent) * hdr->nevents);
 		memcpy(state->events, (char *) in + events_off, sizeof(FunnelEvent) * hdr->nevents);
 		state->last = state->events[hdr->nevents - 1];
+		for (int i = 0; i < hdr->nevents && !state->has_first; i++)
+			state->has_first = (state->events[i].mask & 1) != 0;
 	}
 	PG_RETURN_POINTER(state);
 }
