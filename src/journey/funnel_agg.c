@@ -613,7 +613,9 @@ funnel_agg_transfn(PG_FUNCTION_ARGS)
 
 /*
  * omni.funnel_agg_combine(a, b): the state holding the rows of both (from
- * parallel workers).  Both must come from the same arguments.
+ * parallel workers), in "a".  Both must come from the same arguments.  "b"
+ * is only read: it may be a deserialized state whose events are still in
+ * its input bytes.
  */
 Datum
 funnel_agg_combine(PG_FUNCTION_ARGS)
@@ -647,13 +649,36 @@ funnel_agg_combine(PG_FUNCTION_ARGS)
 		funnel_spec_mismatch();
 	if (b->nevents > 0)
 	{
-		if (b->unsorted ||
-			(a->nevents > 0 && funnel_event_before(&b->events[0], &a->last)))
-			a->unsorted = true;
+		bool		overlap = a->nevents > 0 &&
+			funnel_event_before(&b->events[0], &a->last);
+
 		funnel_state_reserve(a, b->nevents, aggcxt);
-		memcpy(a->events + a->nevents, b->events, sizeof(FunnelEvent) * b->nevents);
+		if (overlap && !a->unsorted && !b->unsorted)
+		{
+			/*
+			 * Two runs in order (each worker reads a group's rows in time
+			 * order): merge them from the back, in place, and stay in order.
+			 */
+			int			i = a->nevents - 1;
+			int			j = b->nevents - 1;
+			int			k = a->nevents + b->nevents - 1;
+
+			while (j >= 0)
+			{
+				if (i >= 0 && funnel_event_before(&b->events[j], &a->events[i]))
+					a->events[k--] = a->events[i--];
+				else
+					a->events[k--] = b->events[j--];
+			}
+		}
+		else
+		{
+			if (overlap || b->unsorted)
+				a->unsorted = true;
+			memcpy(a->events + a->nevents, b->events, sizeof(FunnelEvent) * b->nevents);
+		}
 		a->nevents += b->nevents;
-		a->last = b->last;
+		a->last = a->events[a->nevents - 1];
 		a->has_first |= b->has_first;
 	}
 	PG_RETURN_POINTER(a);
@@ -735,8 +760,9 @@ funnel_agg_serialize(PG_FUNCTION_ARGS)
 }
 
 /*
- * omni.funnel_agg_deserialize(bytes, internal): the state again.  The
- * arguments are compiled once per distinct value at the call site.
+ * omni.funnel_agg_deserialize(bytes, internal): the state again, for the
+ * combine function, its events read in place in "bytes".  The arguments are
+ * compiled once per distinct value at the call site.
  */
 Datum
 funnel_agg_deserialize(PG_FUNCTION_ARGS)
@@ -808,8 +834,12 @@ funnel_agg_deserialize(PG_FUNCTION_ARGS)
 	state->nevents = state->maxevents = hdr->nevents;
 	if (hdr->nevents > 0)
 	{
-		state->events = palloc(sizeof(FunnelEvent) * hdr->nevents);
-		memcpy(state->events, (char *) in + events_off, sizeof(FunnelEvent) * hdr->nevents);
+		/*
+		 * The events are read in place (they are MAXALIGNed in a MAXALIGNed
+		 * copy): a deserialized state only feeds the combine function, which
+		 * copies them into its own state while the input is still there.
+		 */
+		state->events = (FunnelEvent *) ((char *) in + events_off);
 		state->last = state->events[hdr->nevents - 1];
 		for (int i = 0; i < hdr->nevents && !state->has_first; i++)
 			state->has_first = (state->events[i].mask & 1) != 0;
