@@ -1,5 +1,5 @@
--- The journey views for BI tools: standard SQL types only, customers
--- through the identity graph, so a merge shows at once.
+-- The journey views for BI tools: standard SQL types only, customers by
+-- omni.touchpoint.customer_id, which a merge re-points at once.
 SET TimeZone = 'UTC';
 
 -- Column types: nothing custom.
@@ -39,13 +39,29 @@ SHOW omni.conversion;
 RESET omni.conversion;
 SELECT omni.conversion();
 
--- Customer -202 turns out to be -201: once the identity moves, the views show one journey.
-UPDATE omni.identity SET customer_id = -201 WHERE identity_id = -203;
+-- Ana's e-mail and the phone turn out to be one person: once omni.link merges
+-- the two customers, the views show one journey (the merge re-points the
+-- absorbed customer's touchpoints in its own transaction).
+SELECT omni.link('email', 'ana@shop.test', 'phone', '+33600000001', 'journey_views',
+                 '2026-03-04 10:00+00') IS NOT NULL AS linked;
+SELECT count(DISTINCT customer_id) AS customers FROM omni.touchpoint WHERE identity_id IN (-201, -202, -203);
 SELECT * FROM omni.customer_journey WHERE customer_id < 0 ORDER BY customer_id;
 SELECT from_channel, to_channel, transitions, customers FROM omni.channel_transition
  WHERE from_channel = 'web' OR to_channel = 'store' ORDER BY from_channel, to_channel;
+-- the same rows as grouping through the identity graph
+CREATE TEMP VIEW cj_through_identity AS
+SELECT i.customer_id, count(*) AS steps, omni.path(omni.journey(t.ts, t.channel, t.event)) AS path
+  FROM omni.touchpoint t JOIN omni.identity i USING (identity_id) GROUP BY i.customer_id;
+SELECT (SELECT count(*) FROM (SELECT customer_id, steps, path FROM omni.customer_journey
+                              EXCEPT SELECT * FROM cj_through_identity) d) AS only_in_view,
+       (SELECT count(*) FROM (SELECT * FROM cj_through_identity
+                              EXCEPT SELECT customer_id, steps, path FROM omni.customer_journey) d) AS only_through_identity;
+DROP VIEW cj_through_identity;
 
 DELETE FROM omni.touchpoint WHERE identity_id IN (-201, -202, -203);
+DELETE FROM omni.merge_log WHERE survivor IN (-201, -202);
+DELETE FROM omni.identity_link WHERE source = 'journey_views';
 DELETE FROM omni.identity WHERE identity_id IN (-201, -202, -203);
+UPDATE omni.customer SET merged_into = NULL, merged_at = NULL WHERE customer_id IN (-201, -202);
 DELETE FROM omni.customer WHERE customer_id IN (-201, -202);
 RESET TimeZone;

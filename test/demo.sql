@@ -89,9 +89,9 @@ ROLLBACK;
 RESET client_min_messages;
 \echo '== Journeys: one value per customer across every channel (omni.journey)'
 CREATE TEMP TABLE demo_journey AS
-SELECT i.customer_id, omni.journey(t.ts, t.channel, t.event) AS j
-  FROM omni.touchpoint t JOIN omni.identity i USING (identity_id)
- GROUP BY i.customer_id;
+SELECT t.customer_id, omni.journey(t.ts, t.channel, t.event) AS j
+  FROM omni.touchpoint t
+ GROUP BY t.customer_id;
 SELECT count(*) AS journeys, sum(omni.length(j)) AS steps,
        round(avg(omni.sessions(j)), 1) AS avg_sessions,
        pg_size_pretty(sum(pg_column_size(j))) AS stored
@@ -112,11 +112,11 @@ SELECT level, count(*) AS customers,
 
 \echo '== The same funnel as an aggregate over the touchpoints, without journeys: the same level for every customer'
 SELECT count(*) AS customers, count(*) FILTER (WHERE a.level = f.level) AS same_level
-  FROM (SELECT i.customer_id,
+  FROM (SELECT t.customer_id,
                omni.funnel(t.ts, t.channel, t.event, '1 day', ARRAY['web:page_view', 'web:product_view', 'web:add_to_cart',
                                                                     'web:checkout', 'web:purchase']) AS level
-          FROM omni.touchpoint t JOIN omni.identity i USING (identity_id)
-         GROUP BY i.customer_id) a
+          FROM omni.touchpoint t
+         GROUP BY t.customer_id) a
   JOIN (SELECT customer_id, omni.funnel(j, '1 day', ARRAY['web:page_view', 'web:product_view', 'web:add_to_cart',
                                                           'web:checkout', 'web:purchase']) AS level
           FROM demo_journey) f USING (customer_id);

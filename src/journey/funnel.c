@@ -43,6 +43,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "port/pg_bitutils.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -412,6 +413,89 @@ funnel_once_entry(FunnelOnce *o, const FunnelModes *modes, int64 window,
 }
 
 /*
+ * One entry (funnel step "idx", 0-based, at time "ts") of the usual walk
+ * without strict_order or strict_once, over a bit set of the steps reached
+ * and arrays on the caller's stack: the same rules as funnel_walk_entry().
+ * Returns -1 to go on, or the final level.
+ */
+static inline int
+funnel_plain_entry(uint64 *has, int64 *first, int64 *last, int ncond,
+				   bool dedup, bool increase, int64 window, int idx, int64 ts)
+{
+	if (idx == 0)
+	{
+		*has |= 1;
+		first[0] = last[0] = ts;
+	}
+	else if (dedup && (*has & (UINT64CONST(1) << idx)) != 0)
+		return pg_leftmost_one_pos64(*has) + 1;
+	else if ((*has & (UINT64CONST(1) << (idx - 1))) != 0 &&
+			 funnel_in_window(first[idx - 1], ts, window) &&
+			 (!increase || last[idx - 1] < ts))
+	{
+		*has |= UINT64CONST(1) << idx;
+		first[idx] = first[idx - 1];
+		last[idx] = ts;
+		if (idx + 1 == ncond)
+			return ncond;
+	}
+	return -1;
+}
+
+/*
+ * funnel_level() without strict_order or strict_once, the common case: the
+ * same walk, without building entries.  An event alone at its time gives
+ * its entries in step order, which are the bits of its mask from the
+ * lowest; events sharing a time are taken step by step, then in mask
+ * order, as funnel_group_entries() orders them.
+ */
+static int
+funnel_level_plain(const FunnelEvent *events, int nevents, int ncond,
+				   int64 window, const FunnelModes *modes)
+{
+	uint64		has = 0;
+	int64		first[JOURNEY_MAX_PATTERNS];
+	int64		last[JOURNEY_MAX_PATTERNS];
+	bool		dedup = modes->strict_deduplication;
+	bool		increase = modes->strict_increase;
+	int			result = -1;
+
+	for (int start = 0, groups = 0; start < nevents; groups++)
+	{
+		int64		ts = events[start].ts;
+		int			end = start + 1;
+
+		while (end < nevents && events[end].ts == ts)
+			end++;
+		if (end - start == 1)
+		{
+			uint64		m = events[start].mask;
+
+			while (m != 0 && result == -1)
+			{
+				result = funnel_plain_entry(&has, first, last, ncond, dedup, increase,
+											window, pg_rightmost_one_pos64(m), ts);
+				m &= m - 1;
+			}
+		}
+		else
+		{
+			for (int c = 0; c < ncond && result == -1; c++)
+				for (int i = start; i < end && result == -1; i++)
+					if ((events[i].mask & (UINT64CONST(1) << c)) != 0)
+						result = funnel_plain_entry(&has, first, last, ncond, dedup,
+													increase, window, c, ts);
+		}
+		if (result != -1)
+			return result;
+		start = end;
+		if ((groups & 0xFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	return has == 0 ? 0 : pg_leftmost_one_pos64(has) + 1;
+}
+
+/*
  * The deepest of "ncond" funnel steps reached by "events" (sorted by
  * funnel_sort_events) within "window" microseconds: 0 when the first step
  * never happens.  Events with mask 0 matter only to strict_order; other
@@ -439,6 +523,8 @@ funnel_level(const FunnelEvent *events, int nevents, int ncond, int64 window,
 		return 0;
 	if (!modes->strict_order && ncond == 1)
 		return 1;
+	if (!modes->strict_order && !modes->strict_once)
+		return funnel_level_plain(events, nevents, ncond, window, modes);
 
 	memset(&walk, 0, sizeof(walk));
 	memset(&once, 0, sizeof(once));

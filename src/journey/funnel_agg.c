@@ -14,10 +14,12 @@
  * rows matching some funnel step, each as a (time, bit mask of the steps
  * it matches) pair of 16 bytes (with strict_order, rows matching no step
  * too, since they interrupt the funnel).  Steps are compiled once per call
- * site into lengths and byte strings, so matching a row is a handful of
- * length comparisons and memcmp()s on the row's text, with no copy and no
- * allocation.  The final function sorts the pairs by (time, mask) and walks
- * them.
+ * site into the distinct names they use, as lengths and byte strings, so
+ * matching a row is a handful of length comparisons and at most a few word
+ * comparisons on the row's text, with no call, no copy and no allocation.
+ * The final function walks the pairs in (time, mask) order, sorting them
+ * first only when some row came out of that order (rows of a table filled
+ * as events happen mostly come in time order).
  *
  * The window, steps and mode arguments are meant to be constants: they are
  * compiled once (detected from the Aggref) and never looked at again.  When
@@ -64,10 +66,31 @@ typedef struct FunnelPattern
 	int			event_len;
 } FunnelPattern;
 
+/* A distinct channel or event name of the step patterns, and their steps. */
+typedef struct FunnelName
+{
+	const char *bytes;
+	int			len;
+	uint64		mask;			/* the steps naming it (and nothing else) */
+} FunnelName;
+
+/* A distinct (channel, event) pair of the step patterns, and their steps. */
+typedef struct FunnelPair
+{
+	FunnelName	channel;
+	FunnelName	event;			/* event.mask: the steps naming the pair */
+} FunnelPair;
+
 /*
  * The compiled arguments of a call site: the window, the steps and the
  * modes, and the arguments' bytes they came from (mode_arg NULL when the
  * mode argument was left out), to recognize them again cheaply.
+ *
+ * To match a row, the patterns are regrouped by what they name: the steps
+ * matching any row ("*"), and the distinct event names, channel names and
+ * (channel, event) pairs with the steps each stands for.  Names are
+ * distinct, so a row matches at most one of each list: its mask is the OR
+ * of the four.
  */
 typedef struct FunnelSpec
 {
@@ -75,6 +98,13 @@ typedef struct FunnelSpec
 	int			ncond;
 	FunnelModes modes;
 	FunnelPattern patterns[JOURNEY_MAX_PATTERNS];
+	uint64		any_mask;
+	int			nevents;
+	int			nchannels;
+	int			npairs;
+	FunnelName	events[JOURNEY_MAX_PATTERNS];
+	FunnelName	channels[JOURNEY_MAX_PATTERNS];
+	FunnelPair	pairs[JOURNEY_MAX_PATTERNS];
 	Interval	window_arg;
 	struct varlena *steps_arg;
 	struct varlena *mode_arg;
@@ -93,9 +123,12 @@ typedef struct FunnelAggState
 {
 	const FunnelSpec *spec;		/* NULL until a row with arguments came */
 	bool		null_args;		/* a row had a NULL window, steps or mode */
+	bool		unsorted;		/* events are not in (time, mask) order */
+	bool		has_first;		/* an event matches the first step */
 	int			nevents;
 	int			maxevents;
 	FunnelEvent *events;
+	FunnelEvent last;			/* the last event added (nevents > 0) */
 } FunnelAggState;
 
 /* Header of the serialized state (then steps, mode, events). */
@@ -109,7 +142,7 @@ typedef struct FunnelAggSerial
 	uint8		null_args;
 	uint8		has_spec;
 	uint8		has_mode;
-	uint8		pad;
+	uint8		unsorted;
 } FunnelAggSerial;
 
 /*
@@ -121,6 +154,91 @@ typedef struct FunnelAggSerial
 #define FA_MODE_OFF(steps_len)	INTALIGN(FA_STEPS_OFF + (Size) (steps_len))
 #define FA_EVENTS_OFF(steps_len, mode_len) \
 	MAXALIGN(FA_MODE_OFF(steps_len) + (Size) (mode_len))
+
+/*
+ * Whether the "len" bytes at "a" and "b" are equal: words compared as
+ * loads, without a call (names are short), never reading past either end.
+ */
+static inline bool
+funnel_bytes_equal(const char *a, const char *b, int len)
+{
+	if (len >= 8)
+	{
+		uint64		x;
+		uint64		y;
+		int			i;
+
+		for (i = 0; i + 8 <= len; i += 8)
+		{
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y)
+				return false;
+		}
+		if (i == len)
+			return true;
+		memcpy(&x, a + len - 8, 8);
+		memcpy(&y, b + len - 8, 8);
+		return x == y;
+	}
+	if (len >= 4)
+	{
+		uint32		x;
+		uint32		y;
+		uint32		u;
+		uint32		v;
+
+		memcpy(&x, a, 4);
+		memcpy(&y, b, 4);
+		memcpy(&u, a + len - 4, 4);
+		memcpy(&v, b + len - 4, 4);
+		return x == y && u == v;
+	}
+	for (int i = 0; i < len; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/* Add step "i" to name "bytes" of list "names" (of *n), as a new name or not. */
+static void
+funnel_add_name(FunnelName *names, int *n, const char *bytes, int len, int i)
+{
+	for (int k = 0; k < *n; k++)
+		if (names[k].len == len && memcmp(names[k].bytes, bytes, len) == 0)
+		{
+			names[k].mask |= UINT64CONST(1) << i;
+			return;
+		}
+	names[*n].bytes = bytes;
+	names[*n].len = len;
+	names[*n].mask = UINT64CONST(1) << i;
+	(*n)++;
+}
+
+/* Add step "i" to the pair (channel, event) of spec, as a new pair or not. */
+static void
+funnel_add_pair(FunnelSpec *spec, const FunnelPattern *p, int i)
+{
+	for (int k = 0; k < spec->npairs; k++)
+	{
+		FunnelPair *q = &spec->pairs[k];
+
+		if (q->channel.len == p->channel_len && q->event.len == p->event_len &&
+			memcmp(q->channel.bytes, p->channel, p->channel_len) == 0 &&
+			memcmp(q->event.bytes, p->event, p->event_len) == 0)
+		{
+			q->event.mask |= UINT64CONST(1) << i;
+			return;
+		}
+	}
+	spec->pairs[spec->npairs].channel.bytes = p->channel;
+	spec->pairs[spec->npairs].channel.len = p->channel_len;
+	spec->pairs[spec->npairs].event.bytes = p->event;
+	spec->pairs[spec->npairs].event.len = p->event_len;
+	spec->pairs[spec->npairs].event.mask = UINT64CONST(1) << i;
+	spec->npairs++;
+}
 
 /*
  * Compile window, steps and mode (mode NULL: left out) into a new spec in
@@ -147,6 +265,19 @@ funnel_spec_compile(Interval *window, struct varlena *steps, struct varlena *mod
 		spec->patterns[i].channel_len = patterns[i].channel ? strlen(patterns[i].channel) : 0;
 		spec->patterns[i].event = patterns[i].event;
 		spec->patterns[i].event_len = patterns[i].event ? strlen(patterns[i].event) : 0;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		const FunnelPattern *p = &spec->patterns[i];
+
+		if (p->channel == NULL && p->event == NULL)
+			spec->any_mask |= UINT64CONST(1) << i;
+		else if (p->channel == NULL)
+			funnel_add_name(spec->events, &spec->nevents, p->event, p->event_len, i);
+		else if (p->event == NULL)
+			funnel_add_name(spec->channels, &spec->nchannels, p->channel, p->channel_len, i);
+		else
+			funnel_add_pair(spec, p, i);
 	}
 	spec->window_arg = *window;
 	spec->steps_arg = (struct varlena *) PG_DETOAST_DATUM_COPY(PointerGetDatum(steps));
@@ -287,28 +418,69 @@ funnel_row_spec(FunctionCallInfo fcinfo, const FunnelSpec *group)
 	return group ? group : spec;
 }
 
-/* The bit mask of the funnel steps a row matches. */
+/*
+ * The bit mask of the funnel steps a row matches (event NULL: the row has
+ * none): a few length comparisons, and the bytes of at most one name per
+ * list.
+ */
 static inline uint64
 funnel_row_mask(const FunnelSpec *spec, const char *channel, int channel_len,
 				const char *event, int event_len)
 {
-	uint64		mask = 0;
+	uint64		mask = spec->any_mask;
 
-	for (int i = 0; i < spec->ncond; i++)
+	if (event != NULL)
 	{
-		const FunnelPattern *p = &spec->patterns[i];
+		for (int k = 0; k < spec->nevents; k++)
+			if (spec->events[k].len == event_len &&
+				funnel_bytes_equal(spec->events[k].bytes, event, event_len))
+			{
+				mask |= spec->events[k].mask;
+				break;
+			}
+		for (int k = 0; k < spec->npairs; k++)
+		{
+			const FunnelPair *q = &spec->pairs[k];
 
-		if (p->event != NULL &&
-			(event == NULL || p->event_len != event_len ||
-			 memcmp(p->event, event, event_len) != 0))
-			continue;
-		if (p->channel != NULL &&
-			(p->channel_len != channel_len ||
-			 memcmp(p->channel, channel, channel_len) != 0))
-			continue;
-		mask |= UINT64CONST(1) << i;
+			if (q->event.len == event_len && q->channel.len == channel_len &&
+				funnel_bytes_equal(q->event.bytes, event, event_len) &&
+				funnel_bytes_equal(q->channel.bytes, channel, channel_len))
+			{
+				mask |= q->event.mask;
+				break;
+			}
+		}
 	}
+	for (int k = 0; k < spec->nchannels; k++)
+		if (spec->channels[k].len == channel_len &&
+			funnel_bytes_equal(spec->channels[k].bytes, channel, channel_len))
+		{
+			mask |= spec->channels[k].mask;
+			break;
+		}
 	return mask;
+}
+
+/*
+ * A text argument in a form VARDATA_ANY can read: a value stored inline in
+ * the row (the usual case) is used as it is, without the call
+ * PG_GETARG_TEXT_PP makes; a compressed or external one is detoasted.
+ */
+static inline text *
+funnel_text_arg(Datum d)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+
+	if (unlikely(VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v)))
+		v = pg_detoast_datum_packed(v);
+	return (text *) v;
+}
+
+/* Whether event "a" comes before "b" in (time, mask) order. */
+static inline bool
+funnel_event_before(const FunnelEvent *a, const FunnelEvent *b)
+{
+	return a->ts < b->ts || (a->ts == b->ts && a->mask < b->mask);
 }
 
 /* Make room for "more" events in the state, in the aggregate's context. */
@@ -351,6 +523,7 @@ funnel_agg_transfn(PG_FUNCTION_ARGS)
 	FunnelAggCache *cache;
 	const FunnelSpec *spec;
 	uint64		mask;
+	FunnelEvent ev;
 	int			channel_len;
 	int			event_len = 0;
 
@@ -381,7 +554,7 @@ funnel_agg_transfn(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("journey step time must be finite")));
-	channel = PG_GETARG_TEXT_PP(FA_CHANNEL);
+	channel = funnel_text_arg(PG_GETARG_DATUM(FA_CHANNEL));
 	channel_len = VARSIZE_ANY_EXHDR(channel);
 	if (channel_len == 0)
 		ereport(ERROR,
@@ -389,7 +562,7 @@ funnel_agg_transfn(PG_FUNCTION_ARGS)
 				 errmsg("journey step channel must not be empty")));
 	if (!PG_ARGISNULL(FA_EVENT))
 	{
-		event = PG_GETARG_TEXT_PP(FA_EVENT);
+		event = funnel_text_arg(PG_GETARG_DATUM(FA_EVENT));
 		event_len = VARSIZE_ANY_EXHDR(event);
 		if (event_len == 0)
 			ereport(ERROR,
@@ -422,15 +595,27 @@ funnel_agg_transfn(PG_FUNCTION_ARGS)
 
 	if (unlikely(state->nevents >= state->maxevents))
 		funnel_state_reserve(state, 1, GetMemoryChunkContext(state));
-	state->events[state->nevents].ts = ts;
-	state->events[state->nevents].mask = mask;
-	state->nevents++;
+	ev.ts = ts;
+	ev.mask = mask;
+
+	/*
+	 * Rows mostly come in time order, and then the final sort is skipped.
+	 * The last event is compared from the state's own copy: reading it from
+	 * the array would wait for memory the store below does not wait for.
+	 */
+	if (state->nevents > 0 && unlikely(funnel_event_before(&ev, &state->last)))
+		state->unsorted = true;
+	state->events[state->nevents++] = ev;
+	state->last = ev;
+	state->has_first |= (mask & 1) != 0;
 	PG_RETURN_POINTER(state);
 }
 
 /*
  * omni.funnel_agg_combine(a, b): the state holding the rows of both (from
- * parallel workers).  Both must come from the same arguments.
+ * parallel workers), in "a".  Both must come from the same arguments.  "b"
+ * is only read: it may be a deserialized state whose events are still in
+ * its input bytes.
  */
 Datum
 funnel_agg_combine(PG_FUNCTION_ARGS)
@@ -464,17 +649,45 @@ funnel_agg_combine(PG_FUNCTION_ARGS)
 		funnel_spec_mismatch();
 	if (b->nevents > 0)
 	{
+		bool		overlap = a->nevents > 0 &&
+			funnel_event_before(&b->events[0], &a->last);
+
 		funnel_state_reserve(a, b->nevents, aggcxt);
-		memcpy(a->events + a->nevents, b->events, sizeof(FunnelEvent) * b->nevents);
+		if (overlap && !a->unsorted && !b->unsorted)
+		{
+			/*
+			 * Two runs in order (each worker reads a group's rows in time
+			 * order): merge them from the back, in place, and stay in order.
+			 */
+			int			i = a->nevents - 1;
+			int			j = b->nevents - 1;
+			int			k = a->nevents + b->nevents - 1;
+
+			while (j >= 0)
+			{
+				if (i >= 0 && funnel_event_before(&b->events[j], &a->events[i]))
+					a->events[k--] = a->events[i--];
+				else
+					a->events[k--] = b->events[j--];
+			}
+		}
+		else
+		{
+			if (overlap || b->unsorted)
+				a->unsorted = true;
+			memcpy(a->events + a->nevents, b->events, sizeof(FunnelEvent) * b->nevents);
+		}
 		a->nevents += b->nevents;
+		a->last = a->events[a->nevents - 1];
+		a->has_first |= b->has_first;
 	}
 	PG_RETURN_POINTER(a);
 }
 
 /*
  * omni.funnel_agg_final(state): the deepest funnel step reached.  Sorting
- * the events in place leaves the same set of events, so the state stays
- * valid for further rows.
+ * the events in place (when they came out of order) leaves the same set of
+ * events, so the state stays valid for further rows.
  */
 Datum
 funnel_agg_final(PG_FUNCTION_ARGS)
@@ -490,7 +703,14 @@ funnel_agg_final(PG_FUNCTION_ARGS)
 	spec = state->spec;
 	if (spec == NULL)
 		PG_RETURN_NULL();		/* not reached: a counted row sets the spec */
-	funnel_sort_events(state->events, state->nevents);
+	if (!state->has_first)
+		PG_RETURN_INT32(0);		/* the funnel never starts: no need to read the events */
+	if (state->unsorted)
+	{
+		funnel_sort_events(state->events, state->nevents);
+		state->unsorted = false;
+		state->last = state->events[state->nevents - 1];
+	}
 	PG_RETURN_INT32(funnel_level(state->events, state->nevents, spec->ncond,
 								 spec->window, &spec->modes));
 }
@@ -522,6 +742,7 @@ funnel_agg_serialize(PG_FUNCTION_ARGS)
 	out->null_args = state->null_args;
 	out->has_spec = spec != NULL;
 	out->has_mode = spec && spec->mode_arg;
+	out->unsorted = state->unsorted;
 	out->nevents = nevents;
 	if (spec)
 		out->window_arg = spec->window_arg;
@@ -539,8 +760,9 @@ funnel_agg_serialize(PG_FUNCTION_ARGS)
 }
 
 /*
- * omni.funnel_agg_deserialize(bytes, internal): the state again.  The
- * arguments are compiled once per distinct value at the call site.
+ * omni.funnel_agg_deserialize(bytes, internal): the state again, for the
+ * combine function, its events read in place in "bytes".  The arguments are
+ * compiled once per distinct value at the call site.
  */
 Datum
 funnel_agg_deserialize(PG_FUNCTION_ARGS)
@@ -608,11 +830,19 @@ funnel_agg_deserialize(PG_FUNCTION_ARGS)
 											  fcinfo->flinfo->fn_mcxt);
 		state->spec = cache->last;
 	}
+	state->unsorted = hdr->unsorted != 0;
 	state->nevents = state->maxevents = hdr->nevents;
 	if (hdr->nevents > 0)
 	{
-		state->events = palloc(sizeof(FunnelEvent) * hdr->nevents);
-		memcpy(state->events, (char *) in + events_off, sizeof(FunnelEvent) * hdr->nevents);
+		/*
+		 * The events are read in place (they are MAXALIGNed in a MAXALIGNed
+		 * copy): a deserialized state only feeds the combine function, which
+		 * copies them into its own state while the input is still there.
+		 */
+		state->events = (FunnelEvent *) ((char *) in + events_off);
+		state->last = state->events[hdr->nevents - 1];
+		for (int i = 0; i < hdr->nevents && !state->has_first; i++)
+			state->has_first = (state->events[i].mask & 1) != 0;
 	}
 	PG_RETURN_POINTER(state);
 }

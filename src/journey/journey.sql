@@ -286,7 +286,11 @@ CREATE FUNCTION omni.conversion() RETURNS text
 COMMENT ON FUNCTION omni.conversion() IS
     'The step pattern of a conversion used by the journey views (setting omni.conversion, default purchase)';
 
-/* Views for BI tools: standard SQL types only, customers through the identity graph. */
+/*
+ * Views for BI tools: standard SQL types only, customers by
+ * omni.touchpoint.customer_id, which merges, unmerges and re-resolution
+ * re-point in their own transaction (no join through omni.identity).
+ */
 CREATE VIEW omni.customer_journey AS
 SELECT cj.customer_id,
        cj.first_ts,
@@ -296,16 +300,15 @@ SELECT cj.customer_id,
        omni.path(cj.journey) AS path,
        omni.sessions(cj.journey)::bigint AS sessions,
        omni.sequence_match(cj.journey, '(?1)', ARRAY[omni.conversion()]) AS converted
-  FROM (SELECT i.customer_id,
+  FROM (SELECT t.customer_id,
                omni.journey(t.ts, t.channel, t.event) AS journey,
                pg_catalog.min(t.ts) AS first_ts,
                pg_catalog.max(t.ts) AS last_ts
           FROM omni.touchpoint t
-          JOIN omni.identity i ON i.identity_id = t.identity_id
-         GROUP BY i.customer_id) cj;
+         GROUP BY t.customer_id) cj;
 COMMENT ON VIEW omni.customer_journey IS
     'One row per customer: the journey over all of the customer''s identifiers and channels';
-COMMENT ON COLUMN omni.customer_journey.customer_id IS 'Customer (through omni.identity, so a merge shows at once)';
+COMMENT ON COLUMN omni.customer_journey.customer_id IS 'Customer (omni.touchpoint.customer_id, re-pointed by a merge in its own transaction, so a merge shows at once)';
 COMMENT ON COLUMN omni.customer_journey.first_ts IS 'Time of the first touchpoint';
 COMMENT ON COLUMN omni.customer_journey.last_ts IS 'Time of the last touchpoint';
 COMMENT ON COLUMN omni.customer_journey.steps IS 'Number of touchpoints';
@@ -319,10 +322,9 @@ SELECT tr.from_channel,
        tr.to_channel,
        pg_catalog.sum(tr.n)::bigint AS transitions,
        pg_catalog.count(*) AS customers
-  FROM (SELECT i.customer_id, omni.journey(t.ts, t.channel, t.event) AS journey
+  FROM (SELECT t.customer_id, omni.journey(t.ts, t.channel, t.event) AS journey
           FROM omni.touchpoint t
-          JOIN omni.identity i ON i.identity_id = t.identity_id
-         GROUP BY i.customer_id) cj,
+         GROUP BY t.customer_id) cj,
        LATERAL omni.transitions(cj.journey) tr
  GROUP BY tr.from_channel, tr.to_channel;
 COMMENT ON VIEW omni.channel_transition IS
@@ -334,10 +336,9 @@ COMMENT ON COLUMN omni.channel_transition.customers IS 'Number of customers who 
 
 CREATE VIEW omni.channel_attribution AS
 WITH cj AS (
-    SELECT i.customer_id, omni.journey(t.ts, t.channel, t.event) AS journey
+    SELECT t.customer_id, omni.journey(t.ts, t.channel, t.event) AS journey
       FROM omni.touchpoint t
-      JOIN omni.identity i ON i.identity_id = t.identity_id
-     GROUP BY i.customer_id)
+     GROUP BY t.customer_id)
 SELECT m.model, a.channel, pg_catalog.sum(a.credit) AS credit
   FROM cj
  CROSS JOIN (VALUES ('first_touch'::text), ('last_touch'), ('last_non_direct'), ('linear'),
