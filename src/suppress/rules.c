@@ -903,8 +903,8 @@ read_history(SuppressHistorySource *history, SuppressContext *ctx, TimestampTz s
 
 /*
  * Read the customer's touchpoints of the given events in (since, until],
- * one event at a time, through touchpoint_identity_event_ts_idx: one index
- * range per identifier and event, not every touchpoint of the window.
+ * one event at a time, through touchpoint_customer_event_ts_idx: one index
+ * range per event, not every touchpoint of the window.
  */
 static SuppressEventRow *
 read_events(int64 customer_id, List *events, TimestampTz since, TimestampTz until,

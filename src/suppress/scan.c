@@ -59,7 +59,6 @@ typedef enum SuppressRelId
 	SR_CUSTOMER_MERGED,
 	SR_IDENTITY,
 	SR_IDENTITY_KEY,
-	SR_IDENTITY_CUSTOMER,
 	SR_FORGOTTEN,
 	SR_FORGOTTEN_PKEY,
 	SR_CONSENT,
@@ -77,14 +76,13 @@ static const char *const rel_names[NUM_SUPPRESS_RELS] = {
 	"customer_merged_into_idx",
 	"identity",
 	"identity_kind_value_key",
-	"identity_customer_id_idx",
 	"forgotten",
 	"forgotten_pkey",
 	"consent",
 	"consent_customer_idx",
 	"consent_identity_idx",
 	"touchpoint",
-	"touchpoint_identity_event_ts_idx",
+	"touchpoint_customer_event_ts_idx",
 	"message",
 };
 
@@ -815,73 +813,56 @@ suppress_read_consent(MemoryContext stmtcxt, Snapshot snap, const int64 *family,
 }
 
 /*
- * The customer's touchpoints of one event in (since, until], over all its
- * identifiers (in the order of identity_customer_id_idx), each in time
- * order, appended to *rows.
+ * The customer's touchpoints of one event in (since, until], in time order,
+ * appended to *rows: one range of touchpoint_customer_event_ts_idx.  The
+ * touchpoints carry the customer of their identifier, moved with it by
+ * merges and unmerges in the same transaction, so this range holds the
+ * touchpoints of every identifier the customer has in the snapshot,
+ * including those it absorbed.
  */
 void
 suppress_read_events(MemoryContext stmtcxt, Snapshot snap, int64 customer_id,
 					 const char *event, TimestampTz since, TimestampTz until,
 					 SuppressEventRow **rows, int *nrows, int *size)
 {
-	IndexScanDesc iscan;
-	IndexScanDesc tscan;
-	ScanKeyData key;
-	ScanKeyData tkeys[3];
-	TupleTableSlot *islot;
-	TupleTableSlot *tslot;
-	Relation	tindex;
-	Datum		event_datum = CStringGetTextDatum(event);
+	IndexScanDesc scan;
+	ScanKeyData keys[4];
+	TupleTableSlot *slot;
+	Relation	index;
 
 	scan_start(stmtcxt);
-	may_select(SR_IDENTITY);
 	may_select(SR_TOUCHPOINT);
-	islot = srels.slots[SR_IDENTITY];
-	tslot = srels.slots[SR_TOUCHPOINT];
-	tindex = srels.rels[SR_TOUCHPOINT_EVENT];
-	index_key(&key, srels.rels[SR_IDENTITY_CUSTOMER], 1, BTEqualStrategyNumber, F_INT8EQ,
-			  Int64GetDatum(customer_id));
-	iscan = scan_of(&srels.scans[SR_IDENTITY_CUSTOMER], srels.rels[SR_IDENTITY],
-					srels.rels[SR_IDENTITY_CUSTOMER], snap, 1);
-	scan_rescan(iscan, &key, 1);
-	tscan = scan_of(&srels.scans[SR_TOUCHPOINT_EVENT], srels.rels[SR_TOUCHPOINT], tindex, snap, 3);
-	while (scan_next(iscan, islot))
+	slot = srels.slots[SR_TOUCHPOINT];
+	index = srels.rels[SR_TOUCHPOINT_EVENT];
+	index_key(&keys[0], index, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(customer_id));
+	index_key(&keys[1], index, 2, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(event));
+	index_key(&keys[2], index, 3, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT,
+			  TimestampTzGetDatum(since));
+	index_key(&keys[3], index, 3, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE,
+			  TimestampTzGetDatum(until));
+	scan = scan_of(&srels.scans[SR_TOUCHPOINT_EVENT], srels.rels[SR_TOUCHPOINT], index, snap, 4);
+	scan_rescan(scan, keys, 4);
+	while (scan_next(scan, slot))
 	{
 		bool		isnull;
-		int64		identity_id = DatumGetInt64(slot_getattr(islot, srels.cols.identity_id,
-															 &isnull));
+		TimestampTz ts = slot_time(slot, srels.cols.touchpoint_ts, &isnull);
 
 		CHECK_FOR_INTERRUPTS();
-		index_key(&tkeys[0], tindex, 1, BTEqualStrategyNumber, F_INT8EQ,
-				  Int64GetDatum(identity_id));
-		index_key(&tkeys[1], tindex, 2, BTEqualStrategyNumber, F_TEXTEQ, event_datum);
-		index_key(&tkeys[2], tindex, 3, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT,
-				  TimestampTzGetDatum(since));
-		scan_rescan(tscan, tkeys, 3);
-		while (scan_next(tscan, tslot))
+		if (isnull)
+			continue;
+		if (*nrows == *size)
 		{
-			TimestampTz ts = slot_time(tslot, srels.cols.touchpoint_ts, &isnull);
-
-			if (isnull)
-				continue;
-			if (ts > until)
-				break;			/* time order: the rest are later */
-			if (*nrows == *size)
-			{
-				*size = *size * 2 + 8;
-				*rows = *rows == NULL ? palloc(sizeof(SuppressEventRow) * *size)
-					: repalloc(*rows, sizeof(SuppressEventRow) * *size);
-			}
-			(*rows)[*nrows].event = pstrdup(event);
-			(*rows)[*nrows].topic = slot_text(tslot, srels.cols.touchpoint_topic);
-			(*rows)[*nrows].ts = ts;
-			(*nrows)++;
+			*size = *size * 2 + 8;
+			*rows = *rows == NULL ? palloc(sizeof(SuppressEventRow) * *size)
+				: repalloc(*rows, sizeof(SuppressEventRow) * *size);
 		}
-		ExecClearTuple(tslot);
+		(*rows)[*nrows].event = pstrdup(event);
+		(*rows)[*nrows].topic = slot_text(slot, srels.cols.touchpoint_topic);
+		(*rows)[*nrows].ts = ts;
+		(*nrows)++;
 	}
-	ExecClearTuple(islot);
-	scan_release(tscan);
-	scan_release(iscan);
+	ExecClearTuple(slot);
+	scan_release(scan);
 	scan_done();
 }
 
