@@ -94,6 +94,8 @@ typedef struct SuppressCols
 	AttrNumber	customer_merged_into;
 	AttrNumber	identity_id;
 	AttrNumber	identity_customer_id;
+	AttrNumber	identity_kind;
+	AttrNumber	identity_value;
 	AttrNumber	consent_id;
 	AttrNumber	consent_channel;
 	AttrNumber	consent_purpose;
@@ -439,6 +441,8 @@ suppress_rels_open(MemoryContext stmtcxt)
 		srels.cols.customer_merged_into = column(srels.rels[SR_CUSTOMER], "merged_into");
 		srels.cols.identity_id = column(srels.rels[SR_IDENTITY], "identity_id");
 		srels.cols.identity_customer_id = column(srels.rels[SR_IDENTITY], "customer_id");
+		srels.cols.identity_kind = column(srels.rels[SR_IDENTITY], "kind");
+		srels.cols.identity_value = column(srels.rels[SR_IDENTITY], "value");
 		srels.cols.consent_id = column(srels.rels[SR_CONSENT], "consent_id");
 		srels.cols.consent_channel = column(srels.rels[SR_CONSENT], "channel");
 		srels.cols.consent_purpose = column(srels.rels[SR_CONSENT], "purpose");
@@ -533,13 +537,39 @@ slot_time(TupleTableSlot *slot, AttrNumber attnum, bool *isnull)
 	return *isnull ? 0 : DatumGetTimestampTz(d);
 }
 
+/* Whether an identity tuple in the slot has this kind and value. */
+static bool
+identity_is(TupleTableSlot *slot, const char *kind, const char *value)
+{
+	bool		isnull;
+	Datum		d;
+
+	d = slot_getattr(slot, srels.cols.identity_kind, &isnull);
+	if (isnull || strcmp(TextDatumGetCString(d), kind) != 0)
+		return false;
+	d = slot_getattr(slot, srels.cols.identity_value, &isnull);
+	return !isnull && strcmp(TextDatumGetCString(d), value) == 0;
+}
+
 /*
  * The identifier of a kind and normalized value: its id and its customer.
  * Returns false when there is none.
+ *
+ * With a hint from an earlier message of the statement (hint->tid valid,
+ * same opening of the relations), the tuple found then is fetched again
+ * and used when it is visible to snap and still has this kind and value:
+ * (kind, value) is unique, so it is then the very tuple the index would
+ * lead to, and one heap fetch replaces a descent of the index.  The hint
+ * is bound to the opening because only while the relations stay open is
+ * omni.identity sure to keep its storage (no rewrite, truncation or
+ * vacuum truncation can take the lock we hold).  Otherwise, or when the
+ * tuple was updated, deleted or is no longer visible, the index is read
+ * and the hint updated.
  */
 bool
 suppress_find_identity(MemoryContext stmtcxt, Snapshot snap, const char *kind,
-					   const char *value, int64 *identity_id, int64 *customer_id)
+					   const char *value, SuppressIdentityHint *hint,
+					   int64 *identity_id, int64 *customer_id)
 {
 	Relation	index;
 	TupleTableSlot *slot;
@@ -551,6 +581,25 @@ suppress_find_identity(MemoryContext stmtcxt, Snapshot snap, const char *kind,
 	may_select(SR_IDENTITY);
 	index = srels.rels[SR_IDENTITY_KEY];
 	slot = srels.slots[SR_IDENTITY];
+	if (hint != NULL && ItemPointerIsValid(&hint->tid) && hint->generation == srels.generation)
+	{
+		ItemPointerData tid = hint->tid;
+
+		if (table_tuple_fetch_row_version(srels.rels[SR_IDENTITY], &tid, snap, slot) &&
+			identity_is(slot, kind, value))
+		{
+			bool		isnull;
+
+			*identity_id = DatumGetInt64(slot_getattr(slot, srels.cols.identity_id, &isnull));
+			*customer_id = DatumGetInt64(slot_getattr(slot, srels.cols.identity_customer_id,
+													  &isnull));
+			ExecClearTuple(slot);
+			scan_done();
+			return true;
+		}
+		ExecClearTuple(slot);
+		ItemPointerSetInvalid(&hint->tid);
+	}
 	index_key(&keys[0], index, 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(kind));
 	index_key(&keys[1], index, 2, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(value));
 	scan = scan_of(&srels.scans[SR_IDENTITY_KEY], srels.rels[SR_IDENTITY], index, snap, 2);
@@ -563,6 +612,11 @@ suppress_find_identity(MemoryContext stmtcxt, Snapshot snap, const char *kind,
 		*customer_id = DatumGetInt64(slot_getattr(slot, srels.cols.identity_customer_id,
 												  &isnull));
 		found = true;
+		if (hint != NULL)
+		{
+			hint->generation = srels.generation;
+			hint->tid = slot->tts_tid;
+		}
 	}
 	ExecClearTuple(slot);
 	scan_release(scan);
