@@ -43,6 +43,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -130,7 +131,24 @@ typedef struct SuppressRels
 	Oid			outbox_heap;
 	TupleTableSlot *outbox_slot;
 	IndexScanDesc outbox_scan;
+	HTAB	   *locked;			/* LockedCustomer by id, or NULL */
 } SuppressRels;
+
+/*
+ * A customer whose row this opening locked, and the tuple locked: while
+ * the lock is held (and the relations stay open) the tuple can be neither
+ * updated nor deleted by another transaction, nor pruned away, so the next
+ * message of that customer locks it again by its tuple id (a no-op for the
+ * lock itself) instead of descending omni.customer_pkey.
+ */
+typedef struct LockedCustomer
+{
+	int64		customer_id;	/* hash key: must be first */
+	ItemPointerData tid;
+} LockedCustomer;
+
+/* Most customers remembered by one opening (about 30 bytes each). */
+#define MAX_LOCKED_CUSTOMERS	65536
 
 static SuppressRels srels;
 static ResourceOwner suppress_owner = NULL;
@@ -267,6 +285,7 @@ suppress_rels_close(bool abort)
 	srels.may_select = 0;
 	srels.may_lock = false;
 	srels.outbox_checked = InvalidOid;
+	srels.locked = NULL;		/* its memory goes with srels.cxt */
 	if (srels.cxt != NULL)
 		MemoryContextDelete(srels.cxt);
 	srels.cxt = NULL;
@@ -624,6 +643,63 @@ suppress_find_identity(MemoryContext stmtcxt, Snapshot snap, const char *kind,
 	return found;
 }
 
+/* Remember where the row of a customer this opening locked is. */
+static void
+remember_locked(int64 customer_id, ItemPointer tid)
+{
+	LockedCustomer *lc;
+
+	if (srels.locked == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(LockedCustomer);
+		ctl.hcxt = srels.cxt;
+		srels.locked = hash_create("omnichannel locked customers", 256, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	else if (hash_get_num_entries(srels.locked) >= MAX_LOCKED_CUSTOMERS)
+		return;
+	lc = hash_search(srels.locked, &customer_id, HASH_ENTER, NULL);
+	lc->tid = *tid;
+}
+
+/*
+ * Lock again, by its tuple id, the row of a customer this opening locked
+ * before, into slot.  Our lock keeps other transactions from changing the
+ * row, so the tuple is the row's latest version unless this transaction
+ * changed the row since (a later command of the statement): then, or when
+ * the customer was not locked here, returns false and the caller reads
+ * the row through its index, as for a customer seen for the first time.
+ * Locking a tuple we hold locked in that mode takes no new lock.
+ */
+static bool
+relock_customer(Relation rel, TupleTableSlot *slot, Snapshot snap, int64 customer_id)
+{
+	LockedCustomer *lc = hash_search(srels.locked, &customer_id, HASH_FIND, NULL);
+	ItemPointerData tid;
+	TM_FailureData tmfd;
+	TM_Result	res;
+	bool		isnull;
+	Datum		d;
+
+	if (lc == NULL)
+		return false;
+	tid = lc->tid;
+	res = table_tuple_lock(rel, &tid, snap, slot, GetCurrentCommandId(true),
+						   LockTupleNoKeyExclusive, LockWaitBlock, 0, &tmfd);
+	if (res == TM_Ok)
+	{
+		d = slot_getattr(slot, srels.cols.customer_id, &isnull);
+		if (!isnull && DatumGetInt64(d) == customer_id && !tmfd.traversed)
+			return true;
+	}
+	ExecClearTuple(slot);
+	hash_search(srels.locked, &customer_id, HASH_REMOVE, NULL);
+	return false;
+}
+
 /*
  * The customer's row: its time zone and, when it was absorbed, its
  * survivor.  With lock = true the row is locked FOR NO KEY UPDATE, as the
@@ -641,6 +717,7 @@ suppress_read_customer(MemoryContext stmtcxt, Snapshot snap, int64 customer_id, 
 	IndexScanDesc scan;
 	ScanKeyData key;
 	bool		found;
+	bool		locked_now = false;
 	bool		isnull;
 	Datum		d;
 
@@ -657,14 +734,21 @@ suppress_read_customer(MemoryContext stmtcxt, Snapshot snap, int64 customer_id, 
 			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
 		srels.may_lock = true;
 	}
-	index_key(&key, srels.rels[SR_CUSTOMER_PKEY], 1, BTEqualStrategyNumber, F_INT8EQ,
-			  Int64GetDatum(customer_id));
-	scan = scan_of(&srels.scans[SR_CUSTOMER_PKEY], rel, srels.rels[SR_CUSTOMER_PKEY], snap, 1);
-	scan_rescan(scan, &key, 1);
-	found = scan_next(scan, slot);
-	scan_release(scan);
+	if (lock && srels.locked != NULL && relock_customer(rel, slot, snap, customer_id))
+		found = true;
+	else
+	{
+		index_key(&key, srels.rels[SR_CUSTOMER_PKEY], 1, BTEqualStrategyNumber, F_INT8EQ,
+				  Int64GetDatum(customer_id));
+		scan = scan_of(&srels.scans[SR_CUSTOMER_PKEY], rel, srels.rels[SR_CUSTOMER_PKEY],
+					   snap, 1);
+		scan_rescan(scan, &key, 1);
+		found = scan_next(scan, slot);
+		scan_release(scan);
+		locked_now = found && lock;
+	}
 
-	if (found && lock)
+	if (locked_now)
 	{
 		ItemPointerData tid = slot->tts_tid;
 		TM_FailureData tmfd;
@@ -702,6 +786,8 @@ suppress_read_customer(MemoryContext stmtcxt, Snapshot snap, int64 customer_id, 
 				elog(ERROR, "unexpected table_tuple_lock status: %u", res);
 				break;
 		}
+		if (found)
+			remember_locked(customer_id, &slot->tts_tid);
 	}
 	if (found)
 	{
