@@ -721,6 +721,7 @@ typedef struct RecipientEntry
 
 static HTAB *recipients = NULL;
 
+/* Hash of a recipient: its kind and raw value. */
 static uint32
 recipient_hash(const void *key, Size keysize)
 {
@@ -730,6 +731,7 @@ recipient_hash(const void *key, Size keysize)
 						hash_bytes((const unsigned char *) k->value, strlen(k->value)));
 }
 
+/* Key comparison of recipients, 0 when equal (dynahash's convention). */
 static int
 recipient_match(const void *key1, const void *key2, Size keysize)
 {
@@ -739,6 +741,7 @@ recipient_match(const void *key1, const void *key2, Size keysize)
 	return strcmp(a->kind, b->kind) != 0 || strcmp(a->value, b->value) != 0;
 }
 
+/* The statement's memory goes: so do the recipients it remembered. */
 static void
 forget_recipients(void *arg)
 {
@@ -782,34 +785,52 @@ statement_recipient(SuppressConfig *cfg, const SuppressMessage *msg, MemoryConte
 	if (e != NULL && e->generation == config_generation)
 		return e;
 
-	/* compute it in the statement's memory, where the entry keeps it */
-	old = MemoryContextSwitchTo(stmtcxt);
+	/*
+	 * Compute it in the caller's memory (the row's), then copy what is kept
+	 * into the statement's: what normalizing leaves behind must not pile up
+	 * there row after row.
+	 */
 	memset(&fresh, 0, sizeof(fresh));
 	fresh.generation = config_generation;
 	fresh.normalized = normalize_recipient(cfg, msg, &fresh.why, &fresh.hash, stmtcxt);
 	if (fresh.normalized != NULL)
-	{
-		const char *blocked = omni_blocked_reason(cfg->identity, msg->recipient_kind,
-												  fresh.normalized);
-
-		fresh.blocked = blocked != NULL ? pstrdup(blocked) : NULL;
-	}
+		fresh.blocked = (char *) omni_blocked_reason(cfg->identity, msg->recipient_kind,
+													 fresh.normalized);
 	ItemPointerSetInvalid(&fresh.hint.tid);
-	if (e == NULL && hash_get_num_entries(recipients) < MAX_RECIPIENTS)
-	{
-		fresh.key.kind = pstrdup(msg->recipient_kind);
-		fresh.key.value = pstrdup(msg->recipient);
-		e = hash_search(recipients, &fresh.key, HASH_ENTER, &found);
-	}
-	MemoryContextSwitchTo(old);
-	if (e == NULL)
+	if (e == NULL && hash_get_num_entries(recipients) >= MAX_RECIPIENTS)
 	{
 		/* not remembered: the statement has seen too many recipients */
 		e = palloc(sizeof(RecipientEntry));
 		fresh.key = key;
+		memcpy(e, &fresh, sizeof(RecipientEntry));
+		return e;
+	}
+	old = MemoryContextSwitchTo(stmtcxt);
+	if (e == NULL)
+	{
+		RecipientKey copy;
+
+		copy.kind = pstrdup(msg->recipient_kind);
+		copy.value = pstrdup(msg->recipient);
+		e = hash_search(recipients, &copy, HASH_ENTER, &found);
+		fresh.key = copy;
 	}
 	else
 		fresh.key = e->key;
+	if (fresh.normalized != NULL)
+		fresh.normalized = pstrdup(fresh.normalized);
+	if (fresh.why != NULL)
+		fresh.why = pstrdup(fresh.why);
+	if (fresh.blocked != NULL)
+		fresh.blocked = pstrdup(fresh.blocked);
+	if (fresh.hash != NULL)
+	{
+		bytea	   *h = palloc(VARSIZE(fresh.hash));
+
+		memcpy(h, fresh.hash, VARSIZE(fresh.hash));
+		fresh.hash = h;
+	}
+	MemoryContextSwitchTo(old);
 	memcpy(e, &fresh, sizeof(RecipientEntry));
 	return e;
 }
