@@ -27,6 +27,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -36,6 +37,7 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -98,6 +100,7 @@ typedef struct SuppressConfig
 
 static SuppressConfig config;
 static bool config_valid = false;
+static uint64 config_generation = 0;	/* bumped at each load */
 static bool callback_registered = false;
 static Oid	config_relids[4];
 
@@ -213,6 +216,7 @@ suppress_load_config(void)
 	config_relids[2] = get_relname_relid("blocklist", nsp);
 	config_relids[3] = get_relname_relid("identity_rule", nsp);
 	config_valid = true;
+	config_generation++;
 
 	cxt = AllocSetContextCreate(CacheMemoryContext, "omnichannel suppression rules",
 								ALLOCSET_SMALL_SIZES);
@@ -686,6 +690,151 @@ normalize_recipient(SuppressConfig *cfg, const SuppressMessage *msg, char **why,
 	return normalized;
 }
 
+/*
+ * What a recipient came to, remembered for the rest of the statement: a
+ * bulk insert addresses the same recipients again and again.  Its
+ * normalized value, keyed hash and blocklist verdict depend only on the
+ * raw value, the identifier kinds and blocked values (the configuration,
+ * whose generation is kept with them) and the statement's hash key; where
+ * its identifier was found is only a hint, checked at each use (see
+ * suppress_find_identity).
+ */
+typedef struct RecipientKey
+{
+	const char *kind;
+	const char *value;			/* as given, before normalization */
+} RecipientKey;
+
+typedef struct RecipientEntry
+{
+	RecipientKey key;			/* hash key: must be first */
+	uint64		generation;		/* config_generation it was computed with */
+	char	   *normalized;		/* NULL: not valid for its kind */
+	char	   *why;			/* why not */
+	bytea	   *hash;
+	char	   *blocked;		/* the blocklist's reason, or NULL */
+	SuppressIdentityHint hint;
+} RecipientEntry;
+
+/* Most recipients remembered in one statement (about 200 bytes each). */
+#define MAX_RECIPIENTS		65536
+
+static HTAB *recipients = NULL;
+
+/* Hash of a recipient: its kind and raw value. */
+static uint32
+recipient_hash(const void *key, Size keysize)
+{
+	const RecipientKey *k = (const RecipientKey *) key;
+
+	return hash_combine(hash_bytes((const unsigned char *) k->kind, strlen(k->kind)),
+						hash_bytes((const unsigned char *) k->value, strlen(k->value)));
+}
+
+/* Key comparison of recipients, 0 when equal (dynahash's convention). */
+static int
+recipient_match(const void *key1, const void *key2, Size keysize)
+{
+	const RecipientKey *a = (const RecipientKey *) key1;
+	const RecipientKey *b = (const RecipientKey *) key2;
+
+	return strcmp(a->kind, b->kind) != 0 || strcmp(a->value, b->value) != 0;
+}
+
+/* The statement's memory goes: so do the recipients it remembered. */
+static void
+forget_recipients(void *arg)
+{
+	recipients = NULL;
+}
+
+/*
+ * The recipient of a message, normalized, hashed and checked against the
+ * blocklist, from the statement's memory of recipients when it was seen
+ * before with the same configuration, else computed and remembered.
+ */
+static RecipientEntry *
+statement_recipient(SuppressConfig *cfg, const SuppressMessage *msg, MemoryContext stmtcxt)
+{
+	RecipientKey key;
+	RecipientEntry *e;
+	RecipientEntry fresh;
+	MemoryContext old;
+	bool		found;
+
+	if (recipients == NULL)
+	{
+		HASHCTL		ctl;
+		MemoryContextCallback *cb;
+
+		ctl.keysize = sizeof(RecipientKey);
+		ctl.entrysize = sizeof(RecipientEntry);
+		ctl.hash = recipient_hash;
+		ctl.match = recipient_match;
+		ctl.hcxt = stmtcxt;
+		recipients = hash_create("omnichannel recipients", 256, &ctl,
+								 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+		cb = MemoryContextAlloc(stmtcxt, sizeof(MemoryContextCallback));
+		cb->func = forget_recipients;
+		cb->arg = NULL;
+		MemoryContextRegisterResetCallback(stmtcxt, cb);
+	}
+	key.kind = msg->recipient_kind;
+	key.value = msg->recipient;
+	e = hash_search(recipients, &key, HASH_FIND, NULL);
+	if (e != NULL && e->generation == config_generation)
+		return e;
+
+	/*
+	 * Compute it in the caller's memory (the row's), then copy what is kept
+	 * into the statement's: what normalizing leaves behind must not pile up
+	 * there row after row.
+	 */
+	memset(&fresh, 0, sizeof(fresh));
+	fresh.generation = config_generation;
+	fresh.normalized = normalize_recipient(cfg, msg, &fresh.why, &fresh.hash, stmtcxt);
+	if (fresh.normalized != NULL)
+		fresh.blocked = (char *) omni_blocked_reason(cfg->identity, msg->recipient_kind,
+													 fresh.normalized);
+	ItemPointerSetInvalid(&fresh.hint.tid);
+	if (e == NULL && hash_get_num_entries(recipients) >= MAX_RECIPIENTS)
+	{
+		/* not remembered: the statement has seen too many recipients */
+		e = palloc(sizeof(RecipientEntry));
+		fresh.key = key;
+		memcpy(e, &fresh, sizeof(RecipientEntry));
+		return e;
+	}
+	old = MemoryContextSwitchTo(stmtcxt);
+	if (e == NULL)
+	{
+		RecipientKey copy;
+
+		copy.kind = pstrdup(msg->recipient_kind);
+		copy.value = pstrdup(msg->recipient);
+		e = hash_search(recipients, &copy, HASH_ENTER, &found);
+		fresh.key = copy;
+	}
+	else
+		fresh.key = e->key;
+	if (fresh.normalized != NULL)
+		fresh.normalized = pstrdup(fresh.normalized);
+	if (fresh.why != NULL)
+		fresh.why = pstrdup(fresh.why);
+	if (fresh.blocked != NULL)
+		fresh.blocked = pstrdup(fresh.blocked);
+	if (fresh.hash != NULL)
+	{
+		bytea	   *h = palloc(VARSIZE(fresh.hash));
+
+		memcpy(h, fresh.hash, VARSIZE(fresh.hash));
+		fresh.hash = h;
+	}
+	MemoryContextSwitchTo(old);
+	memcpy(e, &fresh, sizeof(RecipientEntry));
+	return e;
+}
+
 /* What the engine knows about the message's customer and recipient. */
 typedef struct SuppressContext
 {
@@ -726,7 +875,8 @@ typedef struct SuppressContext
  */
 static bool
 load_context(const SuppressMessage *msg, const char *normalized, bytea *hash,
-			 bool need_consent, bool lock, MemoryContext stmtcxt, SuppressContext *ctx)
+			 SuppressIdentityHint *hint, bool need_consent, bool lock,
+			 MemoryContext stmtcxt, SuppressContext *ctx)
 {
 	bool		has_customer = msg->has_customer;
 	int64		id = msg->customer_id;
@@ -745,7 +895,7 @@ load_context(const SuppressMessage *msg, const char *normalized, bytea *hash,
 
 	if (normalized != NULL)
 		ctx->has_identity = suppress_find_identity(stmtcxt, snap, msg->recipient_kind,
-												   normalized, &ctx->identity_id,
+												   normalized, hint, &ctx->identity_id,
 												   &identity_customer);
 	if (!has_customer && !ctx->has_identity)
 	{
@@ -903,8 +1053,8 @@ read_history(SuppressHistorySource *history, SuppressContext *ctx, TimestampTz s
 
 /*
  * Read the customer's touchpoints of the given events in (since, until],
- * one event at a time, through touchpoint_identity_event_ts_idx: one index
- * range per identifier and event, not every touchpoint of the window.
+ * one event at a time, through touchpoint_customer_event_ts_idx: one index
+ * range per event, not every touchpoint of the window.
  */
 static SuppressEventRow *
 read_events(int64 customer_id, List *events, TimestampTz since, TimestampTz until,
@@ -1020,6 +1170,7 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 			   *sup_details = NIL,
 			   *delay_reasons = NIL,
 			   *delay_details = NIL;
+	RecipientEntry *recipient = NULL;
 	char	   *normalized = NULL;
 	bytea	   *hash = NULL;
 	SuppressContext ctx;
@@ -1049,16 +1200,15 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 	/* The recipient: normalized, and blocked or not. */
 	if (msg->recipient != NULL && msg->recipient_kind != NULL)
 	{
-		char	   *why = NULL;
-		const char *blocked;
-
-		normalized = normalize_recipient(cfg, msg, &why, &hash, stmtcxt);
+		recipient = statement_recipient(cfg, msg, stmtcxt);
+		normalized = recipient->normalized;
+		hash = recipient->hash;
 		if (normalized == NULL)
-			add_reason(d, &sup_reasons, &sup_details, resultcxt, SUPPRESS_REASON_INVALID, why);
-		else if ((blocked = omni_blocked_reason(cfg->identity, msg->recipient_kind,
-												normalized)) != NULL)
+			add_reason(d, &sup_reasons, &sup_details, resultcxt, SUPPRESS_REASON_INVALID,
+					   recipient->why);
+		else if (recipient->blocked != NULL)
 			add_reason(d, &sup_reasons, &sup_details, resultcxt,
-					   SUPPRESS_REASON_BLOCKLISTED, blocked);
+					   SUPPRESS_REASON_BLOCKLISTED, recipient->blocked);
 	}
 	for (int i = 0; i < cfg->nrules; i++)
 		if (cfg->rules[i].kind == RULE_CONSENT && rule_applies(&cfg->rules[i], msg))
@@ -1066,7 +1216,8 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 
 	/* The customer, locked; the recipient's identifier; erasure; consent. */
 	if ((!msg->has_customer && normalized == NULL) ||
-		!load_context(msg, normalized, hash, need_consent, take_lock, stmtcxt, &ctx))
+		!load_context(msg, normalized, hash, recipient != NULL ? &recipient->hint : NULL,
+					  need_consent, take_lock, stmtcxt, &ctx))
 	{
 		MemoryContext old;
 

@@ -43,6 +43,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -59,7 +60,6 @@ typedef enum SuppressRelId
 	SR_CUSTOMER_MERGED,
 	SR_IDENTITY,
 	SR_IDENTITY_KEY,
-	SR_IDENTITY_CUSTOMER,
 	SR_FORGOTTEN,
 	SR_FORGOTTEN_PKEY,
 	SR_CONSENT,
@@ -77,14 +77,13 @@ static const char *const rel_names[NUM_SUPPRESS_RELS] = {
 	"customer_merged_into_idx",
 	"identity",
 	"identity_kind_value_key",
-	"identity_customer_id_idx",
 	"forgotten",
 	"forgotten_pkey",
 	"consent",
 	"consent_customer_idx",
 	"consent_identity_idx",
 	"touchpoint",
-	"touchpoint_identity_event_ts_idx",
+	"touchpoint_customer_event_ts_idx",
 	"message",
 };
 
@@ -96,6 +95,8 @@ typedef struct SuppressCols
 	AttrNumber	customer_merged_into;
 	AttrNumber	identity_id;
 	AttrNumber	identity_customer_id;
+	AttrNumber	identity_kind;
+	AttrNumber	identity_value;
 	AttrNumber	consent_id;
 	AttrNumber	consent_channel;
 	AttrNumber	consent_purpose;
@@ -130,7 +131,24 @@ typedef struct SuppressRels
 	Oid			outbox_heap;
 	TupleTableSlot *outbox_slot;
 	IndexScanDesc outbox_scan;
+	HTAB	   *locked;			/* LockedCustomer by id, or NULL */
 } SuppressRels;
+
+/*
+ * A customer whose row this opening locked, and the tuple locked: while
+ * the lock is held (and the relations stay open) the tuple can be neither
+ * updated nor deleted by another transaction, nor pruned away, so the next
+ * message of that customer locks it again by its tuple id (a no-op for the
+ * lock itself) instead of descending omni.customer_pkey.
+ */
+typedef struct LockedCustomer
+{
+	int64		customer_id;	/* hash key: must be first */
+	ItemPointerData tid;
+} LockedCustomer;
+
+/* Most customers remembered by one opening (about 30 bytes each). */
+#define MAX_LOCKED_CUSTOMERS	65536
 
 static SuppressRels srels;
 static ResourceOwner suppress_owner = NULL;
@@ -267,6 +285,7 @@ suppress_rels_close(bool abort)
 	srels.may_select = 0;
 	srels.may_lock = false;
 	srels.outbox_checked = InvalidOid;
+	srels.locked = NULL;		/* its memory goes with srels.cxt */
 	if (srels.cxt != NULL)
 		MemoryContextDelete(srels.cxt);
 	srels.cxt = NULL;
@@ -441,6 +460,8 @@ suppress_rels_open(MemoryContext stmtcxt)
 		srels.cols.customer_merged_into = column(srels.rels[SR_CUSTOMER], "merged_into");
 		srels.cols.identity_id = column(srels.rels[SR_IDENTITY], "identity_id");
 		srels.cols.identity_customer_id = column(srels.rels[SR_IDENTITY], "customer_id");
+		srels.cols.identity_kind = column(srels.rels[SR_IDENTITY], "kind");
+		srels.cols.identity_value = column(srels.rels[SR_IDENTITY], "value");
 		srels.cols.consent_id = column(srels.rels[SR_CONSENT], "consent_id");
 		srels.cols.consent_channel = column(srels.rels[SR_CONSENT], "channel");
 		srels.cols.consent_purpose = column(srels.rels[SR_CONSENT], "purpose");
@@ -535,13 +556,39 @@ slot_time(TupleTableSlot *slot, AttrNumber attnum, bool *isnull)
 	return *isnull ? 0 : DatumGetTimestampTz(d);
 }
 
+/* Whether an identity tuple in the slot has this kind and value. */
+static bool
+identity_is(TupleTableSlot *slot, const char *kind, const char *value)
+{
+	bool		isnull;
+	Datum		d;
+
+	d = slot_getattr(slot, srels.cols.identity_kind, &isnull);
+	if (isnull || strcmp(TextDatumGetCString(d), kind) != 0)
+		return false;
+	d = slot_getattr(slot, srels.cols.identity_value, &isnull);
+	return !isnull && strcmp(TextDatumGetCString(d), value) == 0;
+}
+
 /*
  * The identifier of a kind and normalized value: its id and its customer.
  * Returns false when there is none.
+ *
+ * With a hint from an earlier message of the statement (hint->tid valid,
+ * same opening of the relations), the tuple found then is fetched again
+ * and used when it is visible to snap and still has this kind and value:
+ * (kind, value) is unique, so it is then the very tuple the index would
+ * lead to, and one heap fetch replaces a descent of the index.  The hint
+ * is bound to the opening because only while the relations stay open is
+ * omni.identity sure to keep its storage (no rewrite, truncation or
+ * vacuum truncation can take the lock we hold).  Otherwise, or when the
+ * tuple was updated, deleted or is no longer visible, the index is read
+ * and the hint updated.
  */
 bool
 suppress_find_identity(MemoryContext stmtcxt, Snapshot snap, const char *kind,
-					   const char *value, int64 *identity_id, int64 *customer_id)
+					   const char *value, SuppressIdentityHint *hint,
+					   int64 *identity_id, int64 *customer_id)
 {
 	Relation	index;
 	TupleTableSlot *slot;
@@ -553,6 +600,25 @@ suppress_find_identity(MemoryContext stmtcxt, Snapshot snap, const char *kind,
 	may_select(SR_IDENTITY);
 	index = srels.rels[SR_IDENTITY_KEY];
 	slot = srels.slots[SR_IDENTITY];
+	if (hint != NULL && ItemPointerIsValid(&hint->tid) && hint->generation == srels.generation)
+	{
+		ItemPointerData tid = hint->tid;
+
+		if (table_tuple_fetch_row_version(srels.rels[SR_IDENTITY], &tid, snap, slot) &&
+			identity_is(slot, kind, value))
+		{
+			bool		isnull;
+
+			*identity_id = DatumGetInt64(slot_getattr(slot, srels.cols.identity_id, &isnull));
+			*customer_id = DatumGetInt64(slot_getattr(slot, srels.cols.identity_customer_id,
+													  &isnull));
+			ExecClearTuple(slot);
+			scan_done();
+			return true;
+		}
+		ExecClearTuple(slot);
+		ItemPointerSetInvalid(&hint->tid);
+	}
 	index_key(&keys[0], index, 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(kind));
 	index_key(&keys[1], index, 2, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(value));
 	scan = scan_of(&srels.scans[SR_IDENTITY_KEY], srels.rels[SR_IDENTITY], index, snap, 2);
@@ -565,11 +631,73 @@ suppress_find_identity(MemoryContext stmtcxt, Snapshot snap, const char *kind,
 		*customer_id = DatumGetInt64(slot_getattr(slot, srels.cols.identity_customer_id,
 												  &isnull));
 		found = true;
+		if (hint != NULL)
+		{
+			hint->generation = srels.generation;
+			hint->tid = slot->tts_tid;
+		}
 	}
 	ExecClearTuple(slot);
 	scan_release(scan);
 	scan_done();
 	return found;
+}
+
+/* Remember where the row of a customer this opening locked is. */
+static void
+remember_locked(int64 customer_id, ItemPointer tid)
+{
+	LockedCustomer *lc;
+
+	if (srels.locked == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(LockedCustomer);
+		ctl.hcxt = srels.cxt;
+		srels.locked = hash_create("omnichannel locked customers", 256, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	else if (hash_get_num_entries(srels.locked) >= MAX_LOCKED_CUSTOMERS)
+		return;
+	lc = hash_search(srels.locked, &customer_id, HASH_ENTER, NULL);
+	lc->tid = *tid;
+}
+
+/*
+ * Lock again, by its tuple id, the row of a customer this opening locked
+ * before, into slot.  Our lock keeps other transactions from changing the
+ * row, so the tuple is the row's latest version unless this transaction
+ * changed the row since (a later command of the statement): then, or when
+ * the customer was not locked here, returns false and the caller reads
+ * the row through its index, as for a customer seen for the first time.
+ * Locking a tuple we hold locked in that mode takes no new lock.
+ */
+static bool
+relock_customer(Relation rel, TupleTableSlot *slot, Snapshot snap, int64 customer_id)
+{
+	LockedCustomer *lc = hash_search(srels.locked, &customer_id, HASH_FIND, NULL);
+	ItemPointerData tid;
+	TM_FailureData tmfd;
+	TM_Result	res;
+	bool		isnull;
+	Datum		d;
+
+	if (lc == NULL)
+		return false;
+	tid = lc->tid;
+	res = table_tuple_lock(rel, &tid, snap, slot, GetCurrentCommandId(true),
+						   LockTupleNoKeyExclusive, LockWaitBlock, 0, &tmfd);
+	if (res == TM_Ok)
+	{
+		d = slot_getattr(slot, srels.cols.customer_id, &isnull);
+		if (!isnull && DatumGetInt64(d) == customer_id && !tmfd.traversed)
+			return true;
+	}
+	ExecClearTuple(slot);
+	hash_search(srels.locked, &customer_id, HASH_REMOVE, NULL);
+	return false;
 }
 
 /*
@@ -589,6 +717,7 @@ suppress_read_customer(MemoryContext stmtcxt, Snapshot snap, int64 customer_id, 
 	IndexScanDesc scan;
 	ScanKeyData key;
 	bool		found;
+	bool		locked_now = false;
 	bool		isnull;
 	Datum		d;
 
@@ -605,14 +734,21 @@ suppress_read_customer(MemoryContext stmtcxt, Snapshot snap, int64 customer_id, 
 			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(rel));
 		srels.may_lock = true;
 	}
-	index_key(&key, srels.rels[SR_CUSTOMER_PKEY], 1, BTEqualStrategyNumber, F_INT8EQ,
-			  Int64GetDatum(customer_id));
-	scan = scan_of(&srels.scans[SR_CUSTOMER_PKEY], rel, srels.rels[SR_CUSTOMER_PKEY], snap, 1);
-	scan_rescan(scan, &key, 1);
-	found = scan_next(scan, slot);
-	scan_release(scan);
+	if (lock && srels.locked != NULL && relock_customer(rel, slot, snap, customer_id))
+		found = true;
+	else
+	{
+		index_key(&key, srels.rels[SR_CUSTOMER_PKEY], 1, BTEqualStrategyNumber, F_INT8EQ,
+				  Int64GetDatum(customer_id));
+		scan = scan_of(&srels.scans[SR_CUSTOMER_PKEY], rel, srels.rels[SR_CUSTOMER_PKEY],
+					   snap, 1);
+		scan_rescan(scan, &key, 1);
+		found = scan_next(scan, slot);
+		scan_release(scan);
+		locked_now = found && lock;
+	}
 
-	if (found && lock)
+	if (locked_now)
 	{
 		ItemPointerData tid = slot->tts_tid;
 		TM_FailureData tmfd;
@@ -650,6 +786,8 @@ suppress_read_customer(MemoryContext stmtcxt, Snapshot snap, int64 customer_id, 
 				elog(ERROR, "unexpected table_tuple_lock status: %u", res);
 				break;
 		}
+		if (found)
+			remember_locked(customer_id, &slot->tts_tid);
 	}
 	if (found)
 	{
@@ -815,73 +953,56 @@ suppress_read_consent(MemoryContext stmtcxt, Snapshot snap, const int64 *family,
 }
 
 /*
- * The customer's touchpoints of one event in (since, until], over all its
- * identifiers (in the order of identity_customer_id_idx), each in time
- * order, appended to *rows.
+ * The customer's touchpoints of one event in (since, until], in time order,
+ * appended to *rows: one range of touchpoint_customer_event_ts_idx.  The
+ * touchpoints carry the customer of their identifier, moved with it by
+ * merges and unmerges in the same transaction, so this range holds the
+ * touchpoints of every identifier the customer has in the snapshot,
+ * including those it absorbed.
  */
 void
 suppress_read_events(MemoryContext stmtcxt, Snapshot snap, int64 customer_id,
 					 const char *event, TimestampTz since, TimestampTz until,
 					 SuppressEventRow **rows, int *nrows, int *size)
 {
-	IndexScanDesc iscan;
-	IndexScanDesc tscan;
-	ScanKeyData key;
-	ScanKeyData tkeys[3];
-	TupleTableSlot *islot;
-	TupleTableSlot *tslot;
-	Relation	tindex;
-	Datum		event_datum = CStringGetTextDatum(event);
+	IndexScanDesc scan;
+	ScanKeyData keys[4];
+	TupleTableSlot *slot;
+	Relation	index;
 
 	scan_start(stmtcxt);
-	may_select(SR_IDENTITY);
 	may_select(SR_TOUCHPOINT);
-	islot = srels.slots[SR_IDENTITY];
-	tslot = srels.slots[SR_TOUCHPOINT];
-	tindex = srels.rels[SR_TOUCHPOINT_EVENT];
-	index_key(&key, srels.rels[SR_IDENTITY_CUSTOMER], 1, BTEqualStrategyNumber, F_INT8EQ,
-			  Int64GetDatum(customer_id));
-	iscan = scan_of(&srels.scans[SR_IDENTITY_CUSTOMER], srels.rels[SR_IDENTITY],
-					srels.rels[SR_IDENTITY_CUSTOMER], snap, 1);
-	scan_rescan(iscan, &key, 1);
-	tscan = scan_of(&srels.scans[SR_TOUCHPOINT_EVENT], srels.rels[SR_TOUCHPOINT], tindex, snap, 3);
-	while (scan_next(iscan, islot))
+	slot = srels.slots[SR_TOUCHPOINT];
+	index = srels.rels[SR_TOUCHPOINT_EVENT];
+	index_key(&keys[0], index, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(customer_id));
+	index_key(&keys[1], index, 2, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(event));
+	index_key(&keys[2], index, 3, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT,
+			  TimestampTzGetDatum(since));
+	index_key(&keys[3], index, 3, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE,
+			  TimestampTzGetDatum(until));
+	scan = scan_of(&srels.scans[SR_TOUCHPOINT_EVENT], srels.rels[SR_TOUCHPOINT], index, snap, 4);
+	scan_rescan(scan, keys, 4);
+	while (scan_next(scan, slot))
 	{
 		bool		isnull;
-		int64		identity_id = DatumGetInt64(slot_getattr(islot, srels.cols.identity_id,
-															 &isnull));
+		TimestampTz ts = slot_time(slot, srels.cols.touchpoint_ts, &isnull);
 
 		CHECK_FOR_INTERRUPTS();
-		index_key(&tkeys[0], tindex, 1, BTEqualStrategyNumber, F_INT8EQ,
-				  Int64GetDatum(identity_id));
-		index_key(&tkeys[1], tindex, 2, BTEqualStrategyNumber, F_TEXTEQ, event_datum);
-		index_key(&tkeys[2], tindex, 3, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT,
-				  TimestampTzGetDatum(since));
-		scan_rescan(tscan, tkeys, 3);
-		while (scan_next(tscan, tslot))
+		if (isnull)
+			continue;
+		if (*nrows == *size)
 		{
-			TimestampTz ts = slot_time(tslot, srels.cols.touchpoint_ts, &isnull);
-
-			if (isnull)
-				continue;
-			if (ts > until)
-				break;			/* time order: the rest are later */
-			if (*nrows == *size)
-			{
-				*size = *size * 2 + 8;
-				*rows = *rows == NULL ? palloc(sizeof(SuppressEventRow) * *size)
-					: repalloc(*rows, sizeof(SuppressEventRow) * *size);
-			}
-			(*rows)[*nrows].event = pstrdup(event);
-			(*rows)[*nrows].topic = slot_text(tslot, srels.cols.touchpoint_topic);
-			(*rows)[*nrows].ts = ts;
-			(*nrows)++;
+			*size = *size * 2 + 8;
+			*rows = *rows == NULL ? palloc(sizeof(SuppressEventRow) * *size)
+				: repalloc(*rows, sizeof(SuppressEventRow) * *size);
 		}
-		ExecClearTuple(tslot);
+		(*rows)[*nrows].event = pstrdup(event);
+		(*rows)[*nrows].topic = slot_text(slot, srels.cols.touchpoint_topic);
+		(*rows)[*nrows].ts = ts;
+		(*nrows)++;
 	}
-	ExecClearTuple(islot);
-	scan_release(tscan);
-	scan_release(iscan);
+	ExecClearTuple(slot);
+	scan_release(scan);
 	scan_done();
 }
 

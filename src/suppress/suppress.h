@@ -21,6 +21,7 @@
 
 #include "executor/spi.h"
 #include "nodes/pg_list.h"
+#include "storage/itemptr.h"
 #include "utils/rel.h"
 #include "utils/snapshot.h"
 #include "utils/timestamp.h"
@@ -114,6 +115,18 @@ typedef struct SuppressDecision
 	List	   *details;		/* char *: one explanation per reason */
 } SuppressDecision;
 
+/*
+ * Where the recipient's identifier was found in the statement's set of
+ * open relations (scan.c): a later message to the same recipient fetches
+ * that tuple again, checking it is still the visible one, instead of
+ * descending the index.
+ */
+typedef struct SuppressIdentityHint
+{
+	uint64		generation;		/* opening of the relations it belongs to */
+	ItemPointerData tid;		/* invalid: none */
+} SuppressIdentityHint;
+
 /* rules.c */
 extern void suppress_decide(const SuppressMessage *msg,
 							SuppressHistorySource *history,
@@ -135,6 +148,7 @@ extern void suppress_parse_trigger_args(int nargs, char **args,
 extern Relation suppress_message_relation(MemoryContext stmtcxt);
 extern bool suppress_find_identity(MemoryContext stmtcxt, Snapshot snap,
 								   const char *kind, const char *value,
+								   SuppressIdentityHint *hint,
 								   int64 *identity_id, int64 *customer_id);
 extern bool suppress_read_customer(MemoryContext stmtcxt, Snapshot snap,
 								   int64 customer_id, bool lock, char **time_zone,

@@ -215,10 +215,10 @@ COMMENT ON COLUMN omni.message.decided_at IS
 COMMENT ON INDEX omni.message_customer_created_idx IS 'Messages of a customer in time order';
 COMMENT ON INDEX omni.message_customer_counted_idx IS 'Queued and delayed messages of a customer in time order: what frequency caps and same-campaign rules count';
 
-/* Recent-event rules read a customer's touchpoints of one event in a window. */
-CREATE INDEX touchpoint_identity_event_ts_idx ON omni.touchpoint (identity_id, event, ts);
-COMMENT ON INDEX omni.touchpoint_identity_event_ts_idx IS
-    'Touchpoints of an identifier by event in time order (recent-event suppression)';
+/*
+ * Recent-event rules read a customer's touchpoints of one event in a window
+ * through omni.touchpoint_customer_event_ts_idx (src/identity/identity.sql).
+ */
 
 /* The decision. */
 /*

@@ -168,9 +168,8 @@ BEGIN
             END IF;
         WHEN 'recent_event' THEN
             IF NOT (r.match_topic AND NEW.topic IS NULL) AND EXISTS (
-                SELECT 1 FROM omni.identity i
-                  JOIN omni.touchpoint tp ON tp.identity_id = i.identity_id
-                 WHERE i.customer_id = cust AND tp.event = r.event
+                SELECT 1 FROM omni.touchpoint tp
+                 WHERE tp.customer_id = cust AND tp.event = r.event
                    AND tp.ts > t - r.time_window AND tp.ts <= t
                    AND (NOT r.match_topic OR tp.topic = NEW.topic)) THEN
                 sup := sup || r.name;
