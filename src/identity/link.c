@@ -64,6 +64,8 @@ typedef enum LinkQuery
 	Q_SEEN,
 	Q_REPOINT_MERGE,
 	Q_REPOINT_UNMERGE,
+	Q_MOVE_MERGE,
+	Q_MOVE_UNMERGE,
 	Q_CHANNEL,
 	Q_TOUCH,
 	NUM_LINK_QUERIES
@@ -196,6 +198,26 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 	/* touchpoints of identifiers an unmerge gave back ($1) to customer $2 from $3 */
 	[Q_REPOINT_UNMERGE] = {
 		"UPDATE omni.touchpoint SET customer_id = $2 WHERE customer_id = $3 AND identity_id = ANY ($1)",
+		3, {INT8ARRAYOID, INT8OID, INT8OID}
+	},
+	/*
+	 * The same two, when omni.touchpoint is partitioned: the rows are deleted
+	 * and inserted again, so that each goes to the partition of its new key
+	 * (PostgreSQL does not move rows out of a foreign partition).
+	 */
+	[Q_MOVE_MERGE] = {
+		"WITH moved AS (DELETE FROM omni.touchpoint WHERE customer_id = $2 RETURNING *) "
+		"INSERT INTO omni.touchpoint (touchpoint_id, identity_id, customer_id, ts, channel, event, "
+		"campaign, topic, properties) SELECT touchpoint_id, identity_id, $1, ts, channel, event, "
+		"campaign, topic, properties FROM moved",
+		2, {INT8OID, INT8OID}
+	},
+	[Q_MOVE_UNMERGE] = {
+		"WITH moved AS (DELETE FROM omni.touchpoint WHERE customer_id = $3 AND identity_id = ANY ($1) "
+		"RETURNING *) "
+		"INSERT INTO omni.touchpoint (touchpoint_id, identity_id, customer_id, ts, channel, event, "
+		"campaign, topic, properties) SELECT touchpoint_id, identity_id, $2, ts, channel, event, "
+		"campaign, topic, properties FROM moved",
 		3, {INT8ARRAYOID, INT8OID, INT8OID}
 	},
 	/*
@@ -450,7 +472,7 @@ merge_customers(int64 survivor, int64 absorbed, int64 link_id)
 	Datum		v[3] = {Int64GetDatum(survivor), Int64GetDatum(absorbed), Int64GetDatum(link_id)};
 
 	run(Q_MERGE, v, NULL, SPI_OK_INSERT_RETURNING);
-	omni_touchpoint_repoint(plan_of(Q_REPOINT_MERGE), v);
+	omni_touchpoint_repoint(plan_of(omni_touchpoint_partitioned() ? Q_MOVE_MERGE : Q_REPOINT_MERGE), v);
 }
 
 /*
@@ -1369,7 +1391,7 @@ omni_unmerge(PG_FUNCTION_ARGS)
 		exec_int8("UPDATE omni.identity SET customer_id = $2 WHERE identity_id = ANY ($1)",
 				  2, at, av, SPI_OK_UPDATE);
 		av[2] = Int64GetDatum(root);
-		omni_touchpoint_repoint(plan_of(Q_REPOINT_UNMERGE), av);
+		omni_touchpoint_repoint(plan_of(omni_touchpoint_partitioned() ? Q_MOVE_UNMERGE : Q_REPOINT_UNMERGE), av);
 		for (i = 0; i < ncut; i++)
 			d[i] = Int64GetDatum(cut[i]);
 		av[0] = PointerGetDatum(construct_array(d, ncut, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
