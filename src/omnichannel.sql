@@ -15,7 +15,7 @@
  */
 DO $layout$
 BEGIN
-    IF pg_catalog.coalesce(pg_catalog.current_setting('omni.touchpoint_layout', true), 'table')
+    IF COALESCE(pg_catalog.current_setting('omni.touchpoint_layout', true), 'table')
        NOT IN ('table', 'partitioned') THEN
         RAISE EXCEPTION 'invalid value for parameter "omni.touchpoint_layout": "%"',
             pg_catalog."left"(pg_catalog.current_setting('omni.touchpoint_layout', true), 100)

@@ -278,7 +278,7 @@ COMMENT ON COLUMN omni.link_staging.error IS 'Why omni.resolve_all() could not r
 CREATE SEQUENCE omni.touchpoint_touchpoint_id_seq;
 DO $touchpoint$
 BEGIN
-    IF pg_catalog.coalesce(pg_catalog.current_setting('omni.touchpoint_layout', true), 'table') = 'partitioned' THEN
+    IF COALESCE(pg_catalog.current_setting('omni.touchpoint_layout', true), 'table') = 'partitioned' THEN
         CREATE TABLE omni.touchpoint (
             touchpoint_id  bigint NOT NULL DEFAULT pg_catalog.nextval('omni.touchpoint_touchpoint_id_seq'),
             identity_id    bigint NOT NULL,
@@ -334,7 +334,7 @@ BEGIN
     EXECUTE pg_catalog.format(
         'CREATE TRIGGER touchpoint_customer BEFORE INSERT OR UPDATE OF %s ON omni.touchpoint '
         'FOR EACH ROW EXECUTE FUNCTION omni.touchpoint_customer()',
-        CASE WHEN pg_catalog.coalesce(pg_catalog.current_setting('omni.touchpoint_layout', true), 'table') = 'partitioned'
+        CASE WHEN COALESCE(pg_catalog.current_setting('omni.touchpoint_layout', true), 'table') = 'partitioned'
              THEN 'identity_id, customer_id, channel' ELSE 'identity_id, customer_id' END);
 END
 $trigger$;
