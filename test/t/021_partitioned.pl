@@ -243,5 +243,17 @@ cmp_ok(scalar(split /\n/, $gp), '>', 100, 'generated journeys');
 is($node->safe_psql('part', $gen_journeys), $gp, 'generated data: the same journeys in both layouts');
 is($node->safe_psql('part', $check), '0', 'generated data: every touchpoint carries its identifier\'s customer');
 
+# omni.timeline reads the partitions' timeline indexes, merged in time order.
+my $busiest = $node->safe_psql('part', 'SELECT customer_id FROM omni.touchpoint GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1');
+my $tplan = $node->safe_psql('part', "ANALYZE; EXPLAIN (COSTS OFF) SELECT * FROM omni.timeline($busiest, 5)");
+note $tplan;
+my @used = $tplan =~ /Index Scan(?: Backward)? using (\S+) on/g;
+cmp_ok(scalar(@used), '>', 0, 'omni.timeline scans indexes of the partitions');
+is($node->safe_psql('part', 'SELECT string_agg(DISTINCT a.amname, \',\') FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.relname IN ('
+		. join(',', map { "'$_'" } @used) . ')'), 'timeline', 'and they are timeline indexes');
+is($node->safe_psql('part', "SELECT ts, touchpoint_id FROM omni.timeline($busiest, 5)"),
+	$node->safe_psql('part', "SELECT ts, touchpoint_id FROM omni.touchpoint WHERE customer_id = $busiest ORDER BY ts DESC, touchpoint_id LIMIT 5"),
+	'the customer\'s latest touchpoints');
+
 $node->stop;
 done_testing();
