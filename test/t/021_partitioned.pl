@@ -255,5 +255,10 @@ is($node->safe_psql('part', "SELECT ts, touchpoint_id FROM omni.timeline($busies
 	$node->safe_psql('part', "SELECT ts, touchpoint_id FROM omni.touchpoint WHERE customer_id = $busiest ORDER BY ts DESC, touchpoint_id LIMIT 5"),
 	'the customer\'s latest touchpoints');
 
+# The partitions depend on omni.touchpoint: DROP EXTENSION takes them along.
+$node->safe_psql('part', 'DROP EXTENSION omnichannel');
+is($node->safe_psql('part', q{SELECT count(*) FROM pg_class WHERE relname LIKE 'touchpoint_p_'}), '0',
+	'DROP EXTENSION drops the partitions with omni.touchpoint');
+
 $node->stop;
 done_testing();
