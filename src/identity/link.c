@@ -68,6 +68,7 @@ typedef enum LinkQuery
 	Q_MOVE_UNMERGE,
 	Q_CHANNEL,
 	Q_TOUCH,
+	Q_TOUCH_KEYED,
 	NUM_LINK_QUERIES
 } LinkQuery;
 
@@ -75,7 +76,7 @@ typedef struct LinkQueryDef
 {
 	const char *sql;
 	int			nargs;
-	Oid			argtypes[7];
+	Oid			argtypes[8];
 } LinkQueryDef;
 
 static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
@@ -229,6 +230,17 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		"SELECT $1, i.customer_id, $2, $3, $4, $5, $6, $7 FROM omni.identity i WHERE i.identity_id = $1 "
 		"RETURNING touchpoint_id",
 		7, {INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID}
+	},
+	/*
+	 * The same when omni.touchpoint is partitioned: the customer ($8) has
+	 * been read and locked first (omni_touchpoint_customer_of), so that a
+	 * merge committed meanwhile cannot route the row by a stale customer.
+	 */
+	[Q_TOUCH_KEYED] = {
+		"INSERT INTO omni.touchpoint (identity_id, customer_id, ts, channel, event, campaign, topic, properties) "
+		"SELECT $1, $8, $2, $3, $4, $5, $6, $7 FROM omni.identity i WHERE i.identity_id = $1 "
+		"RETURNING touchpoint_id",
+		8, {INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, INT8OID}
 	},
 };
 
@@ -831,8 +843,8 @@ omni_touch(PG_FUNCTION_ARGS)
 	Ident		ident;
 	text	   *value;
 	TimestampTz ts;
-	Datum		v[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		v[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	bool		isnull;
 	bool		created;
 	int			i;
@@ -891,7 +903,10 @@ omni_touch(PG_FUNCTION_ARGS)
 		v[6] = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
 		nulls[6] = ' ';
 	}
-	if (run(Q_TOUCH, v, nulls, SPI_OK_INSERT_RETURNING) != 1)
+	if (omni_touchpoint_partitioned())
+		v[7] = Int64GetDatum(omni_touchpoint_customer_of(ident.id));
+	if (run(omni_touchpoint_partitioned() ? Q_TOUCH_KEYED : Q_TOUCH, v, nulls,
+			SPI_OK_INSERT_RETURNING) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("identifier %s \"%s\" was erased by a concurrent transaction",
