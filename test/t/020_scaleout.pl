@@ -299,6 +299,42 @@ is(join(',', $on_shards->()), join(',', @on_shard), 'the shards hold what they h
 is($coord->safe_psql('postgres', $consistent), '0', 'every touchpoint carries its identifier\'s customer after the unmerge');
 same_as_local($journeys, 'journeys after the unmerge');
 
+# Re-resolution: a link staged in bulk and omni.resolve_all() merge two other
+# customers of different shards; the rows move the same way.
+my $second = sub {
+	my ($i) = @_;
+	return $shards[$i]->safe_psql('postgres',
+		"SELECT customer_id FROM public.touchpoint_shard$i WHERE customer_id NOT IN ($c0, $c1) GROUP BY 1 ORDER BY 1 LIMIT 1");
+};
+my ($d0, $d1) = ($second->(0), $second->(1));
+my @j0 = $ident->($d0);
+my @j1 = $ident->($d1);
+my ($m0, $m1) = ($rows_of->(0, $d0), $rows_of->(1, $d1));
+my $resolve = qq{
+	INSERT INTO omni.link_staging (kind_a, value_a, kind_b, value_b, source, observed_at)
+	VALUES ('$j0[0]', '$j0[1]', '$j1[0]', '$j1[1]', 'import', '2026-06-02 00:00+00');
+	SET client_min_messages = warning;
+	SELECT merges, moved_identities FROM omni.resolve_all();};
+is($coord->safe_psql('postgres', $resolve), $coord->safe_psql('single', $resolve),
+	'omni.resolve_all on the coordinator merges as on the single node');
+my $into = $coord->safe_psql('postgres', "SELECT customer_id FROM omni.identity WHERE kind = '$j1[0]' AND value = '$j1[1]'");
+is($coord->safe_psql('postgres', "SELECT customer_id FROM omni.identity WHERE kind = '$j0[0]' AND value = '$j0[1]'"),
+	$into, "customers $d0 and $d1 are one ($into)");
+my $into_shard = $into == $d0 ? 0 : $into == $d1 ? 1 : undef;
+ok(defined $into_shard, 'the merged customer keeps one of the two keys') or diag("merged into $into");
+is($rows_of->($into_shard, $into), $m0 + $m1, "all $m0 + $m1 touchpoints are on shard$into_shard");
+is($one_shard->(), 0, 'each customer still lives on one shard after omni.resolve_all');
+is($coord->safe_psql('postgres', $consistent), '0', 'every touchpoint carries its identifier\'s customer after omni.resolve_all');
+same_as_local($journeys, 'journeys after omni.resolve_all');
+
+# Erasure deletes the customer's touchpoints on its shard.
+$coord->safe_psql($_, "SELECT omni.forget($into)") for ('postgres', 'single');
+is($rows_of->($into_shard, $into), '0', "omni.forget deletes customer ${into}'s touchpoints on shard$into_shard");
+my @after = $on_shards->();
+is($after[0] + $after[1], $coord->safe_psql('single', 'SELECT count(*) FROM omni.touchpoint'),
+	'the shards hold as many touchpoints as the single node after the erasure');
+same_as_local($journeys, 'journeys after omni.forget');
+
 $coord->stop;
 $_->stop for @shards;
 done_testing();
