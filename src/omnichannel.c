@@ -51,6 +51,27 @@ check_default_time_zone(char **newval, void **extra, GucSource source)
 }
 
 /*
+ * omni.touchpoint_layout: how CREATE EXTENSION creates omni.touchpoint,
+ * 'table' (a plain table) or 'partitioned' (hash-partitioned by
+ * customer_id, partitions attached by the DBA).  Read by the install
+ * script only: changing it later changes nothing of an installed extension.
+ */
+char	   *omni_touchpoint_layout = NULL;
+
+/* Check hook of omni.touchpoint_layout: one of the two layouts. */
+static bool
+check_touchpoint_layout(char **newval, void **extra, GucSource source)
+{
+	if (strcmp(*newval, "table") == 0 || strcmp(*newval, "partitioned") == 0)
+		return true;
+	GUC_check_errmsg("invalid value for parameter \"omni.touchpoint_layout\": \"%s\"",
+					 omni_clip_value(*newval, strlen(*newval)));
+	GUC_check_errdetail("omni.touchpoint is created either as a plain table or partitioned by customer_id.");
+	GUC_check_errhint("Use \"table\" or \"partitioned\".");
+	return false;
+}
+
+/*
  * Define the extension's settings and reserve the "omni." prefix, so that a
  * misspelled omni.* setting is an error instead of a silently ignored
  * placeholder.
@@ -66,6 +87,16 @@ _PG_init(void)
 							   PGC_USERSET,
 							   0,
 							   check_default_time_zone, NULL, NULL);
+
+	DefineCustomStringVariable("omni.touchpoint_layout",
+							   "Layout of omni.touchpoint created by CREATE EXTENSION: table or partitioned.",
+							   "\"partitioned\" creates omni.touchpoint partitioned by hash of customer_id, without partitions; "
+							   "an installed extension keeps the layout it was created with.",
+							   &omni_touchpoint_layout,
+							   "table",
+							   PGC_USERSET,
+							   0,
+							   check_touchpoint_layout, NULL, NULL);
 
 	journey_define_settings();
 	tl_init();

@@ -20,6 +20,9 @@
 /* omni.default_time_zone: time zone of customers with none of their own. */
 extern char *omni_default_time_zone;
 
+/* omni.touchpoint_layout: 'table' or 'partitioned', read by CREATE EXTENSION. */
+extern char *omni_touchpoint_layout;
+
 /* Error messages quote at most this many bytes of a bad value. */
 #define OMNI_QUOTE_MAX 100
 extern char *omni_clip_value(const char *in, int len);

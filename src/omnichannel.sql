@@ -6,6 +6,25 @@
  * pg_extension_config_dump so pg_dump keeps their rows.
  */
 
+/*
+ * The layout of omni.touchpoint (src/identity/identity.sql) comes from the
+ * setting omni.touchpoint_layout.  It is checked here, before the first C
+ * function loads the library: until then a SET of it is a placeholder that
+ * nothing has checked, and the library would replace a misspelled value
+ * with the default with a mere warning.
+ */
+DO $layout$
+BEGIN
+    IF COALESCE(pg_catalog.current_setting('omni.touchpoint_layout', true), 'table')
+       NOT IN ('table', 'partitioned') THEN
+        RAISE EXCEPTION 'invalid value for parameter "omni.touchpoint_layout": "%"',
+            pg_catalog."left"(pg_catalog.current_setting('omni.touchpoint_layout', true), 100)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use "table" or "partitioned".';
+    END IF;
+END
+$layout$;
+
 COMMENT ON SCHEMA omni IS 'omnichannel: unified customers, journeys, cross-channel suppression and the timeline index';
 
 CREATE FUNCTION omni.icu_version() RETURNS text

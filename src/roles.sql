@@ -66,6 +66,15 @@ GRANT UPDATE (merged_into, merged_at, attributes, time_zone) ON omni.customer TO
 GRANT UPDATE (customer_id, first_seen, last_seen) ON omni.identity TO omni_writer;
 -- a merge re-points the absorbed customer's touchpoints
 GRANT UPDATE (customer_id) ON omni.touchpoint TO omni_writer;
+-- partitioned, it moves them: deletes them and inserts them under the survivor
+DO $writer$
+BEGIN
+    IF (SELECT c.relkind FROM pg_catalog.pg_class c
+         WHERE c.oid OPERATOR(pg_catalog.=) 'omni.touchpoint'::pg_catalog.regclass) OPERATOR(pg_catalog.=) 'p' THEN
+        GRANT DELETE ON omni.touchpoint TO omni_writer;
+    END IF;
+END
+$writer$;
 -- a new identifier that lost a race drops the customer made for it
 GRANT DELETE ON omni.customer TO omni_writer;
 GRANT SELECT, INSERT ON omni.link_staging TO omni_writer;

@@ -1416,11 +1416,26 @@ resolve(Resolver *r, ResolveCounts *counts)
 
 					if (repoint == NULL)
 					{
-						repoint = SPI_prepare("UPDATE omni.touchpoint t SET customer_id = u.c "
-											  "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) u(id, c) "
-											  "WHERE t.identity_id OPERATOR(pg_catalog.=) u.id "
-											  "AND t.customer_id OPERATOR(pg_catalog.<>) u.c",
-											  2, types);
+						/*
+						 * Partitioned, the rows are deleted and inserted
+						 * again, each into the partition of its new key.
+						 */
+						if (omni_touchpoint_partitioned())
+							repoint = SPI_prepare("WITH moved AS (DELETE FROM omni.touchpoint t "
+												  "USING ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) u(id, c) "
+												  "WHERE t.identity_id OPERATOR(pg_catalog.=) u.id "
+												  "AND t.customer_id OPERATOR(pg_catalog.<>) u.c "
+												  "RETURNING t.touchpoint_id, t.identity_id, u.c, t.ts, t.channel, t.event, "
+												  "t.campaign, t.topic, t.properties) "
+												  "INSERT INTO omni.touchpoint (touchpoint_id, identity_id, customer_id, ts, "
+												  "channel, event, campaign, topic, properties) SELECT * FROM moved",
+												  2, types);
+						else
+							repoint = SPI_prepare("UPDATE omni.touchpoint t SET customer_id = u.c "
+												  "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) u(id, c) "
+												  "WHERE t.identity_id OPERATOR(pg_catalog.=) u.id "
+												  "AND t.customer_id OPERATOR(pg_catalog.<>) u.c",
+												  2, types);
 						if (repoint == NULL)
 							elog(ERROR, "could not prepare the touchpoint update: %s",
 								 SPI_result_code_string(SPI_result));

@@ -110,6 +110,7 @@ typedef struct OmniBulkInsert OmniBulkInsert;
 /* touchpoint.c */
 extern int64 omni_touchpoint_customer_of(int64 identity_id);
 extern uint64 omni_touchpoint_repoint(SPIPlanPtr plan, Datum *values);
+extern bool omni_touchpoint_partitioned(void);
 
 extern bool omni_bulk_usable(const char *relname);
 extern OmniBulkInsert *omni_bulk_begin(const char *relname, int ncols,

@@ -262,19 +262,49 @@ COMMENT ON COLUMN omni.link_staging.observed_at IS 'When the identifiers were se
 COMMENT ON COLUMN omni.link_staging.region IS 'Region (ISO 3166 code) of phone numbers written without a calling code (NULL: the kind''s region)';
 COMMENT ON COLUMN omni.link_staging.error IS 'Why omni.resolve_all() could not resolve the row (NULL: not tried yet)';
 
-/* Touchpoints: everything a customer did or received, on any channel. */
+/*
+ * Touchpoints: everything a customer did or received, on any channel.
+ *
+ * omni.touchpoint_layout chooses the layout.  'table': a plain table with a
+ * primary key and foreign keys to omni.identity and omni.channel.
+ * 'partitioned': the same columns partitioned by hash of customer_id,
+ * created without partitions; the DBA attaches local tables or
+ * postgres_fdw foreign tables (one per shard).  PostgreSQL refuses a
+ * foreign partition of a table with a unique index or a foreign key, so
+ * that layout has neither: touchpoint_id stays unique through its
+ * sequence, and the touchpoint_customer trigger checks on the coordinator
+ * what the foreign keys checked (the identifier and the channel exist).
+ */
 CREATE SEQUENCE omni.touchpoint_touchpoint_id_seq;
-CREATE TABLE omni.touchpoint (
-    touchpoint_id  bigint PRIMARY KEY DEFAULT pg_catalog.nextval('omni.touchpoint_touchpoint_id_seq'),
-    identity_id    bigint NOT NULL REFERENCES omni.identity (identity_id) ON DELETE CASCADE,
-    customer_id    bigint NOT NULL,
-    ts             timestamptz NOT NULL,
-    channel        text NOT NULL REFERENCES omni.channel (channel),
-    event          text NOT NULL CHECK (event <> ''),
-    campaign       text,
-    topic          text,
-    properties     jsonb NOT NULL DEFAULT '{}'
-);
+DO $touchpoint$
+BEGIN
+    IF COALESCE(pg_catalog.current_setting('omni.touchpoint_layout', true), 'table') = 'partitioned' THEN
+        CREATE TABLE omni.touchpoint (
+            touchpoint_id  bigint NOT NULL DEFAULT pg_catalog.nextval('omni.touchpoint_touchpoint_id_seq'),
+            identity_id    bigint NOT NULL,
+            customer_id    bigint NOT NULL,
+            ts             timestamptz NOT NULL,
+            channel        text NOT NULL,
+            event          text NOT NULL CHECK (event OPERATOR(pg_catalog.<>) ''),
+            campaign       text,
+            topic          text,
+            properties     jsonb NOT NULL DEFAULT '{}'
+        ) PARTITION BY HASH (customer_id);
+    ELSE
+        CREATE TABLE omni.touchpoint (
+            touchpoint_id  bigint PRIMARY KEY DEFAULT pg_catalog.nextval('omni.touchpoint_touchpoint_id_seq'),
+            identity_id    bigint NOT NULL REFERENCES omni.identity (identity_id) ON DELETE CASCADE,
+            customer_id    bigint NOT NULL,
+            ts             timestamptz NOT NULL,
+            channel        text NOT NULL REFERENCES omni.channel (channel),
+            event          text NOT NULL CHECK (event <> ''),
+            campaign       text,
+            topic          text,
+            properties     jsonb NOT NULL DEFAULT '{}'
+        );
+    END IF;
+END
+$touchpoint$;
 ALTER SEQUENCE omni.touchpoint_touchpoint_id_seq OWNED BY omni.touchpoint.touchpoint_id;
 CREATE INDEX touchpoint_identity_ts_idx ON omni.touchpoint (identity_id, ts);
 COMMENT ON TABLE omni.touchpoint IS 'Touchpoints: one event of an identifier on a channel';
@@ -298,8 +328,16 @@ CREATE FUNCTION omni.touchpoint_customer() RETURNS trigger
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION omni.touchpoint_customer() IS
     'Trigger of omni.touchpoint: sets customer_id to the customer of the row''s identifier, locking that customer FOR KEY SHARE so that no merge moves the identifier before the transaction ends';
-CREATE TRIGGER touchpoint_customer BEFORE INSERT OR UPDATE OF identity_id, customer_id ON omni.touchpoint
-    FOR EACH ROW EXECUTE FUNCTION omni.touchpoint_customer();
+/* partitioned: the trigger also checks the channel, in place of the foreign key */
+DO $trigger$
+BEGIN
+    EXECUTE pg_catalog.format(
+        'CREATE TRIGGER touchpoint_customer BEFORE INSERT OR UPDATE OF %s ON omni.touchpoint '
+        'FOR EACH ROW EXECUTE FUNCTION omni.touchpoint_customer()',
+        CASE WHEN COALESCE(pg_catalog.current_setting('omni.touchpoint_layout', true), 'table') = 'partitioned'
+             THEN 'identity_id, customer_id, channel' ELSE 'identity_id, customer_id' END);
+END
+$trigger$;
 COMMENT ON TRIGGER touchpoint_customer ON omni.touchpoint IS
     'Keeps omni.touchpoint.customer_id the customer of the touchpoint''s identifier';
 

@@ -64,8 +64,11 @@ typedef enum LinkQuery
 	Q_SEEN,
 	Q_REPOINT_MERGE,
 	Q_REPOINT_UNMERGE,
+	Q_MOVE_MERGE,
+	Q_MOVE_UNMERGE,
 	Q_CHANNEL,
 	Q_TOUCH,
+	Q_TOUCH_KEYED,
 	NUM_LINK_QUERIES
 } LinkQuery;
 
@@ -73,7 +76,7 @@ typedef struct LinkQueryDef
 {
 	const char *sql;
 	int			nargs;
-	Oid			argtypes[7];
+	Oid			argtypes[8];
 } LinkQueryDef;
 
 static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
@@ -199,6 +202,26 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		3, {INT8ARRAYOID, INT8OID, INT8OID}
 	},
 	/*
+	 * The same two, when omni.touchpoint is partitioned: the rows are deleted
+	 * and inserted again, so that each goes to the partition of its new key
+	 * (PostgreSQL does not move rows out of a foreign partition).
+	 */
+	[Q_MOVE_MERGE] = {
+		"WITH moved AS (DELETE FROM omni.touchpoint WHERE customer_id = $2 RETURNING *) "
+		"INSERT INTO omni.touchpoint (touchpoint_id, identity_id, customer_id, ts, channel, event, "
+		"campaign, topic, properties) SELECT touchpoint_id, identity_id, $1, ts, channel, event, "
+		"campaign, topic, properties FROM moved",
+		2, {INT8OID, INT8OID}
+	},
+	[Q_MOVE_UNMERGE] = {
+		"WITH moved AS (DELETE FROM omni.touchpoint WHERE customer_id = $3 AND identity_id = ANY ($1) "
+		"RETURNING *) "
+		"INSERT INTO omni.touchpoint (touchpoint_id, identity_id, customer_id, ts, channel, event, "
+		"campaign, topic, properties) SELECT touchpoint_id, identity_id, $2, ts, channel, event, "
+		"campaign, topic, properties FROM moved",
+		3, {INT8ARRAYOID, INT8OID, INT8OID}
+	},
+	/*
 	 * The customer is read here so that a partition of a partitioned
 	 * omni.touchpoint can be chosen; the trigger checks it under a lock.
 	 */
@@ -207,6 +230,17 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		"SELECT $1, i.customer_id, $2, $3, $4, $5, $6, $7 FROM omni.identity i WHERE i.identity_id = $1 "
 		"RETURNING touchpoint_id",
 		7, {INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID}
+	},
+	/*
+	 * The same when omni.touchpoint is partitioned: the customer ($8) has
+	 * been read and locked first (omni_touchpoint_customer_of), so that a
+	 * merge committed meanwhile cannot route the row by a stale customer.
+	 */
+	[Q_TOUCH_KEYED] = {
+		"INSERT INTO omni.touchpoint (identity_id, customer_id, ts, channel, event, campaign, topic, properties) "
+		"SELECT $1, $8, $2, $3, $4, $5, $6, $7 FROM omni.identity i WHERE i.identity_id = $1 "
+		"RETURNING touchpoint_id",
+		8, {INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, INT8OID}
 	},
 };
 
@@ -450,7 +484,7 @@ merge_customers(int64 survivor, int64 absorbed, int64 link_id)
 	Datum		v[3] = {Int64GetDatum(survivor), Int64GetDatum(absorbed), Int64GetDatum(link_id)};
 
 	run(Q_MERGE, v, NULL, SPI_OK_INSERT_RETURNING);
-	omni_touchpoint_repoint(plan_of(Q_REPOINT_MERGE), v);
+	omni_touchpoint_repoint(plan_of(omni_touchpoint_partitioned() ? Q_MOVE_MERGE : Q_REPOINT_MERGE), v);
 }
 
 /*
@@ -809,8 +843,8 @@ omni_touch(PG_FUNCTION_ARGS)
 	Ident		ident;
 	text	   *value;
 	TimestampTz ts;
-	Datum		v[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		v[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	bool		isnull;
 	bool		created;
 	int			i;
@@ -869,7 +903,10 @@ omni_touch(PG_FUNCTION_ARGS)
 		v[6] = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
 		nulls[6] = ' ';
 	}
-	if (run(Q_TOUCH, v, nulls, SPI_OK_INSERT_RETURNING) != 1)
+	if (omni_touchpoint_partitioned())
+		v[7] = Int64GetDatum(omni_touchpoint_customer_of(ident.id));
+	if (run(omni_touchpoint_partitioned() ? Q_TOUCH_KEYED : Q_TOUCH, v, nulls,
+			SPI_OK_INSERT_RETURNING) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("identifier %s \"%s\" was erased by a concurrent transaction",
@@ -1369,7 +1406,7 @@ omni_unmerge(PG_FUNCTION_ARGS)
 		exec_int8("UPDATE omni.identity SET customer_id = $2 WHERE identity_id = ANY ($1)",
 				  2, at, av, SPI_OK_UPDATE);
 		av[2] = Int64GetDatum(root);
-		omni_touchpoint_repoint(plan_of(Q_REPOINT_UNMERGE), av);
+		omni_touchpoint_repoint(plan_of(omni_touchpoint_partitioned() ? Q_MOVE_UNMERGE : Q_REPOINT_UNMERGE), av);
 		for (i = 0; i < ncut; i++)
 			d[i] = Int64GetDatum(cut[i]);
 		av[0] = PointerGetDatum(construct_array(d, ncut, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));

@@ -33,6 +33,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -49,6 +50,7 @@
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
 
+#include "omnichannel.h"
 #include "identity/identity.h"
 
 PG_FUNCTION_INFO_V1(omni_touchpoint_customer);
@@ -129,11 +131,13 @@ attnum_of(Relation rel, const char *name)
 }
 
 /*
- * Find the row of key in heap through its primary key, visible to snap.
- * The slot holds the row when found.
+ * Find the row whose one-column primary key equals key (compared with
+ * procedure eqproc) in heap, visible to snap.  The slot holds the row when
+ * found.
  */
 static bool
-fetch_by_pkey(Relation heap, Snapshot snap, int64 key, TupleTableSlot *slot)
+fetch_by_key(Relation heap, Snapshot snap, RegProcedure eqproc, Datum key,
+			 TupleTableSlot *slot)
 {
 	Oid			indexoid = RelationGetPrimaryKeyIndex(heap);
 	Relation	index;
@@ -144,13 +148,78 @@ fetch_by_pkey(Relation heap, Snapshot snap, int64 key, TupleTableSlot *slot)
 	if (!OidIsValid(indexoid))
 		elog(ERROR, "relation \"%s\" has no primary key", RelationGetRelationName(heap));
 	index = index_open(indexoid, AccessShareLock);
-	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key));
+	ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[0], eqproc, key);
 	scan = index_beginscan(heap, index, snap, 1, 0);
 	index_rescan(scan, &skey, 1, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);
 	index_close(index, AccessShareLock);
 	return found;
+}
+
+/* fetch_by_key() for a bigint key. */
+static bool
+fetch_by_pkey(Relation heap, Snapshot snap, int64 key, TupleTableSlot *slot)
+{
+	return fetch_by_key(heap, snap, F_INT8EQ, Int64GetDatum(key), slot);
+}
+
+/*
+ * omni.touchpoint is partitioned (the layout chosen by
+ * omni.touchpoint_layout when the extension was created).
+ */
+bool
+omni_touchpoint_partitioned(void)
+{
+	return get_rel_relkind(touchpoint_relid("touchpoint")) == RELKIND_PARTITIONED_TABLE;
+}
+
+/*
+ * On a partition of a partitioned omni.touchpoint, which has no foreign key
+ * to omni.channel: the channel of a new row, or of an updated one when it
+ * changed, must be a row of omni.channel (as last committed).
+ */
+static void
+check_channel(TriggerData *trigdata, HeapTuple tuple)
+{
+	TupleDesc	tupdesc = RelationGetDescr(trigdata->tg_relation);
+	AttrNumber	attnum = attnum_of(trigdata->tg_relation, "channel");
+	bool		isnull;
+	Datum		channel = heap_getattr(tuple, attnum, tupdesc, &isnull);
+	Relation	rel;
+	TupleTableSlot *slot;
+	Snapshot	snap;
+	bool		found;
+
+	if (isnull)
+		return;					/* the NOT NULL constraint reports it */
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		bool		old_null;
+		Datum		old = heap_getattr(trigdata->tg_trigtuple, attnum, tupdesc, &old_null);
+
+		if (!old_null && DatumGetBool(DirectFunctionCall2Coll(texteq, DEFAULT_COLLATION_OID,
+															  old, channel)))
+			return;
+	}
+	rel = table_open(touchpoint_relid("channel"), AccessShareLock);
+	slot = table_slot_create(rel, NULL);
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	found = fetch_by_key(rel, snap, F_TEXTEQ, channel, slot);
+	UnregisterSnapshot(snap);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, NoLock);
+	if (!found)
+	{
+		char	   *name = TextDatumGetCString(channel);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("channel \"%s\" does not exist", omni_clip_value(name, strlen(name))),
+				 errdetail("A touchpoint's channel must be a row of omni.channel."),
+				 errhint("Add the channel to omni.channel first.")));
+	}
 }
 
 /* The customer of an identifier as last committed; false when there is none. */
@@ -294,6 +363,9 @@ omni_touchpoint_customer(PG_FUNCTION_ARGS)
 	if (repointing)
 		return PointerGetDatum(tuple);
 
+	if (rel->rd_rel->relispartition)
+		check_channel(trigdata, tuple);
+
 	identity_att = attnum_of(rel, "identity_id");
 	customer_att = attnum_of(rel, "customer_id");
 	d = heap_getattr(tuple, identity_att, tupdesc, &isnull);
@@ -332,6 +404,28 @@ omni_touchpoint_customer(PG_FUNCTION_ARGS)
 			e->customer_id = customer_id;
 		}
 	}
+
+	/*
+	 * PostgreSQL does not move a row out of a foreign partition whose key an
+	 * UPDATE changes: postgres_fdw updates it in place, on the shard of its
+	 * old key.  Refuse, rather than leave it where pruning no longer finds it.
+	 */
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
+		rel->rd_rel->relkind == RELKIND_FOREIGN_TABLE && rel->rd_rel->relispartition)
+	{
+		bool		old_null;
+		Datum		old_customer = heap_getattr(trigdata->tg_trigtuple, customer_att, tupdesc, &old_null);
+
+		if (old_null || DatumGetInt64(old_customer) != customer_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot move a touchpoint of identity %lld to customer %lld by an UPDATE of foreign partition \"%s\"",
+							(long long) identity_id, (long long) customer_id,
+							RelationGetRelationName(rel)),
+					 errdetail("PostgreSQL updates a row of a foreign partition in place: it would stay on the server of its old customer."),
+					 errhint("Delete the touchpoint and insert it again through omni.touchpoint (DELETE ... RETURNING, then INSERT).")));
+	}
+
 	if (!given_null && given == customer_id)
 		return PointerGetDatum(tuple);
 
@@ -364,7 +458,9 @@ omni_touchpoint_customer(PG_FUNCTION_ARGS)
 
 /*
  * Run an UPDATE of omni.touchpoint that re-points touchpoints to the
- * customers their identifiers now belong to; returns the rows changed.
+ * customers their identifiers now belong to, or, when omni.touchpoint is
+ * partitioned, a DELETE ... RETURNING feeding an INSERT that moves them to
+ * the partitions of their new customers; returns the rows changed.
  * The trigger stands aside (the statement sets customer_id from the graph
  * the caller has just written and locked).  The statement sees every
  * committed touchpoint; at REPEATABLE READ and above, one the transaction's
@@ -391,7 +487,7 @@ omni_touchpoint_repoint(SPIPlanPtr plan, Datum *values)
 		repointing = save;
 	}
 	PG_END_TRY();
-	if (ret != SPI_OK_UPDATE)
+	if (ret != SPI_OK_UPDATE && ret != SPI_OK_INSERT)
 		elog(ERROR, "could not re-point touchpoints: %s", SPI_result_code_string(ret));
 	return SPI_processed;
 }

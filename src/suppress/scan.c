@@ -36,6 +36,8 @@
 #include "catalog/objectaddress.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_collation_d.h"
+#include "catalog/pg_type_d.h"
+#include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "parser/parse_relation.h"
@@ -450,7 +452,8 @@ suppress_rels_open(MemoryContext stmtcxt)
 		}
 		old = MemoryContextSwitchTo(srels.cxt);
 		for (int i = 0; i < NUM_SUPPRESS_RELS; i++)
-			if (srels.rels[i]->rd_rel->relkind != RELKIND_INDEX)
+			if (srels.rels[i]->rd_rel->relkind != RELKIND_INDEX &&
+				srels.rels[i]->rd_rel->relkind != RELKIND_PARTITIONED_INDEX)
 				srels.descs[i] = CreateTupleDescCopy(RelationGetDescr(srels.rels[i]));
 		MemoryContextSwitchTo(old);
 		make_slots();
@@ -953,6 +956,68 @@ suppress_read_consent(MemoryContext stmtcxt, Snapshot snap, const int64 *family,
 }
 
 /*
+ * suppress_read_events() when omni.touchpoint is partitioned: its indexes
+ * are partitioned indexes, which cannot be scanned, and its partitions may
+ * be foreign tables.  A query reads the customer's touchpoints, with the
+ * caller's snapshot; the planner prunes the partitions by customer_id.
+ * The rows are in time order, as from the index.
+ */
+static void
+read_events_by_query(Snapshot snap, int64 customer_id, const char *event,
+					 TimestampTz since, TimestampTz until,
+					 SuppressEventRow **rows, int *nrows, int *size)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			types[4] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[4];
+	SPIPlanPtr	plan;
+	int			ret;
+
+	values[0] = Int64GetDatum(customer_id);
+	values[1] = CStringGetTextDatum(event);
+	values[2] = TimestampTzGetDatum(since);
+	values[3] = TimestampTzGetDatum(until);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare("SELECT t.topic, t.ts FROM omni.touchpoint t "
+					   "WHERE t.customer_id OPERATOR(pg_catalog.=) $1 "
+					   "AND t.event OPERATOR(pg_catalog.=) $2 "
+					   "AND t.ts OPERATOR(pg_catalog.>) $3 AND t.ts OPERATOR(pg_catalog.<=) $4 "
+					   "ORDER BY t.ts",
+					   4, types);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the touchpoint query: %s",
+			 SPI_result_code_string(SPI_result));
+	ret = SPI_execute_snapshot(plan, values, NULL, snap, InvalidSnapshot, true, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read touchpoints: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		topic = SPI_getbinval(tuple, desc, 1, &isnull);
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(caller);
+		if (*nrows == *size)
+		{
+			*size = *size * 2 + 8;
+			*rows = *rows == NULL ? palloc(sizeof(SuppressEventRow) * *size)
+				: repalloc(*rows, sizeof(SuppressEventRow) * *size);
+		}
+		(*rows)[*nrows].event = pstrdup(event);
+		(*rows)[*nrows].topic = isnull ? NULL : TextDatumGetCString(topic);
+		(*rows)[*nrows].ts = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 2, &isnull));
+		(*nrows)++;
+		MemoryContextSwitchTo(old);
+	}
+	SPI_freeplan(plan);
+	SPI_finish();
+}
+
+/*
  * The customer's touchpoints of one event in (since, until], in time order,
  * appended to *rows: one range of touchpoint_customer_event_ts_idx.  The
  * touchpoints carry the customer of their identifier, moved with it by
@@ -971,6 +1036,12 @@ suppress_read_events(MemoryContext stmtcxt, Snapshot snap, int64 customer_id,
 	Relation	index;
 
 	scan_start(stmtcxt);
+	if (srels.rels[SR_TOUCHPOINT]->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		read_events_by_query(snap, customer_id, event, since, until, rows, nrows, size);
+		scan_done();
+		return;
+	}
 	may_select(SR_TOUCHPOINT);
 	slot = srels.slots[SR_TOUCHPOINT];
 	index = srels.rels[SR_TOUCHPOINT_EVENT];

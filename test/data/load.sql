@@ -39,8 +39,9 @@ SELECT kind, value, country, omni.try_normalize(kind, value, country) AS norm
 CREATE INDEX ON load_spelling (kind, value, country);
 ANALYZE load_spelling;
 
-INSERT INTO omni.touchpoint (identity_id, ts, channel, event, campaign, topic, properties)
-SELECT i.identity_id, t.ts, t.channel, t.event, t.campaign, t.topic, t.properties
+-- customer_id: the trigger would set it, but a partitioned omni.touchpoint routes rows by it
+INSERT INTO omni.touchpoint (identity_id, customer_id, ts, channel, event, campaign, topic, properties)
+SELECT i.identity_id, i.customer_id, t.ts, t.channel, t.event, t.campaign, t.topic, t.properties
   FROM gen.touch t
   JOIN gen.person p ON p.person_id = t.person_id
   JOIN load_spelling s ON s.kind = t.kind AND s.value = t.value AND s.country = p.country
