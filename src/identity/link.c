@@ -79,9 +79,16 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		"SELECT identity_id, customer_id FROM omni.identity WHERE kind = $1 AND value = $2",
 		2, {TEXTOID, TEXTOID}
 	},
+	/*
+	 * Two identifiers, each by its own probe of the (kind, value) index: the
+	 * first column tells which one a row is.  (An OR of the two conditions
+	 * would be planned as a BitmapOr and a bitmap heap scan, which costs
+	 * more for two rows.)
+	 */
 	[Q_FIND2] = {
-		"SELECT kind, value, identity_id, customer_id FROM omni.identity "
-		"WHERE (kind = $1 AND value = $2) OR (kind = $3 AND value = $4)",
+		"SELECT 1, identity_id, customer_id FROM omni.identity WHERE kind = $1 AND value = $2 "
+		"UNION ALL "
+		"SELECT 2, identity_id, customer_id FROM omni.identity WHERE kind = $3 AND value = $4",
 		4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}
 	},
 	/* a new identifier and a customer for it; no identifier when it exists */
@@ -119,12 +126,20 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 	},
 
 	/*
-	 * The link of identifiers of two locked customers ($5, $6), refused when
-	 * the merge would exceed a kind's limit: the most trusted such kind is
-	 * named in the reason.
+	 * The link of identifiers $1 and $2 of two locked customers ($5, $6),
+	 * refused when the merge would exceed a kind's limit: the most trusted
+	 * such kind is named in the reason.  The identifiers' customers are read
+	 * again in the same statement, after the locks were taken (the statement
+	 * has a snapshot of its own): when one of them moved meanwhile, nothing
+	 * is inserted (link_id and reason NULL) and the caller starts over from
+	 * the customers returned; a NULL customer is an identifier erased
+	 * meanwhile.
 	 */
 	[Q_INSERT_LINK_CHECKED] = {
-		"WITH v AS (SELECT i.kind, count(*) AS n, r.max_per_customer AS m FROM omni.identity i "
+		"WITH cur AS (SELECT max(customer_id) FILTER (WHERE identity_id = $1) AS ca, "
+		"max(customer_id) FILTER (WHERE identity_id = $2) AS cb "
+		"FROM omni.identity WHERE identity_id IN ($1, $2)), "
+		"v AS (SELECT i.kind, count(*) AS n, r.max_per_customer AS m FROM omni.identity i "
 		"JOIN omni.identity_rule r ON r.kind = i.kind "
 		"WHERE i.customer_id IN ($5, $6) AND r.max_per_customer IS NOT NULL "
 		"GROUP BY i.kind, r.max_per_customer, r.priority "
@@ -132,10 +147,11 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		"w AS (SELECT CASE WHEN v.kind IS NULL THEN NULL ELSE "
 		"format('max_per_customer exceeded: customers %s and %s together would hold %s %s identifiers (max %s)', "
 		"LEAST($5, $6), GREATEST($5, $6), v.n, v.kind, v.m) END AS reason "
-		"FROM (VALUES (1)) o(x) LEFT JOIN v ON true) "
-		"INSERT INTO omni.identity_link (identity_a, identity_b, source, observed_at, status, reason) "
+		"FROM cur LEFT JOIN v ON true WHERE cur.ca = $5 AND cur.cb = $6), "
+		"l AS (INSERT INTO omni.identity_link (identity_a, identity_b, source, observed_at, status, reason) "
 		"SELECT $1, $2, $3, $4, CASE WHEN w.reason IS NULL THEN 'accepted' ELSE 'rejected' END, w.reason "
-		"FROM w RETURNING link_id, reason",
+		"FROM w RETURNING link_id, reason) "
+		"SELECT cur.ca, cur.cb, l.link_id, l.reason FROM cur LEFT JOIN l ON true",
 		6, {INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, INT8OID, INT8OID}
 	},
 
@@ -156,24 +172,34 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 	},
 
 	/*
-	 * Customer $2 is absorbed by $1 (both locked) because of link $3: its
-	 * identifiers move, it and the customers it had absorbed point at the
-	 * survivor, the survivor keeps its own attributes and time zone where it
-	 * has them, and the merge is logged.
+	 * Customer $2 is absorbed by $1 (both locked) because of link $3 between
+	 * identifiers $4 (of $1) and $5 (of $2), observed at $6: its identifiers
+	 * move, it and the customers it had absorbed point at the survivor, the
+	 * survivor keeps its own attributes and time zone where it has them, and
+	 * the merge is logged.  The two identifiers widen their first/last seen
+	 * in the same UPDATE (what Q_SEEN does otherwise): a second UPDATE of a
+	 * row moved here would write it once more and, as the row is now this
+	 * transaction's, check its foreign keys once more.  The survivor is only
+	 * rewritten when the absorbed customer brings attributes or a time zone.
 	 */
 	[Q_MERGE] = {
-		"WITH m AS (UPDATE omni.identity SET customer_id = $1 WHERE customer_id = $2 "
+		"WITH m AS (UPDATE omni.identity SET customer_id = $1, "
+		"first_seen = CASE WHEN identity_id IN ($4, $5) THEN LEAST(first_seen, $6) ELSE first_seen END, "
+		"last_seen = CASE WHEN identity_id IN ($4, $5) THEN GREATEST(last_seen, $6) ELSE last_seen END "
+		"WHERE customer_id = $2 OR (identity_id = $4 AND (first_seen > $6 OR last_seen < $6)) "
 		"RETURNING identity_id), "
 		"a AS (UPDATE omni.customer s SET attributes = x.attributes || s.attributes, "
 		"time_zone = COALESCE(s.time_zone, x.time_zone) "
-		"FROM omni.customer x WHERE s.customer_id = $1 AND x.customer_id = $2), "
+		"FROM omni.customer x WHERE s.customer_id = $1 AND x.customer_id = $2 "
+		"AND (x.attributes <> '{}' OR (s.time_zone IS NULL AND x.time_zone IS NOT NULL))), "
 		"c AS (UPDATE omni.customer SET merged_into = $1, "
 		"merged_at = CASE WHEN customer_id = $2 THEN now() ELSE merged_at END "
 		"WHERE customer_id = $2 OR merged_into = $2) "
 		"INSERT INTO omni.merge_log (survivor, absorbed, link_id, identities) "
-		"SELECT $1, $2, $3, COALESCE(array_agg(identity_id ORDER BY identity_id), '{}') FROM m "
+		"SELECT $1, $2, $3, COALESCE(array_agg(identity_id ORDER BY identity_id) "
+		"FILTER (WHERE identity_id <> $4), '{}') FROM m "
 		"RETURNING merge_id",
-		3, {INT8OID, INT8OID, INT8OID}
+		6, {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID}
 	},
 	/* both identifiers of a link (or one, twice) widen their first/last seen */
 	[Q_SEEN] = {
@@ -277,18 +303,20 @@ find_pair(Ident *a, Ident *b, bool *found_a, bool *found_b)
 	CStringGetTextDatum(b->kind), CStringGetTextDatum(b->value)};
 	uint64		n = run(Q_FIND2, v, NULL, SPI_OK_SELECT);
 	uint64		i;
+	bool		isnull;
 
 	*found_a = *found_b = false;
 	a->id = a->customer = b->id = b->customer = 0;
 	for (i = 0; i < n; i++)
 	{
-		char	   *kind = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		char	   *value = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-		Ident	   *x = (strcmp(kind, a->kind) == 0 && strcmp(value, a->value) == 0) ? a : b;
+		bool		is_a = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+													   SPI_tuptable->tupdesc, 1,
+													   &isnull)) == 1;
+		Ident	   *x = is_a ? a : b;
 
-		x->id = result_int8(i, 3, NULL);
-		x->customer = result_int8(i, 4, NULL);
-		*(x == a ? found_a : found_b) = true;
+		x->id = result_int8(i, 2, NULL);
+		x->customer = result_int8(i, 3, NULL);
+		*(is_a ? found_a : found_b) = true;
 	}
 }
 
@@ -415,30 +443,49 @@ mark_seen(int64 id1, int64 id2, TimestampTz ts)
 }
 
 /*
- * Merge customer absorbed into survivor (both locked) because of link_id:
- * move its identifiers, point it (and the customers it had absorbed) at
- * the survivor, keep its attributes where the survivor has none, and log
- * the merge; one statement.
+ * Merge the customers of two linked identifiers (both customers locked)
+ * because of link_id: the newer customer is absorbed by the older one.  Its
+ * identifiers move, it (and the customers it had absorbed) point at the
+ * survivor, its attributes are kept where the survivor has none, the merge
+ * is logged, and both identifiers widen their first/last seen to include
+ * ts; one statement.
  */
 static void
-merge_customers(int64 survivor, int64 absorbed, int64 link_id)
+merge_customers(Ident *a, Ident *b, int64 link_id, TimestampTz ts)
 {
-	Datum		v[3] = {Int64GetDatum(survivor), Int64GetDatum(absorbed), Int64GetDatum(link_id)};
+	Ident	   *survivor = a->customer < b->customer ? a : b;
+	Ident	   *absorbed = survivor == a ? b : a;
+	Datum		v[6];
 
+	v[0] = Int64GetDatum(survivor->customer);
+	v[1] = Int64GetDatum(absorbed->customer);
+	v[2] = Int64GetDatum(link_id);
+	v[3] = Int64GetDatum(survivor->id);
+	v[4] = Int64GetDatum(absorbed->id);
+	v[5] = TimestampTzGetDatum(ts);
 	run(Q_MERGE, v, NULL, SPI_OK_INSERT_RETURNING);
 }
 
 /*
- * Record the link of identifiers of two locked customers, refused (with
- * the reason) when merging them would exceed the limit of a kind: the most
- * trusted such kind.  Returns its id; *refused says whether it was refused.
+ * Record the link of identifiers of two customers this transaction locked,
+ * refused (with the reason) when merging them would exceed the limit of a
+ * kind: the most trusted such kind.  The identifiers' customers are read
+ * again in the same statement; when one of them moved since a and b were
+ * read, nothing is recorded, a and b get their current customers and false
+ * is returned.  Otherwise returns true with the link's id in *link_id and
+ * whether it was refused in *refused.
  */
-static int64
-insert_link_checked(Ident *a, Ident *b, text *source, TimestampTz observed_at, bool *refused)
+static bool
+insert_link_checked(Ident *a, Ident *b, text *source, TimestampTz observed_at,
+					int64 *link_id, bool *refused)
 {
 	Datum		v[6];
 	char		nulls[6] = {' ', ' ', source ? ' ' : 'n', ' ', ' ', ' '};
-	bool		isnull;
+	bool		a_null,
+				b_null,
+				isnull;
+	int64		ca,
+				cb;
 
 	v[0] = Int64GetDatum(a->id);
 	v[1] = Int64GetDatum(b->id);
@@ -446,10 +493,26 @@ insert_link_checked(Ident *a, Ident *b, text *source, TimestampTz observed_at, b
 	v[3] = TimestampTzGetDatum(observed_at);
 	v[4] = Int64GetDatum(a->customer);
 	v[5] = Int64GetDatum(b->customer);
-	run(Q_INSERT_LINK_CHECKED, v, nulls, SPI_OK_INSERT_RETURNING);
-	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	*refused = !isnull;
-	return result_int8(0, 1, NULL);
+	run(Q_INSERT_LINK_CHECKED, v, nulls, SPI_OK_SELECT);
+	ca = result_int8(0, 1, &a_null);
+	cb = result_int8(0, 2, &b_null);
+	if (a_null || b_null)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("identifier %lld was erased by a concurrent transaction",
+						(long long) (a_null ? a->id : b->id))));
+	*link_id = result_int8(0, 3, &isnull);
+	if (isnull)
+	{
+		/* another transaction moved one of them: the caller starts over */
+		Assert(ca != a->customer || cb != b->customer);
+		a->customer = ca;
+		b->customer = cb;
+		return false;
+	}
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, refused);
+	*refused = !*refused;
+	return true;
 }
 
 /*
@@ -516,49 +579,50 @@ attach_new(Ident *a, bool a_created, Ident *b, OmniKindRule *rule_b, TimestampTz
 
 /*
  * Link two existing identifiers of different customers: lock both
- * customers, check the rules, merge.  Returns the link id.
+ * customers, check that the identifiers still belong to them and the rules,
+ * merge.  Returns the link id; *seen_done says whether their first/last
+ * seen were widened to observed_at already (by the merge).
  */
 static int64
-link_existing(Ident *a, Ident *b, text *source, TimestampTz observed_at)
+link_existing(Ident *a, Ident *b, text *source, TimestampTz observed_at, bool *seen_done)
 {
 	bool		refused;
 	int64		link_id;
 
+	*seen_done = false;
 	for (;;)
 	{
-		int64		ca,
-					cb;
-
 		if (a->customer == b->customer)
 			return insert_link(a->id, b->id, source, observed_at, NULL);
 		lock_customers(a->customer, b->customer);
-		reread_customers(a->id, b->id, &ca, &cb);
-		if (ca == a->customer && cb == b->customer)
+		if (insert_link_checked(a, b, source, observed_at, &link_id, &refused))
 			break;
 		/* another transaction moved one of them: start from what is now */
-		a->customer = ca;
-		b->customer = cb;
 		CHECK_FOR_INTERRUPTS();
 	}
-	link_id = insert_link_checked(a, b, source, observed_at, &refused);
 	if (!refused)
-		merge_customers(Min(a->customer, b->customer), Max(a->customer, b->customer),
-						link_id);
+	{
+		merge_customers(a, b, link_id, observed_at);
+		*seen_done = true;
+	}
 	return link_id;
 }
 
 /*
  * Run link_existing in a subtransaction, starting over when it is chosen
- * as a deadlock victim.
+ * as a deadlock victim.  *seen_done as link_existing's.
  */
 static int64
-link_existing_retrying(Ident *a, Ident *b, text *source, TimestampTz observed_at)
+link_existing_retrying(Ident *a, Ident *b, text *source, TimestampTz observed_at,
+					   bool *seen_done)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
 	Ident		a0 = *a,
 				b0 = *b;
 	volatile int attempt;
+
+	*seen_done = false;
 
 	/*
 	 * Two identifiers of one customer (the common case: a pair seen again)
@@ -576,7 +640,7 @@ link_existing_retrying(Ident *a, Ident *b, text *source, TimestampTz observed_at
 		MemoryContextSwitchTo(oldcontext);
 		PG_TRY();
 		{
-			link_id = link_existing(a, b, source, observed_at);
+			link_id = link_existing(a, b, source, observed_at, seen_done);
 			ReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(oldcontext);
 			CurrentResourceOwner = oldowner;
@@ -687,7 +751,8 @@ omni_link(PG_FUNCTION_ARGS)
 	bool		a_found,
 				b_found,
 				a_created = false,
-				b_created = false;
+				b_created = false,
+				seen_done = false;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		ereport(ERROR,
@@ -733,7 +798,7 @@ omni_link(PG_FUNCTION_ARGS)
 		link_id = insert_link(a.id, b.id, source, observed_at, blocked);
 	}
 	else if (a_found && b_found)
-		link_id = link_existing_retrying(&a, &b, source, observed_at);
+		link_id = link_existing_retrying(&a, &b, source, observed_at, &seen_done);
 	else
 	{
 		/* a new identifier joins the customer of the other (made now if new too) */
@@ -759,14 +824,15 @@ omni_link(PG_FUNCTION_ARGS)
 				/* the new one was created meanwhile by another transaction */
 				find_identity(fresh);
 				fresh_created = false;
-				link_id = link_existing_retrying(&a, &b, source, observed_at);
+				link_id = link_existing_retrying(&a, &b, source, observed_at,
+												 &seen_done);
 			}
 		}
 		a_created = (known == &a) ? known_created : fresh_created;
 		b_created = (known == &b) ? known_created : fresh_created;
 	}
-	/* identifiers made by this call carry observed_at already */
-	if (!a_created || !b_created)
+	/* identifiers made by this call carry observed_at already; a merge widened both */
+	if (!seen_done && (!a_created || !b_created))
 		mark_seen(a_created ? b.id : a.id, b_created ? a.id : b.id, observed_at);
 	SPI_finish();
 	PG_RETURN_INT64(link_id);
