@@ -61,6 +61,7 @@ typedef enum LinkQuery
 	Q_INSERT_LINK_CHECKED,
 	Q_ADD_AND_LINK,
 	Q_MERGE,
+	Q_CARRY,
 	Q_SEEN,
 	Q_CHANNEL,
 	Q_TOUCH,
@@ -105,9 +106,14 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		"AND NOT EXISTS (SELECT 1 FROM omni.identity i WHERE i.customer_id = $1)",
 		1, {INT8OID}
 	},
+	/*
+	 * Locked in id order; the rows returned are the current versions, which
+	 * stay so until the end of the transaction: what a merge needs to know of
+	 * the customers' attributes and time zones.
+	 */
 	[Q_LOCK_CUSTOMERS] = {
-		"SELECT customer_id FROM omni.customer WHERE customer_id = ANY ($1) "
-		"ORDER BY customer_id FOR UPDATE",
+		"SELECT customer_id, attributes <> '{}', time_zone IS NOT NULL FROM omni.customer "
+		"WHERE customer_id = ANY ($1) ORDER BY customer_id FOR UPDATE",
 		1, {INT8ARRAYOID}
 	},
 	[Q_CUSTOMERS_OF_IDENTITIES] = {
@@ -176,11 +182,12 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 	 * identifiers $4 (of $1) and $5 (of $2), observed at $6: its identifiers
 	 * move, it and the customers it had absorbed point at the survivor, the
 	 * survivor keeps its own attributes and time zone where it has them, and
-	 * the merge is logged.  The two identifiers widen their first/last seen
-	 * in the same UPDATE (what Q_SEEN does otherwise): a second UPDATE of a
-	 * row moved here would write it once more and, as the row is now this
-	 * transaction's, check its foreign keys once more.  The survivor is only
-	 * rewritten when the absorbed customer brings attributes or a time zone.
+	 * the merge is logged (Q_CARRY, run before when there is anything to
+	 * carry, keeps the absorbed customer's attributes and time zone).  The
+	 * two identifiers widen their first/last seen in the same UPDATE (what
+	 * Q_SEEN does otherwise): a second UPDATE of a row moved here would write
+	 * it once more and, as the row is now this transaction's, check its
+	 * foreign keys once more.
 	 */
 	[Q_MERGE] = {
 		"WITH m AS (UPDATE omni.identity SET customer_id = $1, "
@@ -188,10 +195,6 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		"last_seen = CASE WHEN identity_id IN ($4, $5) THEN GREATEST(last_seen, $6) ELSE last_seen END "
 		"WHERE customer_id = $2 OR (identity_id = $4 AND (first_seen > $6 OR last_seen < $6)) "
 		"RETURNING identity_id), "
-		"a AS (UPDATE omni.customer s SET attributes = x.attributes || s.attributes, "
-		"time_zone = COALESCE(s.time_zone, x.time_zone) "
-		"FROM omni.customer x WHERE s.customer_id = $1 AND x.customer_id = $2 "
-		"AND (x.attributes <> '{}' OR (s.time_zone IS NULL AND x.time_zone IS NOT NULL))), "
 		"c AS (UPDATE omni.customer SET merged_into = $1, "
 		"merged_at = CASE WHEN customer_id = $2 THEN now() ELSE merged_at END "
 		"WHERE customer_id = $2 OR merged_into = $2) "
@@ -200,6 +203,16 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		"FILTER (WHERE identity_id <> $4), '{}') FROM m "
 		"RETURNING merge_id",
 		6, {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID}
+	},
+	/*
+	 * Survivor $1 keeps its own attributes and time zone and gets those of
+	 * customer $2 it has not.
+	 */
+	[Q_CARRY] = {
+		"UPDATE omni.customer s SET attributes = x.attributes || s.attributes, "
+		"time_zone = COALESCE(s.time_zone, x.time_zone) "
+		"FROM omni.customer x WHERE s.customer_id = $1 AND x.customer_id = $2",
+		2, {INT8OID, INT8OID}
 	},
 	/* both identifiers of a link (or one, twice) widen their first/last seen */
 	[Q_SEEN] = {
@@ -367,15 +380,45 @@ get_or_create(Ident *ident, TimestampTz seen)
 	return create_identity(ident, seen);
 }
 
-/* Lock customers (one or two) in ascending id order. */
+/*
+ * Lock customers (one or two) in ascending id order.  When carry is not
+ * NULL, *carry says whether merging the newer into the older would give the
+ * older anything: attributes, or a time zone it has not.
+ */
 static void
-lock_customers(int64 c1, int64 c2)
+lock_customers(int64 c1, int64 c2, bool *carry)
 {
 	Datum		ids[2] = {Int64GetDatum(Min(c1, c2)), Int64GetDatum(Max(c1, c2))};
 	ArrayType  *arr = construct_array(ids, c1 == c2 ? 1 : 2, INT8OID, 8, FLOAT8PASSBYVAL, 'd');
 	Datum		v[1] = {PointerGetDatum(arr)};
+	uint64		n = run(Q_LOCK_CUSTOMERS, v, NULL, SPI_OK_SELECT);
 
-	run(Q_LOCK_CUSTOMERS, v, NULL, SPI_OK_SELECT);
+	if (carry)
+	{
+		bool		isnull;
+		bool		older_tz = false,
+					newer_attrs = false,
+					newer_tz = false;
+		uint64		i;
+
+		for (i = 0; i < n; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		newer = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)) == Max(c1, c2);
+			bool		attrs = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+			bool		tz = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+
+			if (newer)
+			{
+				newer_attrs = attrs;
+				newer_tz = tz;
+			}
+			else
+				older_tz = tz;
+		}
+		*carry = newer_attrs || (newer_tz && !older_tz);
+	}
 }
 
 /*
@@ -446,12 +489,13 @@ mark_seen(int64 id1, int64 id2, TimestampTz ts)
  * Merge the customers of two linked identifiers (both customers locked)
  * because of link_id: the newer customer is absorbed by the older one.  Its
  * identifiers move, it (and the customers it had absorbed) point at the
- * survivor, its attributes are kept where the survivor has none, the merge
- * is logged, and both identifiers widen their first/last seen to include
- * ts; one statement.
+ * survivor, the merge is logged, and both identifiers widen their
+ * first/last seen to include ts; one statement, after a second one that
+ * gives the survivor the absorbed customer's attributes and time zone when
+ * carry says it has any to give.
  */
 static void
-merge_customers(Ident *a, Ident *b, int64 link_id, TimestampTz ts)
+merge_customers(Ident *a, Ident *b, int64 link_id, bool carry, TimestampTz ts)
 {
 	Ident	   *survivor = a->customer < b->customer ? a : b;
 	Ident	   *absorbed = survivor == a ? b : a;
@@ -459,6 +503,8 @@ merge_customers(Ident *a, Ident *b, int64 link_id, TimestampTz ts)
 
 	v[0] = Int64GetDatum(survivor->customer);
 	v[1] = Int64GetDatum(absorbed->customer);
+	if (carry)
+		run(Q_CARRY, v, NULL, SPI_OK_UPDATE);
 	v[2] = Int64GetDatum(link_id);
 	v[3] = Int64GetDatum(survivor->id);
 	v[4] = Int64GetDatum(absorbed->id);
@@ -535,7 +581,7 @@ attach_new(Ident *a, bool a_created, Ident *b, OmniKindRule *rule_b, TimestampTz
 	{
 		int64		c;
 
-		lock_customers(a->customer, a->customer);
+		lock_customers(a->customer, a->customer, NULL);
 		reread_customers(a->id, a->id, &c, &c);
 		if (c == a->customer)
 			break;
@@ -587,6 +633,7 @@ static int64
 link_existing(Ident *a, Ident *b, text *source, TimestampTz observed_at, bool *seen_done)
 {
 	bool		refused;
+	bool		carry = false;
 	int64		link_id;
 
 	*seen_done = false;
@@ -594,7 +641,7 @@ link_existing(Ident *a, Ident *b, text *source, TimestampTz observed_at, bool *s
 	{
 		if (a->customer == b->customer)
 			return insert_link(a->id, b->id, source, observed_at, NULL);
-		lock_customers(a->customer, b->customer);
+		lock_customers(a->customer, b->customer, &carry);
 		if (insert_link_checked(a, b, source, observed_at, &link_id, &refused))
 			break;
 		/* another transaction moved one of them: start from what is now */
@@ -602,7 +649,7 @@ link_existing(Ident *a, Ident *b, text *source, TimestampTz observed_at, bool *s
 	}
 	if (!refused)
 	{
-		merge_customers(a, b, link_id, observed_at);
+		merge_customers(a, b, link_id, carry, observed_at);
 		*seen_done = true;
 	}
 	return link_id;
@@ -1122,7 +1169,7 @@ omni_forget(PG_FUNCTION_ARGS)
 	{
 		int64		now_root;
 
-		lock_customers(root, root);
+		lock_customers(root, root, NULL);
 		v[0] = Int64GetDatum(root);
 		ret = SPI_execute_with_args("SELECT COALESCE(merged_into, customer_id) FROM omni.customer "
 									"WHERE customer_id = $1", 1, t, v, NULL, false, 0);
@@ -1283,7 +1330,7 @@ omni_unmerge(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("merge %lld cannot be undone: customer %lld is live again",
 							(long long) merge_id, (long long) absorbed)));
-		lock_customers(now_root, absorbed);
+		lock_customers(now_root, absorbed, NULL);
 		v[0] = Int64GetDatum(survivor);
 		ret = SPI_execute_with_args("SELECT COALESCE(merged_into, customer_id) FROM omni.customer "
 									"WHERE customer_id = $1", 1, t, v, NULL, false, 0);
