@@ -23,8 +23,13 @@
  *
  * All SQL goes through generic plans prepared once per backend
  * (SPI_keepplan), and each step is one statement where it can be: a merge
- * is a lock, a re-read of both customers, the link with its limit check and
- * the merge itself.
+ * is the lock of both customers, the link (recorded in the statement that
+ * reads the identifiers' customers again and checks the limits), and the
+ * merge itself, which also widens the identifiers' first/last seen; the
+ * survivor's attributes are only rewritten when the absorbed customer has
+ * any to give (the lock reads that).  Each statement costs an executor
+ * start-up and each row written its index entries and foreign-key checks,
+ * which is what a merge's time goes to.
  *
  *-------------------------------------------------------------------------
  */
@@ -61,6 +66,7 @@ typedef enum LinkQuery
 	Q_INSERT_LINK_CHECKED,
 	Q_ADD_AND_LINK,
 	Q_MERGE,
+	Q_CARRY,
 	Q_SEEN,
 	Q_REPOINT_MERGE,
 	Q_REPOINT_UNMERGE,
@@ -84,9 +90,16 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		"SELECT identity_id, customer_id FROM omni.identity WHERE kind = $1 AND value = $2",
 		2, {TEXTOID, TEXTOID}
 	},
+	/*
+	 * Two identifiers, each by its own probe of the (kind, value) index: the
+	 * first column tells which one a row is.  (An OR of the two conditions
+	 * would be planned as a BitmapOr and a bitmap heap scan, which costs
+	 * more for two rows.)
+	 */
 	[Q_FIND2] = {
-		"SELECT kind, value, identity_id, customer_id FROM omni.identity "
-		"WHERE (kind = $1 AND value = $2) OR (kind = $3 AND value = $4)",
+		"SELECT 1, identity_id, customer_id FROM omni.identity WHERE kind = $1 AND value = $2 "
+		"UNION ALL "
+		"SELECT 2, identity_id, customer_id FROM omni.identity WHERE kind = $3 AND value = $4",
 		4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}
 	},
 	/* a new identifier and a customer for it; no identifier when it exists */
@@ -103,9 +116,14 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		"AND NOT EXISTS (SELECT 1 FROM omni.identity i WHERE i.customer_id = $1)",
 		1, {INT8OID}
 	},
+	/*
+	 * Locked in id order; the rows returned are the current versions, which
+	 * stay so until the end of the transaction: what a merge needs to know of
+	 * the customers' attributes and time zones.
+	 */
 	[Q_LOCK_CUSTOMERS] = {
-		"SELECT customer_id FROM omni.customer WHERE customer_id = ANY ($1) "
-		"ORDER BY customer_id FOR UPDATE",
+		"SELECT customer_id, attributes <> '{}', time_zone IS NOT NULL FROM omni.customer "
+		"WHERE customer_id = ANY ($1) ORDER BY customer_id FOR UPDATE",
 		1, {INT8ARRAYOID}
 	},
 	[Q_CUSTOMERS_OF_IDENTITIES] = {
@@ -124,12 +142,20 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 	},
 
 	/*
-	 * The link of identifiers of two locked customers ($5, $6), refused when
-	 * the merge would exceed a kind's limit: the most trusted such kind is
-	 * named in the reason.
+	 * The link of identifiers $1 and $2 of two locked customers ($5, $6),
+	 * refused when the merge would exceed a kind's limit: the most trusted
+	 * such kind is named in the reason.  The identifiers' customers are read
+	 * again in the same statement, after the locks were taken (the statement
+	 * has a snapshot of its own): when one of them moved meanwhile, nothing
+	 * is inserted (link_id and reason NULL) and the caller starts over from
+	 * the customers returned; a NULL customer is an identifier erased
+	 * meanwhile.
 	 */
 	[Q_INSERT_LINK_CHECKED] = {
-		"WITH v AS (SELECT i.kind, count(*) AS n, r.max_per_customer AS m FROM omni.identity i "
+		"WITH cur AS (SELECT max(customer_id) FILTER (WHERE identity_id = $1) AS ca, "
+		"max(customer_id) FILTER (WHERE identity_id = $2) AS cb "
+		"FROM omni.identity WHERE identity_id IN ($1, $2)), "
+		"v AS (SELECT i.kind, count(*) AS n, r.max_per_customer AS m FROM omni.identity i "
 		"JOIN omni.identity_rule r ON r.kind = i.kind "
 		"WHERE i.customer_id IN ($5, $6) AND r.max_per_customer IS NOT NULL "
 		"GROUP BY i.kind, r.max_per_customer, r.priority "
@@ -137,10 +163,11 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		"w AS (SELECT CASE WHEN v.kind IS NULL THEN NULL ELSE "
 		"format('max_per_customer exceeded: customers %s and %s together would hold %s %s identifiers (max %s)', "
 		"LEAST($5, $6), GREATEST($5, $6), v.n, v.kind, v.m) END AS reason "
-		"FROM (VALUES (1)) o(x) LEFT JOIN v ON true) "
-		"INSERT INTO omni.identity_link (identity_a, identity_b, source, observed_at, status, reason) "
+		"FROM cur LEFT JOIN v ON true WHERE cur.ca = $5 AND cur.cb = $6), "
+		"l AS (INSERT INTO omni.identity_link (identity_a, identity_b, source, observed_at, status, reason) "
 		"SELECT $1, $2, $3, $4, CASE WHEN w.reason IS NULL THEN 'accepted' ELSE 'rejected' END, w.reason "
-		"FROM w RETURNING link_id, reason",
+		"FROM w RETURNING link_id, reason) "
+		"SELECT cur.ca, cur.cb, l.link_id, l.reason FROM cur LEFT JOIN l ON true",
 		6, {INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, INT8OID, INT8OID}
 	},
 
@@ -161,24 +188,41 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 	},
 
 	/*
-	 * Customer $2 is absorbed by $1 (both locked) because of link $3: its
-	 * identifiers move, it and the customers it had absorbed point at the
-	 * survivor, the survivor keeps its own attributes and time zone where it
-	 * has them, and the merge is logged.
+	 * Customer $2 is absorbed by $1 (both locked) because of link $3 between
+	 * identifiers $4 (of $1) and $5 (of $2), observed at $6: its identifiers
+	 * move, it and the customers it had absorbed point at the survivor, the
+	 * survivor keeps its own attributes and time zone where it has them, and
+	 * the merge is logged (Q_CARRY, run before when there is anything to
+	 * carry, keeps the absorbed customer's attributes and time zone).  The
+	 * two identifiers widen their first/last seen in the same UPDATE (what
+	 * Q_SEEN does otherwise): a second UPDATE of a row moved here would write
+	 * it once more and, as the row is now this transaction's, check its
+	 * foreign keys once more.
 	 */
 	[Q_MERGE] = {
-		"WITH m AS (UPDATE omni.identity SET customer_id = $1 WHERE customer_id = $2 "
+		"WITH m AS (UPDATE omni.identity SET customer_id = $1, "
+		"first_seen = CASE WHEN identity_id IN ($4, $5) THEN LEAST(first_seen, $6) ELSE first_seen END, "
+		"last_seen = CASE WHEN identity_id IN ($4, $5) THEN GREATEST(last_seen, $6) ELSE last_seen END "
+		"WHERE customer_id = $2 OR (identity_id = $4 AND (first_seen > $6 OR last_seen < $6)) "
 		"RETURNING identity_id), "
-		"a AS (UPDATE omni.customer s SET attributes = x.attributes || s.attributes, "
-		"time_zone = COALESCE(s.time_zone, x.time_zone) "
-		"FROM omni.customer x WHERE s.customer_id = $1 AND x.customer_id = $2), "
 		"c AS (UPDATE omni.customer SET merged_into = $1, "
 		"merged_at = CASE WHEN customer_id = $2 THEN now() ELSE merged_at END "
 		"WHERE customer_id = $2 OR merged_into = $2) "
 		"INSERT INTO omni.merge_log (survivor, absorbed, link_id, identities) "
-		"SELECT $1, $2, $3, COALESCE(array_agg(identity_id ORDER BY identity_id), '{}') FROM m "
+		"SELECT $1, $2, $3, COALESCE(array_agg(identity_id ORDER BY identity_id) "
+		"FILTER (WHERE identity_id <> $4), '{}') FROM m "
 		"RETURNING merge_id",
-		3, {INT8OID, INT8OID, INT8OID}
+		6, {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID}
+	},
+	/*
+	 * Survivor $1 keeps its own attributes and time zone and gets those of
+	 * customer $2 it has not.
+	 */
+	[Q_CARRY] = {
+		"UPDATE omni.customer s SET attributes = x.attributes || s.attributes, "
+		"time_zone = COALESCE(s.time_zone, x.time_zone) "
+		"FROM omni.customer x WHERE s.customer_id = $1 AND x.customer_id = $2",
+		2, {INT8OID, INT8OID}
 	},
 	/* both identifiers of a link (or one, twice) widen their first/last seen */
 	[Q_SEEN] = {
@@ -335,18 +379,20 @@ find_pair(Ident *a, Ident *b, bool *found_a, bool *found_b)
 	CStringGetTextDatum(b->kind), CStringGetTextDatum(b->value)};
 	uint64		n = run(Q_FIND2, v, NULL, SPI_OK_SELECT);
 	uint64		i;
+	bool		isnull;
 
 	*found_a = *found_b = false;
 	a->id = a->customer = b->id = b->customer = 0;
 	for (i = 0; i < n; i++)
 	{
-		char	   *kind = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		char	   *value = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-		Ident	   *x = (strcmp(kind, a->kind) == 0 && strcmp(value, a->value) == 0) ? a : b;
+		bool		is_a = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+													   SPI_tuptable->tupdesc, 1,
+													   &isnull)) == 1;
+		Ident	   *x = is_a ? a : b;
 
-		x->id = result_int8(i, 3, NULL);
-		x->customer = result_int8(i, 4, NULL);
-		*(x == a ? found_a : found_b) = true;
+		x->id = result_int8(i, 2, NULL);
+		x->customer = result_int8(i, 3, NULL);
+		*(is_a ? found_a : found_b) = true;
 	}
 }
 
@@ -397,15 +443,45 @@ get_or_create(Ident *ident, TimestampTz seen)
 	return create_identity(ident, seen);
 }
 
-/* Lock customers (one or two) in ascending id order. */
+/*
+ * Lock customers (one or two) in ascending id order.  When carry is not
+ * NULL, *carry says whether merging the newer into the older would give the
+ * older anything: attributes, or a time zone it has not.
+ */
 static void
-lock_customers(int64 c1, int64 c2)
+lock_customers(int64 c1, int64 c2, bool *carry)
 {
 	Datum		ids[2] = {Int64GetDatum(Min(c1, c2)), Int64GetDatum(Max(c1, c2))};
 	ArrayType  *arr = construct_array(ids, c1 == c2 ? 1 : 2, INT8OID, 8, FLOAT8PASSBYVAL, 'd');
 	Datum		v[1] = {PointerGetDatum(arr)};
+	uint64		n = run(Q_LOCK_CUSTOMERS, v, NULL, SPI_OK_SELECT);
 
-	run(Q_LOCK_CUSTOMERS, v, NULL, SPI_OK_SELECT);
+	if (carry)
+	{
+		bool		isnull;
+		bool		older_tz = false,
+					newer_attrs = false,
+					newer_tz = false;
+		uint64		i;
+
+		for (i = 0; i < n; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		newer = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)) == Max(c1, c2);
+			bool		attrs = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+			bool		tz = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+
+			if (newer)
+			{
+				newer_attrs = attrs;
+				newer_tz = tz;
+			}
+			else
+				older_tz = tz;
+		}
+		*carry = newer_attrs || (newer_tz && !older_tz);
+	}
 }
 
 /*
@@ -473,31 +549,54 @@ mark_seen(int64 id1, int64 id2, TimestampTz ts)
 }
 
 /*
- * Merge customer absorbed into survivor (both locked) because of link_id:
- * move its identifiers, point it (and the customers it had absorbed) at
- * the survivor, keep its attributes where the survivor has none, and log
- * the merge in one statement; then its touchpoints follow its identifiers.
+ * Merge the customers of two linked identifiers (both customers locked)
+ * because of link_id: the newer customer is absorbed by the older one.  Its
+ * identifiers move, it (and the customers it had absorbed) point at the
+ * survivor, the merge is logged, and both identifiers widen their
+ * first/last seen to include ts; one statement, after a second one that
+ * gives the survivor the absorbed customer's attributes and time zone when
+ * carry says it has any to give.  Then its touchpoints follow its
+ * identifiers.
  */
 static void
-merge_customers(int64 survivor, int64 absorbed, int64 link_id)
+merge_customers(Ident *a, Ident *b, int64 link_id, bool carry, TimestampTz ts)
 {
-	Datum		v[3] = {Int64GetDatum(survivor), Int64GetDatum(absorbed), Int64GetDatum(link_id)};
+	Ident	   *survivor = a->customer < b->customer ? a : b;
+	Ident	   *absorbed = survivor == a ? b : a;
+	Datum		v[6];
 
+	v[0] = Int64GetDatum(survivor->customer);
+	v[1] = Int64GetDatum(absorbed->customer);
+	if (carry)
+		run(Q_CARRY, v, NULL, SPI_OK_UPDATE);
+	v[2] = Int64GetDatum(link_id);
+	v[3] = Int64GetDatum(survivor->id);
+	v[4] = Int64GetDatum(absorbed->id);
+	v[5] = TimestampTzGetDatum(ts);
 	run(Q_MERGE, v, NULL, SPI_OK_INSERT_RETURNING);
 	omni_touchpoint_repoint(plan_of(omni_touchpoint_partitioned() ? Q_MOVE_MERGE : Q_REPOINT_MERGE), v);
 }
 
 /*
- * Record the link of identifiers of two locked customers, refused (with
- * the reason) when merging them would exceed the limit of a kind: the most
- * trusted such kind.  Returns its id; *refused says whether it was refused.
+ * Record the link of identifiers of two customers this transaction locked,
+ * refused (with the reason) when merging them would exceed the limit of a
+ * kind: the most trusted such kind.  The identifiers' customers are read
+ * again in the same statement; when one of them moved since a and b were
+ * read, nothing is recorded, a and b get their current customers and false
+ * is returned.  Otherwise returns true with the link's id in *link_id and
+ * whether it was refused in *refused.
  */
-static int64
-insert_link_checked(Ident *a, Ident *b, text *source, TimestampTz observed_at, bool *refused)
+static bool
+insert_link_checked(Ident *a, Ident *b, text *source, TimestampTz observed_at,
+					int64 *link_id, bool *refused)
 {
 	Datum		v[6];
 	char		nulls[6] = {' ', ' ', source ? ' ' : 'n', ' ', ' ', ' '};
-	bool		isnull;
+	bool		a_null,
+				b_null,
+				isnull;
+	int64		ca,
+				cb;
 
 	v[0] = Int64GetDatum(a->id);
 	v[1] = Int64GetDatum(b->id);
@@ -505,10 +604,26 @@ insert_link_checked(Ident *a, Ident *b, text *source, TimestampTz observed_at, b
 	v[3] = TimestampTzGetDatum(observed_at);
 	v[4] = Int64GetDatum(a->customer);
 	v[5] = Int64GetDatum(b->customer);
-	run(Q_INSERT_LINK_CHECKED, v, nulls, SPI_OK_INSERT_RETURNING);
-	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	*refused = !isnull;
-	return result_int8(0, 1, NULL);
+	run(Q_INSERT_LINK_CHECKED, v, nulls, SPI_OK_SELECT);
+	ca = result_int8(0, 1, &a_null);
+	cb = result_int8(0, 2, &b_null);
+	if (a_null || b_null)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("identifier %lld was erased by a concurrent transaction",
+						(long long) (a_null ? a->id : b->id))));
+	*link_id = result_int8(0, 3, &isnull);
+	if (isnull)
+	{
+		/* another transaction moved one of them: the caller starts over */
+		Assert(ca != a->customer || cb != b->customer);
+		a->customer = ca;
+		b->customer = cb;
+		return false;
+	}
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, refused);
+	*refused = !*refused;
+	return true;
 }
 
 /*
@@ -531,7 +646,7 @@ attach_new(Ident *a, bool a_created, Ident *b, OmniKindRule *rule_b, TimestampTz
 	{
 		int64		c;
 
-		lock_customers(a->customer, a->customer);
+		lock_customers(a->customer, a->customer, NULL);
 		reread_customers(a->id, a->id, &c, &c);
 		if (c == a->customer)
 			break;
@@ -575,49 +690,51 @@ attach_new(Ident *a, bool a_created, Ident *b, OmniKindRule *rule_b, TimestampTz
 
 /*
  * Link two existing identifiers of different customers: lock both
- * customers, check the rules, merge.  Returns the link id.
+ * customers, check that the identifiers still belong to them and the rules,
+ * merge.  Returns the link id; *seen_done says whether their first/last
+ * seen were widened to observed_at already (by the merge).
  */
 static int64
-link_existing(Ident *a, Ident *b, text *source, TimestampTz observed_at)
+link_existing(Ident *a, Ident *b, text *source, TimestampTz observed_at, bool *seen_done)
 {
 	bool		refused;
+	bool		carry = false;
 	int64		link_id;
 
+	*seen_done = false;
 	for (;;)
 	{
-		int64		ca,
-					cb;
-
 		if (a->customer == b->customer)
 			return insert_link(a->id, b->id, source, observed_at, NULL);
-		lock_customers(a->customer, b->customer);
-		reread_customers(a->id, b->id, &ca, &cb);
-		if (ca == a->customer && cb == b->customer)
+		lock_customers(a->customer, b->customer, &carry);
+		if (insert_link_checked(a, b, source, observed_at, &link_id, &refused))
 			break;
 		/* another transaction moved one of them: start from what is now */
-		a->customer = ca;
-		b->customer = cb;
 		CHECK_FOR_INTERRUPTS();
 	}
-	link_id = insert_link_checked(a, b, source, observed_at, &refused);
 	if (!refused)
-		merge_customers(Min(a->customer, b->customer), Max(a->customer, b->customer),
-						link_id);
+	{
+		merge_customers(a, b, link_id, carry, observed_at);
+		*seen_done = true;
+	}
 	return link_id;
 }
 
 /*
  * Run link_existing in a subtransaction, starting over when it is chosen
- * as a deadlock victim.
+ * as a deadlock victim.  *seen_done as link_existing's.
  */
 static int64
-link_existing_retrying(Ident *a, Ident *b, text *source, TimestampTz observed_at)
+link_existing_retrying(Ident *a, Ident *b, text *source, TimestampTz observed_at,
+					   bool *seen_done)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
 	Ident		a0 = *a,
 				b0 = *b;
 	volatile int attempt;
+
+	*seen_done = false;
 
 	/*
 	 * Two identifiers of one customer (the common case: a pair seen again)
@@ -635,7 +752,7 @@ link_existing_retrying(Ident *a, Ident *b, text *source, TimestampTz observed_at
 		MemoryContextSwitchTo(oldcontext);
 		PG_TRY();
 		{
-			link_id = link_existing(a, b, source, observed_at);
+			link_id = link_existing(a, b, source, observed_at, seen_done);
 			ReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(oldcontext);
 			CurrentResourceOwner = oldowner;
@@ -746,7 +863,8 @@ omni_link(PG_FUNCTION_ARGS)
 	bool		a_found,
 				b_found,
 				a_created = false,
-				b_created = false;
+				b_created = false,
+				seen_done = false;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		ereport(ERROR,
@@ -792,7 +910,7 @@ omni_link(PG_FUNCTION_ARGS)
 		link_id = insert_link(a.id, b.id, source, observed_at, blocked);
 	}
 	else if (a_found && b_found)
-		link_id = link_existing_retrying(&a, &b, source, observed_at);
+		link_id = link_existing_retrying(&a, &b, source, observed_at, &seen_done);
 	else
 	{
 		/* a new identifier joins the customer of the other (made now if new too) */
@@ -818,14 +936,15 @@ omni_link(PG_FUNCTION_ARGS)
 				/* the new one was created meanwhile by another transaction */
 				find_identity(fresh);
 				fresh_created = false;
-				link_id = link_existing_retrying(&a, &b, source, observed_at);
+				link_id = link_existing_retrying(&a, &b, source, observed_at,
+												 &seen_done);
 			}
 		}
 		a_created = (known == &a) ? known_created : fresh_created;
 		b_created = (known == &b) ? known_created : fresh_created;
 	}
-	/* identifiers made by this call carry observed_at already */
-	if (!a_created || !b_created)
+	/* identifiers made by this call carry observed_at already; a merge widened both */
+	if (!seen_done && (!a_created || !b_created))
 		mark_seen(a_created ? b.id : a.id, b_created ? a.id : b.id, observed_at);
 	SPI_finish();
 	PG_RETURN_INT64(link_id);
@@ -1122,7 +1241,7 @@ omni_forget(PG_FUNCTION_ARGS)
 	{
 		int64		now_root;
 
-		lock_customers(root, root);
+		lock_customers(root, root, NULL);
 		v[0] = Int64GetDatum(root);
 		ret = SPI_execute_with_args("SELECT COALESCE(merged_into, customer_id) FROM omni.customer "
 									"WHERE customer_id = $1", 1, t, v, NULL, false, 0);
@@ -1283,7 +1402,7 @@ omni_unmerge(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("merge %lld cannot be undone: customer %lld is live again",
 							(long long) merge_id, (long long) absorbed)));
-		lock_customers(now_root, absorbed);
+		lock_customers(now_root, absorbed, NULL);
 		v[0] = Int64GetDatum(survivor);
 		ret = SPI_execute_with_args("SELECT COALESCE(merged_into, customer_id) FROM omni.customer "
 									"WHERE customer_id = $1", 1, t, v, NULL, false, 0);
