@@ -71,8 +71,8 @@ struct OmniBulkInsert
 	MemoryContext batchcxt;
 };
 
-/* The OID of omni.<relname>. */
-static Oid
+/* The OID of omni.<relname>; an error when there is none. */
+Oid
 omni_relid(const char *relname)
 {
 	Oid			relid = get_relname_relid(relname, get_namespace_oid("omni", false));

@@ -211,17 +211,6 @@ progress(Resolver *r, const char *phase, int64 done, int64 total)
 	}
 }
 
-/* The OID of omni.<relname>. */
-static Oid
-omni_table(const char *relname)
-{
-	Oid			relid = get_relname_relid(relname, get_namespace_oid("omni", false));
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "relation \"omni.%s\" does not exist", relname);
-	return relid;
-}
-
 /*
  * The planner's estimate of a table's rows, for progress reports and first
  * allocations: counting would cost a scan of its own.
@@ -229,7 +218,7 @@ omni_table(const char *relname)
 static int64
 estimated_rows(const char *relname)
 {
-	Relation	rel = table_open(omni_table(relname), AccessShareLock);
+	Relation	rel = table_open(omni_relid(relname), AccessShareLock);
 	float4		reltuples = rel->rd_rel->reltuples;
 	int32		relpages = rel->rd_rel->relpages;
 	BlockNumber pages = RelationGetNumberOfBlocks(rel);
@@ -376,7 +365,7 @@ load_identities(Resolver *r)
 	r->maxnodes = Max(1024, total + total / 4);
 	r->nodes = MemoryContextAllocHuge(r->cxt, sizeof(GNode) * r->maxnodes);
 	{
-		Relation	rel = table_open(omni_table("identity"), AccessShareLock);
+		Relation	rel = table_open(omni_relid("identity"), AccessShareLock);
 		TupleTableSlot *slot = table_slot_create(rel, NULL);
 		TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 		AttrNumber	a_id = attnameAttNum(rel, "identity_id", false),
@@ -669,7 +658,7 @@ load_links(Resolver *r)
 
 	progress_start(r, "loading links", total, true);
 	{
-		Relation	rel = table_open(omni_table("identity_link"), AccessShareLock);
+		Relation	rel = table_open(omni_relid("identity_link"), AccessShareLock);
 		TupleTableSlot *slot = table_slot_create(rel, NULL);
 		TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 		AttrNumber	a_id = attnameAttNum(rel, "link_id", false),

@@ -112,6 +112,7 @@ extern int64 omni_touchpoint_customer_of(int64 identity_id);
 extern uint64 omni_touchpoint_repoint(SPIPlanPtr plan, Datum *values);
 extern bool omni_touchpoint_partitioned(void);
 
+extern Oid	omni_relid(const char *relname);
 extern bool omni_bulk_usable(const char *relname);
 extern OmniBulkInsert *omni_bulk_begin(const char *relname, int ncols,
 									   const char *const *cols, int64 nrows);

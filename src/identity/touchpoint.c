@@ -107,17 +107,6 @@ command_cache(void)
 	return customer_cache;
 }
 
-/* The OID of omni.<relname>. */
-static Oid
-touchpoint_relid(const char *relname)
-{
-	Oid			relid = get_relname_relid(relname, get_namespace_oid("omni", false));
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "relation \"omni.%s\" does not exist", relname);
-	return relid;
-}
-
 /* The number of a column of rel. */
 static AttrNumber
 attnum_of(Relation rel, const char *name)
@@ -172,7 +161,7 @@ fetch_by_pkey(Relation heap, Snapshot snap, int64 key, TupleTableSlot *slot)
 bool
 omni_touchpoint_partitioned(void)
 {
-	return get_rel_relkind(touchpoint_relid("touchpoint")) == RELKIND_PARTITIONED_TABLE;
+	return get_rel_relkind(omni_relid("touchpoint")) == RELKIND_PARTITIONED_TABLE;
 }
 
 /*
@@ -203,7 +192,7 @@ check_channel(TriggerData *trigdata, HeapTuple tuple)
 															  old, channel)))
 			return;
 	}
-	rel = table_open(touchpoint_relid("channel"), AccessShareLock);
+	rel = table_open(omni_relid("channel"), AccessShareLock);
 	slot = table_slot_create(rel, NULL);
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	found = fetch_by_key(rel, snap, F_TEXTEQ, channel, slot);
@@ -295,8 +284,8 @@ lock_live_customer(Relation customer, TupleTableSlot *slot, int64 customer_id)
 int64
 omni_touchpoint_customer_of(int64 identity_id)
 {
-	Relation	identity = table_open(touchpoint_relid("identity"), AccessShareLock);
-	Relation	customer = table_open(touchpoint_relid("customer"), RowShareLock);
+	Relation	identity = table_open(omni_relid("identity"), AccessShareLock);
+	Relation	customer = table_open(omni_relid("customer"), RowShareLock);
 	TupleTableSlot *islot = table_slot_create(identity, NULL);
 	TupleTableSlot *cslot = table_slot_create(customer, NULL);
 	AttrNumber	attnum = attnum_of(identity, "customer_id");
