@@ -232,6 +232,17 @@ SELECT count(*) AS compared,
                (SELECT omni.funnel(to_timestamp(e.t), 'web', e.event, make_interval(secs => c.window_s), c.steps, c.mode)
                   FROM ev e WHERE e.uid = u.uid) AS by_rows
           FROM (SELECT DISTINCT uid FROM ev) u, fcase c) f;
+-- omni.event_funnel(ts, event, window, steps [, mode]), the form without a
+-- channel: the same as the function over journeys for every case whose
+-- steps name events only (all rows here are on "web").
+SELECT count(*) AS compared,
+       count(*) FILTER (WHERE f.by_journey = f.by_events) AS same,
+       count(DISTINCT f.by_journey) AS distinct_levels
+  FROM (SELECT u.uid, c.*, omni.funnel(pg_temp.j(u.uid), make_interval(secs => c.window_s), c.steps, c.mode) AS by_journey,
+               (SELECT omni.event_funnel(to_timestamp(e.t), e.event, make_interval(secs => c.window_s), c.steps, c.mode)
+                  FROM ev e WHERE e.uid = u.uid) AS by_events
+          FROM (SELECT DISTINCT uid FROM ev) u, fcase c
+         WHERE NOT EXISTS (SELECT FROM unnest(c.steps) p WHERE p LIKE 'web:%')) f;
 -- constant arguments (compiled once): the ClickHouse cases again, with ClickHouse's answers
 SELECT e.uid,
        omni.funnel(to_timestamp(t), 'web', event, '1 day', '{a,b,c}') AS plain, u.ch_plain,
@@ -296,6 +307,19 @@ SELECT count(*) AS compared, count(*) FILTER (WHERE f.by_journey = f.by_rows) AS
                             '{strict_once,strict_increase}', '{strict_once,strict_deduplication}',
                             '{strict_order,allow_reentry}', '{strict_once,strict_order,allow_reentry}']) m(mode)
          GROUP BY r.uid, m.mode, s.steps, w.w) f;
+-- omni.event_funnel on the same rows, with steps naming events only: the
+-- channel is not read, so it agrees with the channel form whatever the channels
+SELECT count(*) AS compared, count(*) FILTER (WHERE f.by_rows = f.by_events) AS same,
+       count(DISTINCT f.by_rows) AS distinct_levels
+  FROM (SELECT r.uid, m.mode, s.steps, w.w,
+               omni.funnel(r.ts, r.channel, r.event, w.w, s.steps::text[], m.mode::text[]) AS by_rows,
+               omni.event_funnel(r.ts, r.event, w.w, s.steps::text[], m.mode::text[]) AS by_events
+          FROM tie_ev r,
+               unnest(ARRAY['0'::interval, '10 minutes', '30 minutes', '1 day']) w(w),
+               unnest(ARRAY['{a,b,c}', '{a,b,a,c}', '{a,*,*:b,a,*}', '{d,d,d,d}']) s(steps),
+               unnest(ARRAY['{}', '{strict_deduplication}', '{strict_order}', '{strict_increase}', '{strict_once}',
+                            '{strict_once,strict_increase}', '{strict_order,allow_reentry}']) m(mode)
+         GROUP BY r.uid, m.mode, s.steps, w.w) f;
 -- the five-argument form is the empty mode
 SELECT count(*) FILTER (WHERE a = b) AS same_default_mode, count(*) AS compared
   FROM (SELECT uid, omni.funnel(ts, channel, event, '30 minutes', '{a,b,c}') AS a,
@@ -315,6 +339,16 @@ SELECT omni.funnel(ts, channel, event, '1 hour', '{a,b}') AS skipped_rows,
                ('2026-03-01 10:10+00', NULL, 'b'), ('2026-03-01 10:20+00', 'web', 'b')) v(ts, channel, event);
 SELECT omni.funnel(ts, 'web', 'a', '1 hour', '{a}') IS NULL AS no_rows_is_null
   FROM (SELECT now() AS ts WHERE false) s;
+-- omni.event_funnel skips rows with a NULL time or event (a row is nothing else)
+SELECT omni.event_funnel(ts, event, '1 hour', '{a,b}') AS skipped_rows,
+       omni.event_funnel(ts, event, '1 hour', '{*,*}') AS any_step_skips_null_events,
+       omni.event_funnel(ts, event, '1 hour', '{a,b}') FILTER (WHERE ts IS NULL) AS no_row,
+       omni.event_funnel(ts, event, NULL, '{a,b}') AS null_window,
+       omni.event_funnel(ts, event, '1 hour', NULL) AS null_steps,
+       omni.event_funnel(ts, event, '1 hour', '{a,b}', NULL) AS null_mode,
+       omni.event_funnel(ts, event, '1 hour', '{x,y}') AS no_match
+  FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, 'a'), (NULL, 'b'),
+               ('2026-03-01 10:10+00', NULL), ('2026-03-01 10:20+00', 'b')) v(ts, event);
 -- different arguments in different groups are fine; equal values spelled differently too
 SELECT g, omni.funnel(ts, 'web', e, w, s) AS level
   FROM (VALUES (1, '2026-03-01 10:00+00'::timestamptz, 'a', '1 day'::interval, '{a,b}'::text[]),
@@ -349,6 +383,19 @@ SELECT omni.funnel(ts, 'web', 'a', '1 hour', s)
   FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, '{a}'::text[]), ('2026-03-01 10:00+00', '{a,b}')) v(ts, s);
 SELECT omni.funnel(ts, 'web', 'a', '1 hour', '{a,b}', m)
   FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, '{}'::text[]), ('2026-03-01 10:00+00', '{strict_order}')) v(ts, m);
+-- omni.event_funnel: a step naming a channel can match no row; the other errors are the same
+SELECT omni.event_funnel(now(), 'a', '1 hour', '{web:a}');
+SELECT omni.event_funnel(now(), 'a', '1 hour', '{a,web:*}', '{strict_order}');
+SELECT omni.event_funnel(now(), 'a', '-1 hour', '{a}');
+SELECT omni.event_funnel(now(), 'a', '1 hour', '{a}', '{fast}');
+SELECT omni.event_funnel('-infinity', 'a', '1 hour', '{a}');
+SELECT omni.event_funnel(now(), '', '1 hour', '{a}');
+SELECT omni.event_funnel(ts, 'a', w, '{a}')
+  FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, '1 hour'::interval), ('2026-03-01 10:00+00', '2 hours')) v(ts, w);
+SELECT omni.event_funnel(ts, e, '1 hour', s) AS non_constant_steps
+  FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, 'a', '{a,*:b}'::text[]), ('2026-03-01 10:10+00', 'b', '{a,*:b}')) v(ts, e, s);
+SELECT omni.event_funnel(ts, e, '1 hour', s)
+  FROM (VALUES ('2026-03-01 10:00+00'::timestamptz, 'a', '{a,app:b}'::text[])) v(ts, e, s);
 DROP TABLE fcase, tie_ev;
 
 DROP TABLE ev, trend, cj;

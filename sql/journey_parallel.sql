@@ -99,7 +99,33 @@ SELECT count(*) FILTER (WHERE p.plain = r.plain AND p.once = r.once AND p.strict
                omni.funnel(ts, channel, event, '30 minutes', '{page_view,web:*,add_to_cart,purchase}', '{strict_once,strict_increase}') AS once,
                omni.funnel(ts, channel, event, '3 hours', '{product_view,add_to_cart,purchase}', '{strict_order,allow_reentry}') AS strict_order
           FROM jp_touch GROUP BY customer) r USING (customer);
-DROP TABLE par_funnel, par_funnel_sorted;
+
+-- omni.event_funnel fed by an index on (customer, event, ts), in parallel:
+-- a customer's rows come by event, then by time, and may be split between
+-- the workers; the combined states give the levels of the channel form.
+CREATE INDEX jp_touch_customer_event_ts ON jp_touch (customer, event, ts);
+VACUUM ANALYZE jp_touch;
+SET enable_hashagg = off;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SET min_parallel_index_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF)
+SELECT customer, omni.event_funnel(ts, event, '1 hour', '{product_view,add_to_cart,purchase}') FROM jp_touch GROUP BY customer;
+CREATE TEMP TABLE par_event_funnel AS
+SELECT customer, omni.event_funnel(ts, event, '1 hour', '{product_view,add_to_cart,purchase}') AS plain,
+       omni.event_funnel(ts, event, '3 hours', '{product_view,add_to_cart,purchase}', '{strict_order,allow_reentry}') AS strict_order
+  FROM jp_touch GROUP BY customer;
+RESET enable_hashagg;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+RESET min_parallel_index_scan_size;
+SET max_parallel_workers_per_gather = 0;
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE e.plain = p.plain AND e.strict_order = p.strict_order) AS same_as_channel_form,
+       count(DISTINCT e.plain) AS distinct_levels
+  FROM par_event_funnel e JOIN par_funnel p USING (customer);
+DROP TABLE par_funnel, par_funnel_sorted, par_event_funnel;
 
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;

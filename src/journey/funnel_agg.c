@@ -44,18 +44,25 @@
 #include "journey/journey.h"
 
 PG_FUNCTION_INFO_V1(funnel_agg_transfn);
+PG_FUNCTION_INFO_V1(funnel_agg_events_transfn);
 PG_FUNCTION_INFO_V1(funnel_agg_final);
 PG_FUNCTION_INFO_V1(funnel_agg_combine);
 PG_FUNCTION_INFO_V1(funnel_agg_serialize);
 PG_FUNCTION_INFO_V1(funnel_agg_deserialize);
 
-/* Argument numbers of the transition function (0 is the state). */
+/*
+ * Argument numbers of the transition functions (0 is the state): of
+ * omni.funnel(ts, channel, event, window, steps [, mode]), and of the form
+ * without a channel, omni.event_funnel(ts, event, window, steps [, mode]), whose
+ * window, steps and mode come one place earlier.  The steps and the mode
+ * always follow the window.
+ */
 #define FA_TS		1
 #define FA_CHANNEL	2
 #define FA_EVENT	3
 #define FA_WINDOW	4
-#define FA_STEPS	5
-#define FA_MODE		6
+#define FA_EVENTS_EVENT		2
+#define FA_EVENTS_WINDOW	3
 
 /* A compiled step pattern: NULL for "any", else the bytes and their length. */
 typedef struct FunnelPattern
@@ -243,10 +250,12 @@ funnel_add_pair(FunnelSpec *spec, const FunnelPattern *p, int i)
 /*
  * Compile window, steps and mode (mode NULL: left out) into a new spec in
  * "cxt", with the same checks and errors as the function over journeys.
+ * Without "has_channel" (the form of the aggregate that has no channel
+ * argument), a step naming a channel is an error: no row could match it.
  */
 static FunnelSpec *
 funnel_spec_compile(Interval *window, struct varlena *steps, struct varlena *mode,
-					MemoryContext cxt)
+					bool has_channel, MemoryContext cxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	FunnelSpec *spec = palloc0(sizeof(FunnelSpec));
@@ -261,6 +270,12 @@ funnel_spec_compile(Interval *window, struct varlena *steps, struct varlena *mod
 	spec->ncond = n;
 	for (int i = 0; i < n; i++)
 	{
+		if (!has_channel && patterns[i].channel != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("funnel step %d names the channel \"%s\", but omni.event_funnel has no channel argument",
+							i + 1, patterns[i].channel),
+					 errhint("Pass the channel to omni.funnel(ts, channel, event, window, steps), or name events only (\"event\" or \"*:event\").")));
 		spec->patterns[i].channel = patterns[i].channel;
 		spec->patterns[i].channel_len = patterns[i].channel ? strlen(patterns[i].channel) : 0;
 		spec->patterns[i].event = patterns[i].event;
@@ -347,7 +362,7 @@ funnel_spec_mismatch(void)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("omni.funnel arguments window, steps and mode must be the same for all rows of a group")));
+			 errmsg("funnel arguments window, steps and mode must be the same for all rows of a group")));
 }
 
 /* Whether argument "argno" of the aggregate call is a non-NULL constant. */
@@ -370,10 +385,13 @@ funnel_arg_is_const(Aggref *aggref, int argno)
  * when they differ.
  */
 static const FunnelSpec *
-funnel_row_spec(FunctionCallInfo fcinfo, const FunnelSpec *group)
+funnel_row_spec(FunctionCallInfo fcinfo, int window_argno, bool has_channel,
+				const FunnelSpec *group)
 {
 	FunnelAggCache *cache = (FunnelAggCache *) fcinfo->flinfo->fn_extra;
-	bool		has_mode = PG_NARGS() > FA_MODE;
+	int			steps_argno = window_argno + 1;
+	int			mode_argno = window_argno + 2;
+	bool		has_mode = PG_NARGS() > mode_argno;
 	Interval   *window;
 	struct varlena *steps;
 	struct varlena *mode;
@@ -387,19 +405,20 @@ funnel_row_spec(FunctionCallInfo fcinfo, const FunnelSpec *group)
 	if (cache->const_spec != NULL)
 		return cache->const_spec;
 
-	window = PG_GETARG_INTERVAL_P(FA_WINDOW);
-	steps = PG_GETARG_VARLENA_PP(FA_STEPS);
-	mode = has_mode ? PG_GETARG_VARLENA_PP(FA_MODE) : NULL;
+	window = PG_GETARG_INTERVAL_P(window_argno);
+	steps = PG_GETARG_VARLENA_PP(steps_argno);
+	mode = has_mode ? PG_GETARG_VARLENA_PP(mode_argno) : NULL;
 
 	if (!cache->checked)
 	{
 		Aggref	   *aggref = AggGetAggref(fcinfo);
 
 		cache->checked = true;
-		if (funnel_arg_is_const(aggref, FA_WINDOW) && funnel_arg_is_const(aggref, FA_STEPS) &&
-			(!has_mode || funnel_arg_is_const(aggref, FA_MODE)))
+		if (funnel_arg_is_const(aggref, window_argno) && funnel_arg_is_const(aggref, steps_argno) &&
+			(!has_mode || funnel_arg_is_const(aggref, mode_argno)))
 		{
-			cache->const_spec = funnel_spec_compile(window, steps, mode, fcinfo->flinfo->fn_mcxt);
+			cache->const_spec = funnel_spec_compile(window, steps, mode, has_channel,
+													fcinfo->flinfo->fn_mcxt);
 			return cache->const_spec;
 		}
 	}
@@ -410,7 +429,7 @@ funnel_row_spec(FunctionCallInfo fcinfo, const FunnelSpec *group)
 		spec = cache->last;
 	else
 	{
-		spec = funnel_spec_compile(window, steps, mode, fcinfo->flinfo->fn_mcxt);
+		spec = funnel_spec_compile(window, steps, mode, has_channel, fcinfo->flinfo->fn_mcxt);
 		cache->last = spec;
 	}
 	if (group != NULL && !funnel_spec_equal(group, spec))
@@ -505,26 +524,29 @@ funnel_state_reserve(FunnelAggState *state, int64 more, MemoryContext aggcxt)
 }
 
 /*
- * omni.funnel_agg_transfn(state, ts, channel, event, window, steps [, mode]):
- * add one row.  As in the journey aggregate, rows with a NULL time or
+ * Add one row to the state of its group, for both forms of the aggregate:
+ * the event's argument is "event_argno", the window's "window_argno" (the
+ * steps and the mode follow it), the channel's FA_CHANNEL when
+ * "has_channel".  As in the journey aggregate, rows with a NULL time or
  * channel are skipped, a NULL event matches only step patterns without an
- * event, and times must be finite and names non-empty.  A NULL window,
- * steps or mode makes the group's result NULL, as the function over
- * journeys, which is STRICT, gives.
+ * event, and times must be finite and names non-empty.  Without a channel,
+ * a row is its time and event alone, so a row with a NULL event is skipped
+ * too.  A NULL window, steps or mode makes the group's result NULL, as the
+ * function over journeys, which is STRICT, gives.
  */
-Datum
-funnel_agg_transfn(PG_FUNCTION_ARGS)
+static pg_attribute_always_inline Datum
+funnel_agg_add(FunctionCallInfo fcinfo, bool has_channel, int event_argno, int window_argno)
 {
 	MemoryContext aggcxt;
 	FunnelAggState *state;
 	TimestampTz ts;
-	text	   *channel;
+	text	   *channel = NULL;
 	text	   *event = NULL;
 	FunnelAggCache *cache;
 	const FunnelSpec *spec;
 	uint64		mask;
 	FunnelEvent ev;
-	int			channel_len;
+	int			channel_len = 0;
 	int			event_len = 0;
 
 	/*
@@ -542,7 +564,8 @@ funnel_agg_transfn(PG_FUNCTION_ARGS)
 	}
 	else
 		state = (FunnelAggState *) PG_GETARG_POINTER(0);
-	if (PG_ARGISNULL(FA_TS) || PG_ARGISNULL(FA_CHANNEL))
+	if (PG_ARGISNULL(FA_TS) || (has_channel && PG_ARGISNULL(FA_CHANNEL)) ||
+		(!has_channel && PG_ARGISNULL(event_argno)))
 	{
 		if (state == NULL)
 			PG_RETURN_NULL();
@@ -554,15 +577,18 @@ funnel_agg_transfn(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("journey step time must be finite")));
-	channel = funnel_text_arg(PG_GETARG_DATUM(FA_CHANNEL));
-	channel_len = VARSIZE_ANY_EXHDR(channel);
-	if (channel_len == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("journey step channel must not be empty")));
-	if (!PG_ARGISNULL(FA_EVENT))
+	if (has_channel)
 	{
-		event = funnel_text_arg(PG_GETARG_DATUM(FA_EVENT));
+		channel = funnel_text_arg(PG_GETARG_DATUM(FA_CHANNEL));
+		channel_len = VARSIZE_ANY_EXHDR(channel);
+		if (channel_len == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("journey step channel must not be empty")));
+	}
+	if (!PG_ARGISNULL(event_argno))
+	{
+		event = funnel_text_arg(PG_GETARG_DATUM(event_argno));
 		event_len = VARSIZE_ANY_EXHDR(event);
 		if (event_len == 0)
 			ereport(ERROR,
@@ -575,8 +601,8 @@ funnel_agg_transfn(PG_FUNCTION_ARGS)
 		state = MemoryContextAllocZero(aggcxt, sizeof(FunnelAggState));
 	if (unlikely(state->null_args))
 		PG_RETURN_POINTER(state);
-	if (PG_ARGISNULL(FA_WINDOW) || PG_ARGISNULL(FA_STEPS) ||
-		(PG_NARGS() > FA_MODE && PG_ARGISNULL(FA_MODE)))
+	if (PG_ARGISNULL(window_argno) || PG_ARGISNULL(window_argno + 1) ||
+		(PG_NARGS() > window_argno + 2 && PG_ARGISNULL(window_argno + 2)))
 	{
 		state->null_args = true;
 		PG_RETURN_POINTER(state);
@@ -586,9 +612,9 @@ funnel_agg_transfn(PG_FUNCTION_ARGS)
 	if (likely(cache != NULL && cache->const_spec != NULL))
 		spec = cache->const_spec;
 	else
-		spec = funnel_row_spec(fcinfo, state->spec);
+		spec = funnel_row_spec(fcinfo, window_argno, has_channel, state->spec);
 	state->spec = spec;
-	mask = funnel_row_mask(spec, VARDATA_ANY(channel), channel_len,
+	mask = funnel_row_mask(spec, channel ? VARDATA_ANY(channel) : NULL, channel_len,
 						   event ? VARDATA_ANY(event) : NULL, event_len);
 	if (mask == 0 && !spec->modes.strict_order)
 		PG_RETURN_POINTER(state);
@@ -609,6 +635,26 @@ funnel_agg_transfn(PG_FUNCTION_ARGS)
 	state->last = ev;
 	state->has_first |= (mask & 1) != 0;
 	PG_RETURN_POINTER(state);
+}
+
+/* omni.funnel_agg_transfn(state, ts, channel, event, window, steps [, mode]) */
+Datum
+funnel_agg_transfn(PG_FUNCTION_ARGS)
+{
+	return funnel_agg_add(fcinfo, true, FA_EVENT, FA_WINDOW);
+}
+
+/*
+ * omni.funnel_agg_events_transfn(state, ts, event, window, steps [, mode]),
+ * of omni.event_funnel: the form without a channel, for funnels over events
+ * alone.  It reads no
+ * channel column, so a query can take its rows from an index on (customer,
+ * event, ts) without visiting the table.
+ */
+Datum
+funnel_agg_events_transfn(PG_FUNCTION_ARGS)
+{
+	return funnel_agg_add(fcinfo, false, FA_EVENTS_EVENT, FA_EVENTS_WINDOW);
 }
 
 /*
@@ -826,7 +872,7 @@ funnel_agg_deserialize(PG_FUNCTION_ARGS)
 		}
 		if (cache->last == NULL ||
 			!funnel_spec_same_args(cache->last, &hdr->window_arg, steps, mode))
-			cache->last = funnel_spec_compile(&hdr->window_arg, steps, mode,
+			cache->last = funnel_spec_compile(&hdr->window_arg, steps, mode, true,
 											  fcinfo->flinfo->fn_mcxt);
 		state->spec = cache->last;
 	}

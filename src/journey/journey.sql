@@ -181,6 +181,16 @@ CREATE FUNCTION omni.funnel_agg_transfn(internal, timestamptz, text, text, inter
     LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION omni.funnel_agg_transfn(internal, timestamptz, text, text, interval, text[], text[]) IS
     'Transition function of the omni.funnel aggregate with modes';
+CREATE FUNCTION omni.funnel_agg_events_transfn(internal, timestamptz, text, interval, text[]) RETURNS internal
+    AS 'MODULE_PATHNAME', 'funnel_agg_events_transfn'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION omni.funnel_agg_events_transfn(internal, timestamptz, text, interval, text[]) IS
+    'Transition function of the omni.event_funnel aggregate';
+CREATE FUNCTION omni.funnel_agg_events_transfn(internal, timestamptz, text, interval, text[], text[]) RETURNS internal
+    AS 'MODULE_PATHNAME', 'funnel_agg_events_transfn'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION omni.funnel_agg_events_transfn(internal, timestamptz, text, interval, text[], text[]) IS
+    'Transition function of the omni.event_funnel aggregate with modes';
 CREATE FUNCTION omni.funnel_agg_final(internal) RETURNS integer
     AS 'MODULE_PATHNAME', 'funnel_agg_final'
     LANGUAGE C IMMUTABLE PARALLEL SAFE;
@@ -226,6 +236,40 @@ CREATE AGGREGATE omni.funnel(ts timestamptz, channel text, event text, "window" 
 );
 COMMENT ON AGGREGATE omni.funnel(timestamptz, text, text, interval, text[], text[]) IS
     'Deepest funnel step reached within the window, from (ts, channel, event) rows, with modes strict_order, strict_deduplication, strict_increase, strict_once, allow_reentry';
+
+/*
+ * The same aggregate over (ts, event) rows, for funnels whose steps name
+ * events only: with no channel to read, a query grouped by customer can
+ * take its rows from touchpoint_customer_event_ts_idx (customer_id, event,
+ * ts) alone, in customer order, without a hash table or the table's pages.
+ * It has a name of its own: as a second omni.funnel(ts, event, window,
+ * steps, mode) it would make omni.funnel(ts, channel, event, window, steps)
+ * called with literals ambiguous.
+ */
+CREATE AGGREGATE omni.event_funnel(ts timestamptz, event text, "window" interval, steps text[]) (
+    SFUNC = omni.funnel_agg_events_transfn,
+    STYPE = internal,
+    SSPACE = 1024,
+    FINALFUNC = omni.funnel_agg_final,
+    COMBINEFUNC = omni.funnel_agg_combine,
+    SERIALFUNC = omni.funnel_agg_serialize,
+    DESERIALFUNC = omni.funnel_agg_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE omni.event_funnel(timestamptz, text, interval, text[]) IS
+    'Deepest funnel step reached within the window, from (ts, event) rows in any order; steps name events only; same as omni.funnel(ts, channel, event, window, steps)';
+CREATE AGGREGATE omni.event_funnel(ts timestamptz, event text, "window" interval, steps text[], mode text[]) (
+    SFUNC = omni.funnel_agg_events_transfn,
+    STYPE = internal,
+    SSPACE = 1024,
+    FINALFUNC = omni.funnel_agg_final,
+    COMBINEFUNC = omni.funnel_agg_combine,
+    SERIALFUNC = omni.funnel_agg_serialize,
+    DESERIALFUNC = omni.funnel_agg_deserialize,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE omni.event_funnel(timestamptz, text, interval, text[], text[]) IS
+    'Deepest funnel step reached within the window, from (ts, event) rows, with modes strict_order, strict_deduplication, strict_increase, strict_once, allow_reentry';
 
 CREATE FUNCTION omni.sequence_match(j omni.journey, pattern text, conditions text[]) RETURNS boolean
     AS 'MODULE_PATHNAME', 'journey_sequence_match'
