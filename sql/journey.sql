@@ -182,5 +182,49 @@ SELECT 100, omni.journey('2026-01-01'::timestamptz + g * interval '1 minute', 'w
   FROM generate_series(1, 20000) g;
 SELECT customer, omni.length(j), pg_column_size(j) < 20000 * 9 AS compact FROM stored ORDER BY customer;
 
+-- Rows arriving as a few runs, each in time order (as partial journeys of
+-- parallel workers do), are merged (here one run per event, up to 16);
+-- more runs are sorted: both give the
+-- journey of the rows in time order, ties at one time included.
+CREATE TEMP TABLE runs_src AS
+SELECT '2026-03-01'::timestamptz + (g / 3) * interval '1 minute' AS ts,
+       (ARRAY['web', 'app', 'email'])[1 + g % 3] AS channel, 'e' || (g % k.k) AS event, k.k
+  FROM generate_series(1, 3000) g, (VALUES (2), (5), (16), (17), (40)) k(k);
+SELECT k, (SELECT omni.journey(ts, channel, event) FROM (SELECT * FROM runs_src r WHERE r.k = o.k ORDER BY event, ts, channel) s)::text
+        = (SELECT omni.journey(ts, channel, event) FROM (SELECT * FROM runs_src r WHERE r.k = o.k ORDER BY ts, channel DESC) s)::text
+          AS merged_or_sorted_same,
+       (SELECT omni.length(omni.journey(ts, channel, event)) FROM runs_src r WHERE r.k = o.k) AS steps
+  FROM (SELECT DISTINCT k FROM runs_src) o ORDER BY k;
+-- and the combine function's merge of two journeys with ties
+SELECT omni.journey_combine(omni.journey(ts, channel, event) FILTER (WHERE channel = 'web'),
+                            omni.journey(ts, channel, event) FILTER (WHERE channel <> 'web'))::text
+       = omni.journey(ts, channel, event)::text AS combine_same
+  FROM runs_src WHERE k = 5;
+DROP TABLE runs_src;
+-- Pairs are put in canonical order by ranking a query's pairs once; with
+-- more distinct pairs than are ranked (4096) by their strings.  Either way,
+-- steps at one time follow (channel, event) in bytewise order, and the
+-- journeys are byte for byte what reading their text form gives.
+CREATE TEMP TABLE many_pairs AS
+SELECT g % 50 AS customer, '2026-03-01'::timestamptz + (g % 7) * interval '1 minute' AS ts,
+       (ARRAY['web', 'app'])[1 + g % 2] AS channel, 'e' || (g * 7919 % n.n) AS event, n.n
+  FROM generate_series(1, 6000) g, (VALUES (40), (6000)) n(n);
+CREATE FUNCTION pg_temp.in_order(j omni.journey) RETURNS boolean LANGUAGE sql IMMUTABLE
+AS $$ SELECT NOT EXISTS (
+        SELECT FROM (SELECT ts, channel, event, lag(ts) OVER w AS pts, lag(channel) OVER w AS pch,
+                            lag(event) OVER w AS pev
+                       FROM omni.steps(j) WINDOW w AS (ORDER BY step)) x
+         WHERE (pts, pch COLLATE "C", pev COLLATE "C") > (ts, channel COLLATE "C", event COLLATE "C")) $$;
+SELECT 40 AS pairs, count(*) AS customers, count(DISTINCT omni.length(j)) AS lengths,
+       count(*) FILTER (WHERE pg_temp.in_order(j)) AS in_order,
+       count(*) FILTER (WHERE omni.journey_send(j) = omni.journey_send(j::text::omni.journey)) AS canonical
+  FROM (SELECT customer, omni.journey(ts, channel, event) AS j FROM many_pairs WHERE n = 40 GROUP BY customer) a
+UNION ALL
+SELECT 6000, count(*), count(DISTINCT omni.length(j)), count(*) FILTER (WHERE pg_temp.in_order(j)),
+       count(*) FILTER (WHERE omni.journey_send(j) = omni.journey_send(j::text::omni.journey))
+  FROM (SELECT customer, omni.journey(ts, channel, event) AS j FROM many_pairs WHERE n = 6000 GROUP BY customer) a;
+DROP TABLE many_pairs;
+DROP FUNCTION pg_temp.in_order(omni.journey);
+
 DROP TABLE tp, j, stored, bin_src, bin_dst, bin_bad, bin_raw;
 RESET TimeZone;

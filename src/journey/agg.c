@@ -37,6 +37,7 @@ PG_FUNCTION_INFO_V1(journey_agg_transfn);
 PG_FUNCTION_INFO_V1(journey_agg_combine);
 PG_FUNCTION_INFO_V1(journey_agg_final);
 
+static int	journey_kind_cmp(const void *a, const void *b, void *arg);
 static Size journey_state_get_flat_size(ExpandedObjectHeader *eohptr);
 static void journey_state_flatten_into(ExpandedObjectHeader *eohptr,
 									   void *result, Size allocated_size);
@@ -68,6 +69,143 @@ journey_step_cmp(const JourneyStep *a, const JourneyStep *b)
 #define ST_DECLARE
 #define ST_DEFINE
 #include "lib/sort_template.h"
+
+/*
+ * The pairs of a journey are put in canonical order (channel, then event,
+ * bytewise) every time a journey is flattened.  The aggregate flattens one
+ * journey per group with pairs of one dictionary, a few hundred at most in
+ * usual data: the whole dictionary is ranked once in that order, and each
+ * journey's pairs are then ordered by their ranks, with integer comparisons
+ * instead of string ones.  A pair added to the dictionary since it was
+ * ranked leads to ranking it again, as long as it holds at most
+ * JOURNEY_RANKED_KINDS pairs (so it is ranked at most that many times);
+ * beyond, pairs are compared by their strings.
+ */
+#define JOURNEY_RANKED_KINDS 4096
+
+/* Whether the dictionary's ranks are up to date, ranking it if it may. */
+static bool
+journey_dict_ranked(JourneyDict *dict)
+{
+	uint32	   *order;
+
+	if (dict->nranked == dict->nkinds)
+		return true;
+	if (dict->nkinds > JOURNEY_RANKED_KINDS)
+		return false;
+	order = palloc(sizeof(uint32) * dict->nkinds);
+	for (uint32 k = 0; k < dict->nkinds; k++)
+		order[k] = k;
+	qsort_arg(order, dict->nkinds, sizeof(uint32), journey_kind_cmp, dict->kinds);
+	for (uint32 r = 0; r < dict->nkinds; r++)
+		dict->kinds[order[r]].rank = r;
+	dict->nranked = dict->nkinds;
+	pfree(order);
+	return true;
+}
+
+/* Order of two pairs by their ranks. */
+static int
+journey_kind_rank_cmp(const void *a, const void *b, void *arg)
+{
+	const JourneyKind *kinds = (const JourneyKind *) arg;
+	uint32		ra = kinds[*(const uint32 *) a].rank;
+	uint32		rb = kinds[*(const uint32 *) b].rank;
+
+	return ra < rb ? -1 : ra > rb ? 1 : 0;
+}
+
+/* Put the "n" pairs "ks" of the dictionary in canonical order. */
+static void
+journey_sort_kinds(JourneyDict *dict, uint32 *ks, uint32 n)
+{
+	JourneyKind *kinds = dict->kinds;
+
+	if (!journey_dict_ranked(dict))
+	{
+		qsort_arg(ks, n, sizeof(uint32), journey_kind_cmp, kinds);
+		return;
+	}
+	if (n > 32)
+	{
+		qsort_arg(ks, n, sizeof(uint32), journey_kind_rank_cmp, kinds);
+		return;
+	}
+	/* a journey has few pairs: insertion sort */
+	for (uint32 i = 1; i < n; i++)
+	{
+		uint32		k = ks[i];
+		uint32		r = kinds[k].rank;
+		uint32		j = i;
+
+		while (j > 0 && kinds[ks[j - 1]].rank > r)
+		{
+			ks[j] = ks[j - 1];
+			j--;
+		}
+		ks[j] = k;
+	}
+}
+
+/*
+ * Steps in canonical order that were appended as at most this many sorted
+ * runs are merged rather than sorted (journey_state_layout).
+ */
+#define JOURNEY_MERGE_RUNS 16
+
+/*
+ * Sort "n" steps made of "nruns" runs, each in canonical order, starting at
+ * runs[0] = 0, runs[1], ...: neighbouring runs are merged pairwise through
+ * a scratch array until one is left, O(n log nruns).  Equal steps keep
+ * their order (they are equal in every byte that is written out anyway).
+ */
+static void
+journey_merge_runs(JourneyStep *steps, uint32 n, uint32 *runs, uint32 nruns)
+{
+	JourneyStep *src = steps;
+	JourneyStep *dst = palloc_extended(sizeof(JourneyStep) * (Size) n, MCXT_ALLOC_HUGE);
+	JourneyStep *scratch = dst;
+
+	runs[nruns] = n;
+	while (nruns > 1)
+	{
+		uint32		out = 0;
+
+		for (uint32 r = 0; r < nruns; r += 2)
+		{
+			/* runs r and r + 1 (runs[nruns] is n: a last run alone is copied) */
+			uint32		i = runs[r];
+			uint32		mid = runs[r + 1];
+			uint32		end = runs[Min(r + 2, nruns)];
+			uint32		j = mid;
+			uint32		k = i;
+
+			while (i < mid && j < end)
+			{
+				if (journey_step_cmp(&src[j], &src[i]) < 0)
+					dst[k++] = src[j++];
+				else
+					dst[k++] = src[i++];
+			}
+			if (i < mid)
+				memcpy(&dst[k], &src[i], sizeof(JourneyStep) * (mid - i));
+			else if (j < end)
+				memcpy(&dst[k], &src[j], sizeof(JourneyStep) * (end - j));
+			runs[out++] = runs[r];
+		}
+		nruns = out;
+		runs[nruns] = n;
+		{
+			JourneyStep *t = src;
+
+			src = dst;
+			dst = t;
+		}
+	}
+	if (src != steps)
+		memcpy(steps, src, sizeof(JourneyStep) * (Size) n);
+	pfree(scratch);
+}
 
 /* A new, empty dictionary in "cxt". */
 static JourneyDict *
@@ -323,6 +461,7 @@ journey_dict_kind(JourneyDict *dict, const char *channel, int channel_len,
 	kind->hash = hash;
 	kind->stamp = 0;
 	kind->local = 0;
+	kind->rank = 0;
 	dict->htab[pos] = k + 1;
 	if (dict->nkinds * 2 > dict->hsize)
 		journey_dict_grow_htab(dict);
@@ -495,7 +634,8 @@ journey_state_layout(JourneyState *state, JourneyLayout *lay)
 	uint32		n = 0;
 	uint32		nev = 0;
 	const char **evs;
-	bool		sorted = true;
+	uint32		runs[JOURNEY_MERGE_RUNS + 1];
+	uint32		nruns;
 
 	/* the distinct pairs of this journey */
 	if (++dict->stamp == 0)
@@ -524,23 +664,37 @@ journey_state_layout(JourneyState *state, JourneyLayout *lay)
 	lay->kinds = palloc(sizeof(uint32) * Max(n, 1));
 	memcpy(lay->kinds, dict->scratch, sizeof(uint32) * n);
 	if (n > 1)
-		qsort_arg(lay->kinds, n, sizeof(uint32), journey_kind_cmp, kinds);
+		journey_sort_kinds(dict, lay->kinds, n);
 	for (uint32 r = 0; r < n; r++)
 		kinds[lay->kinds[r]].local = r;
 
-	/* steps in (ts, pair order) */
+	/*
+	 * Steps in (ts, pair order).  They mostly come as a few runs already in
+	 * that order: one when rows arrive in time order, and one per partial
+	 * journey when the combine function appended the journeys of parallel
+	 * workers (each canonical, so in this order too).  Up to
+	 * JOURNEY_MERGE_RUNS runs are merged; more are sorted.
+	 */
+	nruns = 1;
+	runs[0] = 0;
 	for (uint32 i = 0; i < state->nsteps; i++)
 	{
 		JourneyStep *step = &state->steps[i];
 
 		step->pad = kinds[step->kind].local;
-		if (sorted && i > 0 &&
+		if (i > 0 && nruns <= JOURNEY_MERGE_RUNS &&
 			(step[-1].ts > step->ts ||
 			 (step[-1].ts == step->ts && step[-1].pad > step->pad)))
-			sorted = false;
+		{
+			if (nruns < JOURNEY_MERGE_RUNS)
+				runs[nruns] = i;
+			nruns++;
+		}
 	}
-	if (!sorted)
+	if (nruns > JOURNEY_MERGE_RUNS)
 		journey_sort_steps(state->steps, state->nsteps);
+	else if (nruns > 1)
+		journey_merge_runs(state->steps, state->nsteps, runs, nruns);
 
 	/* channel names: pairs are in channel order, so they come sorted */
 	lay->channels = palloc(sizeof(char *) * Max(n, 1));

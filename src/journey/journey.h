@@ -94,6 +94,7 @@ typedef struct JourneyKind
 	uint32		hash;
 	uint32		stamp;			/* flattening pass that last saw the pair */
 	uint32		local;			/* its number in the journey being flattened */
+	uint32		rank;			/* its place among the first nranked pairs */
 } JourneyKind;
 
 /*
@@ -112,6 +113,7 @@ typedef struct JourneyDict
 	uint32	   *htab;			/* open addressing, kind + 1, 0 = empty */
 	uint32		hsize;			/* power of two */
 	uint32		stamp;			/* current flattening pass */
+	uint32		nranked;		/* pairs ranked in canonical order, see agg.c */
 	uint32	   *scratch;		/* flattening: the pairs of one journey */
 	uint32		maxscratch;
 } JourneyDict;
