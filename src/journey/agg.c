@@ -37,7 +37,9 @@ PG_FUNCTION_INFO_V1(journey_agg_transfn);
 PG_FUNCTION_INFO_V1(journey_agg_combine);
 PG_FUNCTION_INFO_V1(journey_agg_final);
 
+static inline int journey_strcmp_null(const char *a, const char *b);
 static int	journey_kind_cmp(const void *a, const void *b, void *arg);
+static void journey_state_drop_layout(JourneyState *state);
 static Size journey_state_get_flat_size(ExpandedObjectHeader *eohptr);
 static void journey_state_flatten_into(ExpandedObjectHeader *eohptr,
 									   void *result, Size allocated_size);
@@ -83,25 +85,66 @@ journey_step_cmp(const JourneyStep *a, const JourneyStep *b)
  */
 #define JOURNEY_RANKED_KINDS 4096
 
-/* Whether the dictionary's ranks are up to date, ranking it if it may. */
+/* Order of two pairs by their events, NULL first. */
+static int
+journey_kind_event_cmp(const void *a, const void *b, void *arg)
+{
+	const JourneyKind *kinds = (const JourneyKind *) arg;
+
+	return journey_strcmp_null(kinds[*(const uint32 *) a].event,
+							   kinds[*(const uint32 *) b].event);
+}
+
+/*
+ * Whether the dictionary's ranks are up to date, ranking it if it may: each
+ * pair's rank in canonical order, and the ranks of its channel and of its
+ * event among the distinct channels and events (equal names, equal ranks).
+ */
 static bool
 journey_dict_ranked(JourneyDict *dict)
 {
+	JourneyKind *kinds = dict->kinds;
+	uint32		n = dict->nkinds;
 	uint32	   *order;
+	uint32		c = 0;
 
-	if (dict->nranked == dict->nkinds)
+	if (dict->nranked == n)
 		return true;
-	if (dict->nkinds > JOURNEY_RANKED_KINDS)
+	if (n > JOURNEY_RANKED_KINDS)
 		return false;
-	order = palloc(sizeof(uint32) * dict->nkinds);
-	for (uint32 k = 0; k < dict->nkinds; k++)
+	order = palloc(sizeof(uint32) * n);
+	for (uint32 k = 0; k < n; k++)
 		order[k] = k;
-	qsort_arg(order, dict->nkinds, sizeof(uint32), journey_kind_cmp, dict->kinds);
-	for (uint32 r = 0; r < dict->nkinds; r++)
-		dict->kinds[order[r]].rank = r;
-	dict->nranked = dict->nkinds;
+	qsort_arg(order, n, sizeof(uint32), journey_kind_cmp, kinds);
+	for (uint32 r = 0; r < n; r++)
+	{
+		if (r > 0 && strcmp(kinds[order[r - 1]].channel, kinds[order[r]].channel) != 0)
+			c++;
+		kinds[order[r]].rank = r;
+		kinds[order[r]].channel_rank = c;
+	}
+	qsort_arg(order, n, sizeof(uint32), journey_kind_event_cmp, kinds);
+	c = 0;
+	for (uint32 r = 0; r < n; r++)
+	{
+		if (r > 0 && journey_strcmp_null(kinds[order[r - 1]].event, kinds[order[r]].event) != 0)
+			c++;
+		kinds[order[r]].event_rank = c;
+	}
+	dict->nranked = n;
 	pfree(order);
 	return true;
+}
+
+/* Order of two pairs by the ranks of their events. */
+static int
+journey_kind_event_rank_cmp(const void *a, const void *b, void *arg)
+{
+	const JourneyKind *kinds = (const JourneyKind *) arg;
+	uint32		ra = kinds[*(const uint32 *) a].event_rank;
+	uint32		rb = kinds[*(const uint32 *) b].event_rank;
+
+	return ra < rb ? -1 : ra > rb ? 1 : 0;
 }
 
 /* Order of two pairs by their ranks. */
@@ -115,21 +158,25 @@ journey_kind_rank_cmp(const void *a, const void *b, void *arg)
 	return ra < rb ? -1 : ra > rb ? 1 : 0;
 }
 
-/* Put the "n" pairs "ks" of the dictionary in canonical order. */
-static void
+/*
+ * Put the "n" pairs "ks" of the dictionary in canonical order; returns
+ * whether the dictionary's ranks are up to date.
+ */
+static bool
 journey_sort_kinds(JourneyDict *dict, uint32 *ks, uint32 n)
 {
 	JourneyKind *kinds = dict->kinds;
 
 	if (!journey_dict_ranked(dict))
 	{
-		qsort_arg(ks, n, sizeof(uint32), journey_kind_cmp, kinds);
-		return;
+		if (n > 1)
+			qsort_arg(ks, n, sizeof(uint32), journey_kind_cmp, kinds);
+		return false;
 	}
 	if (n > 32)
 	{
 		qsort_arg(ks, n, sizeof(uint32), journey_kind_rank_cmp, kinds);
-		return;
+		return true;
 	}
 	/* a journey has few pairs: insertion sort */
 	for (uint32 i = 1; i < n; i++)
@@ -145,6 +192,7 @@ journey_sort_kinds(JourneyDict *dict, uint32 *ks, uint32 n)
 		}
 		ks[j] = k;
 	}
+	return true;
 }
 
 /*
@@ -518,6 +566,8 @@ journey_state_add(JourneyState *state, TimestampTz ts,
 	step->kind = journey_dict_kind(state->dict, channel, channel_len, event, event_len);
 	step->pad = 0;
 	state->flat_size = 0;
+	if (unlikely(state->layout != NULL))
+		journey_state_drop_layout(state);
 }
 
 /* Add every step of a flat journey. */
@@ -548,6 +598,8 @@ journey_state_add_journey(JourneyState *state, const Journey *j)
 	}
 	pfree(map);
 	state->flat_size = 0;
+	if (state->layout != NULL)
+		journey_state_drop_layout(state);
 }
 
 /* Bytewise order of two optional strings, NULL first. */
@@ -636,6 +688,7 @@ journey_state_layout(JourneyState *state, JourneyLayout *lay)
 	const char **evs;
 	uint32		runs[JOURNEY_MERGE_RUNS + 1];
 	uint32		nruns;
+	bool		ranked;
 
 	/* the distinct pairs of this journey */
 	if (++dict->stamp == 0)
@@ -663,8 +716,7 @@ journey_state_layout(JourneyState *state, JourneyLayout *lay)
 	lay->nkinds = n;
 	lay->kinds = palloc(sizeof(uint32) * Max(n, 1));
 	memcpy(lay->kinds, dict->scratch, sizeof(uint32) * n);
-	if (n > 1)
-		journey_sort_kinds(dict, lay->kinds, n);
+	ranked = journey_sort_kinds(dict, lay->kinds, n);
 	for (uint32 r = 0; r < n; r++)
 		kinds[lay->kinds[r]].local = r;
 
@@ -708,7 +760,8 @@ journey_state_layout(JourneyState *state, JourneyLayout *lay)
 		JourneyKind *kind = &kinds[lay->kinds[r]];
 
 		if (lay->nchannels == 0 ||
-			strcmp(lay->channels[lay->nchannels - 1], kind->channel) != 0)
+			(ranked ? kinds[lay->kinds[r - 1]].channel_rank != kind->channel_rank :
+			 strcmp(lay->channels[lay->nchannels - 1], kind->channel) != 0))
 		{
 			lay->channels[lay->nchannels++] = kind->channel;
 			lay->names_size += kind->channel_len + 1;
@@ -716,44 +769,110 @@ journey_state_layout(JourneyState *state, JourneyLayout *lay)
 		lay->kind_channel[r] = lay->nchannels - 1;
 	}
 
-	/* event names: sort and deduplicate */
-	evs = palloc(sizeof(char *) * Max(n, 1));
-	for (uint32 r = 0; r < n; r++)
-		if (kinds[lay->kinds[r]].event != NULL)
-			evs[nev++] = kinds[lay->kinds[r]].event;
-	if (nev > 1)
-		qsort(evs, nev, sizeof(char *), journey_cstring_cmp);
-	lay->nevents = 0;
-	for (uint32 e = 0; e < nev; e++)
+	/*
+	 * Event names: sorted and deduplicated, by their ranks when the
+	 * dictionary is ranked, else by their strings.
+	 */
+	if (ranked)
 	{
-		if (lay->nevents == 0 || strcmp(lay->events[lay->nevents - 1], evs[e]) != 0)
+		uint32	   *evk = palloc(sizeof(uint32) * Max(n, 1));
+		uint32	   *evrank = palloc(sizeof(uint32) * Max(n, 1));
+
+		for (uint32 r = 0; r < n; r++)
+			if (kinds[lay->kinds[r]].event != NULL)
+				evk[nev++] = lay->kinds[r];
+		if (nev > 32)
+			qsort_arg(evk, nev, sizeof(uint32), journey_kind_event_rank_cmp, kinds);
+		else
+			for (uint32 i = 1; i < nev; i++)
+			{
+				uint32		k = evk[i];
+				uint32		j = i;
+
+				while (j > 0 && kinds[evk[j - 1]].event_rank > kinds[k].event_rank)
+				{
+					evk[j] = evk[j - 1];
+					j--;
+				}
+				evk[j] = k;
+			}
+		lay->nevents = 0;
+		for (uint32 e = 0; e < nev; e++)
 		{
-			lay->events[lay->nevents++] = evs[e];
-			lay->names_size += strlen(evs[e]) + 1;
+			JourneyKind *kind = &kinds[evk[e]];
+
+			if (lay->nevents == 0 || evrank[lay->nevents - 1] != kind->event_rank)
+			{
+				evrank[lay->nevents] = kind->event_rank;
+				lay->events[lay->nevents++] = kind->event;
+				lay->names_size += kind->event_len + 1;
+			}
 		}
+		for (uint32 r = 0; r < n; r++)
+		{
+			JourneyKind *kind = &kinds[lay->kinds[r]];
+			uint32		lo = 0,
+						hi = lay->nevents;
+
+			if (kind->event == NULL)
+			{
+				lay->kind_event[r] = JOURNEY_NO_EVENT;
+				continue;
+			}
+			while (lo < hi)
+			{
+				uint32		mid = (lo + hi) / 2;
+
+				if (evrank[mid] < kind->event_rank)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			lay->kind_event[r] = lo;
+		}
+		pfree(evk);
+		pfree(evrank);
 	}
-	pfree(evs);
-	for (uint32 r = 0; r < n; r++)
+	else
 	{
-		const char *ev = kinds[lay->kinds[r]].event;
-		uint32		lo = 0,
-					hi = lay->nevents;
-
-		if (ev == NULL)
+		evs = palloc(sizeof(char *) * Max(n, 1));
+		for (uint32 r = 0; r < n; r++)
+			if (kinds[lay->kinds[r]].event != NULL)
+				evs[nev++] = kinds[lay->kinds[r]].event;
+		if (nev > 1)
+			qsort(evs, nev, sizeof(char *), journey_cstring_cmp);
+		lay->nevents = 0;
+		for (uint32 e = 0; e < nev; e++)
 		{
-			lay->kind_event[r] = JOURNEY_NO_EVENT;
-			continue;
+			if (lay->nevents == 0 || strcmp(lay->events[lay->nevents - 1], evs[e]) != 0)
+			{
+				lay->events[lay->nevents++] = evs[e];
+				lay->names_size += strlen(evs[e]) + 1;
+			}
 		}
-		while (lo < hi)
+		pfree(evs);
+		for (uint32 r = 0; r < n; r++)
 		{
-			uint32		mid = (lo + hi) / 2;
+			const char *ev = kinds[lay->kinds[r]].event;
+			uint32		lo = 0,
+						hi = lay->nevents;
 
-			if (strcmp(lay->events[mid], ev) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
+			if (ev == NULL)
+			{
+				lay->kind_event[r] = JOURNEY_NO_EVENT;
+				continue;
+			}
+			while (lo < hi)
+			{
+				uint32		mid = (lo + hi) / 2;
+
+				if (strcmp(lay->events[mid], ev) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			lay->kind_event[r] = lo;
 		}
-		lay->kind_event[r] = lo;
 	}
 	lay->size = journey_flat_size(state->nsteps, n, lay->nchannels,
 								  lay->nevents, lay->names_size);
@@ -778,15 +897,35 @@ static Size
 journey_state_get_flat_size(ExpandedObjectHeader *eohptr)
 {
 	JourneyState *state = (JourneyState *) eohptr;
-	JourneyLayout lay;
+	MemoryContext old;
 
 	Assert(state->magic == JOURNEY_STATE_MAGIC);
 	if (state->flat_size != 0)
 		return state->flat_size;
-	journey_state_layout(state, &lay);
-	journey_layout_free(&lay);
-	state->flat_size = lay.size;
-	return lay.size;
+
+	/*
+	 * PostgreSQL asks for the size, then flattens into memory of that size
+	 * (journey_state_flatten_into): the layout is kept in the state for it,
+	 * instead of being computed twice.  It depends on the state alone (the
+	 * dictionary's strings never move), and any change to the state drops it.
+	 */
+	if (state->layout != NULL)
+		journey_state_drop_layout(state);
+	old = MemoryContextSwitchTo(state->cxt);
+	state->layout = palloc(sizeof(JourneyLayout));
+	journey_state_layout(state, state->layout);
+	MemoryContextSwitchTo(old);
+	state->flat_size = state->layout->size;
+	return state->flat_size;
+}
+
+/* Forget the layout kept for flattening. */
+static void
+journey_state_drop_layout(JourneyState *state)
+{
+	journey_layout_free(state->layout);
+	pfree(state->layout);
+	state->layout = NULL;
 }
 
 /* Write the flat journey of a laid-out builder into "result". */
@@ -870,7 +1009,14 @@ journey_state_flatten_into(ExpandedObjectHeader *eohptr,
 	JourneyLayout lay;
 
 	Assert(state->magic == JOURNEY_STATE_MAGIC);
-	journey_state_layout(state, &lay);
+	if (state->layout != NULL)
+	{
+		lay = *state->layout;
+		pfree(state->layout);
+		state->layout = NULL;
+	}
+	else
+		journey_state_layout(state, &lay);
 	if (allocated_size != lay.size)
 		elog(ERROR, "journey flat size changed from %zu to %zu", allocated_size, lay.size);
 	journey_state_write(state, &lay, result);
@@ -884,6 +1030,8 @@ journey_state_flatten(JourneyState *state)
 	JourneyLayout lay;
 	void	   *result;
 
+	if (state->layout != NULL)
+		journey_state_drop_layout(state);
 	journey_state_layout(state, &lay);
 	state->flat_size = lay.size;
 	result = palloc(lay.size);

@@ -95,6 +95,8 @@ typedef struct JourneyKind
 	uint32		stamp;			/* flattening pass that last saw the pair */
 	uint32		local;			/* its number in the journey being flattened */
 	uint32		rank;			/* its place among the first nranked pairs */
+	uint32		channel_rank;	/* and its channel's among their channels */
+	uint32		event_rank;		/* and its event's among their events */
 } JourneyKind;
 
 /*
@@ -134,6 +136,8 @@ typedef struct JourneyState
 	uint32		nsteps;
 	uint32		maxsteps;
 	Size		flat_size;		/* cached, 0 when unknown */
+	struct JourneyLayout *layout;	/* computed for the flat size, kept for
+									 * flattening; NULL when none */
 } JourneyState;
 
 #define JOURNEY_STATE_MAGIC		0x4a524e59	/* "JRNY" */
