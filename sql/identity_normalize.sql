@@ -174,5 +174,56 @@ SELECT v, omni.blocked('cookie', v) FROM (VALUES
 ) t(v);
 ROLLBACK;
 
+-- What is read from a pattern to skip it without running it (a first
+-- character, a set of characters, the text every match starts with, the
+-- text every match contains) only ever skips values the pattern cannot
+-- match: with each pattern alone on the blocklist, omni.blocked agrees with
+-- the pattern matched by ~* on every value, random ones and ones built to
+-- match.
+BEGIN;
+CREATE TEMP TABLE qpat (pat text);
+INSERT INTO qpat VALUES
+    ('^no-?reply@'), ('^(donotreply|do-not-reply|mailer-daemon|postmaster)@'),
+    ('^[^@]*@example\.(com|org|net)$'), ('^\+1(\d)\1{9}$'), ('^\+1\d{3}5550100$'), ('^[0-]*$'),
+    ('ab+c'), ('ab*c'), ('ab?c'), ('a{2}b'), ('ba{0}c'), ('ab{1,}c'), ('a\.b'), ('^a\.?b'), ('x(y|z)w'),
+    ('^(ab|cd)?e'), ('^(ab|cd)+e'), ('^(ab|cd)e'), ('^(a|b|c)d'), ('^(a|bb*)c'), ('^((a)|b)c'), ('^(ab|)c'),
+    ('a|b'), ('ab|^c'), ('(a|b)c'), ('a[.]b'), ('a[]b]c'), ('[[:digit:]]x'), ('\d\d@'), ('a\x41'),
+    ('a\u0062c'), ('a\0142c'), ('(?i)ab'), ('(?x)a b'), ('***=a.b'), ('***:ab'), ('^AB'), ('^a.*@x'), ('@x$'),
+    ('^(a)\1b'), ('a$|^b'), ('a\-b'), ('\(ab\)'), ('^ab*'), ('c\y'), ('\mab'), ('a\Bb'), ('a\\b'),
+    ('a b'), ('^Zz.'), ('[a-c]{2}x'), ('(ab)*x'), ('x(ab)?y'), ('^(?:ab|cd)e'), ('a(?=b)'), ('a\fb'), ('a\tb');
+CREATE TEMP TABLE qval AS
+SELECT DISTINCT v FROM (
+    SELECT string_agg(substr('abcdexyzwnorpl@.-+015AB(\ ', 1 + (hashint4(g * 31 + k) & 65535) % 26, 1), '')
+           AS v
+      FROM generate_series(1, 6000) g, generate_series(1, 1 + (g % 10)) k
+     GROUP BY g
+    UNION ALL
+    SELECT unnest(ARRAY['noreply@x.com', 'no-reply@shop.org', 'NoReply@a', 'donotreply@a.b', 'postmaster@z',
+                        'mailer-daemon@q', 'anna@example.com', 'anna@EXAMPLE.org', '+12222222222', '+12125550100',
+                        '000-0', '0', 'abbc', 'ac', 'abc', 'aab', 'bc', 'a.b', 'ab', 'xyw', 'xzw', 'abe', 'cde', 'e',
+                        'ababe', 'ae', 'cd', 'd', 'bd', 'bbbc', 'bc', 'a]c', 'abc', '1x', '12@', 'aA', 'AB', 'ab',
+                        'a@x', 'z@x', 'aab', 'a-b', '(ab)', 'abbbb', 'c', 'ab c', 'a b', 'zzz', 'zZ1', 'acx',
+                        'ababx', 'x', 'xy', 'xaby', 'abe', 'cde', 'a\b', 'ba', 'bc', 'bac'])) s
+ WHERE v <> '' AND v = btrim(v);
+CREATE FUNCTION pg_temp.quick_disagreements() RETURNS TABLE (pat text, v text, blocked boolean, matches boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    p text;
+BEGIN
+    FOR p IN SELECT q.pat FROM qpat q ORDER BY q.pat LOOP
+        DELETE FROM omni.blocklist;
+        INSERT INTO omni.blocklist (kind, value, is_pattern, reason) VALUES (NULL, p, true, 'test');
+        RETURN QUERY
+            SELECT p, x.v, b, m
+              FROM (SELECT x.v, omni.blocked('cookie', x.v) IS NOT NULL AS b, x.v ~* p AS m FROM qval x) x
+             WHERE b IS DISTINCT FROM m;
+    END LOOP;
+END $$;
+SELECT * FROM pg_temp.quick_disagreements();
+-- the values do reach both sides: of every pattern, some match and some do not
+SELECT count(*) AS patterns, count(*) FILTER (WHERE m > 0 AND m < n) AS matched_and_unmatched
+  FROM (SELECT q.pat, count(*) FILTER (WHERE x.v ~* q.pat) AS m, count(*) AS n FROM qpat q, qval x GROUP BY q.pat) s;
+ROLLBACK;
+
 -- The ICU objects are reused: many calls in one statement are fine.
 SELECT count(DISTINCT omni.normalize_name('Name ' || g)) FROM generate_series(1, 2000) g;

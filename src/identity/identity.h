@@ -50,6 +50,12 @@ typedef struct OmniBlockEntry
 	void	   *re;				/* compiled pattern (regex_t), on first use */
 	int8		quick;			/* with re: 0, or a test that rules a match out */
 	uint64		quickset[2];	/* the ASCII characters that test allows */
+	char	   *prefix;			/* with re: NULL, or ASCII text (lower case)
+								 * every match starts with */
+	char	   *literal;		/* with re: NULL, or ASCII text (lower case)
+								 * every match contains */
+	int			prefix_len;
+	int			literal_len;
 } OmniBlockEntry;
 
 /* The rules and the blocklist, loaded together for one statement or run. */

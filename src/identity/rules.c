@@ -347,6 +347,276 @@ quick_add(OmniBlockEntry *b, unsigned char c)
 }
 
 /*
+ * Skip the bracket expression starting at p[*i] ("["), leaving *i after its
+ * closing "]": a "]" first (after an optional "^") is a member, "[:", "[."
+ * and "[=" open elements closed by ":]", ".]" and "=]", and a backslash
+ * escapes the next character (advanced regular expressions read escapes in
+ * brackets).  False when the bracket does not end.
+ */
+static bool
+skip_bracket(const char *p, int n, int *i)
+{
+	int			j = *i + 1;
+
+	if (j < n && p[j] == '^')
+		j++;
+	if (j < n && p[j] == ']')
+		j++;
+	while (j < n && p[j] != ']')
+	{
+		if (p[j] == '\\')
+			j += 2;
+		else if (p[j] == '[' && j + 1 < n && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '='))
+		{
+			char		close = p[j + 1];
+
+			for (j += 2; j + 1 < n && !(p[j] == close && p[j + 1] == ']'); j++)
+				;
+			if (j + 1 >= n)
+				return false;
+			j += 2;
+		}
+		else
+			j++;
+	}
+	if (j >= n)
+		return false;
+	*i = j + 1;
+	return true;
+}
+
+/*
+ * Skip the parenthesized group starting at p[*i] ("("), with the groups,
+ * brackets and escapes inside it, leaving *i after its ")".  False when it
+ * does not end.
+ */
+static bool
+skip_group(const char *p, int n, int *i)
+{
+	int			j = *i + 1;
+	int			depth = 1;
+
+	while (j < n && depth > 0)
+	{
+		if (p[j] == '\\')
+			j += 2;
+		else if (p[j] == '[')
+		{
+			if (!skip_bracket(p, n, &j))
+				return false;
+		}
+		else
+		{
+			if (p[j] == '(')
+				depth++;
+			else if (p[j] == ')')
+				depth--;
+			j++;
+		}
+	}
+	if (depth > 0)
+		return false;
+	*i = j;
+	return true;
+}
+
+/*
+ * The literal text every match of a blocklist pattern contains, and the text
+ * every match starts with, read from the pattern: the longest run of plain
+ * ASCII characters in its top-level sequence, and the run right after a
+ * leading "^".  A pattern is a concatenation of atoms when it has no "|"
+ * outside parentheses, and then every match holds each run of consecutive
+ * literal atoms that no quantifier makes optional or repeatable.  Groups,
+ * brackets, ".", anchors, back references and class escapes end a run; a
+ * character followed by "*", "+", "?" or a bound "{...}" leaves it; an
+ * escaped punctuation mark ("\.", "\+") is that character.  Patterns
+ * with a director ("***") or an embedded option or special group ("(?"),
+ * which may change how the rest reads, and patterns with a "|" at top
+ * level, get neither.  Letters are kept in lower case: matching ignores
+ * ASCII case.  The texts only ever rule out values no match could be.
+ */
+static void
+literal_runs_of(OmniBlockEntry *b, const char *p, int n, MemoryContext cxt)
+{
+	char	   *run = palloc(n + 1);
+	char	   *best = palloc(n + 1);
+	char	   *prefix = palloc(n + 1);
+	int			len = 0;
+	int			best_len = 0;
+	int			prefix_len = 0;
+	int			i = 0;
+	bool		first_run = n > 0 && p[0] == '^';	/* the run starts every match */
+
+	b->prefix = b->literal = NULL;
+	b->prefix_len = b->literal_len = 0;
+	if (n >= 3 && memcmp(p, "***", 3) == 0)
+		goto done;
+	for (int k = 0; k + 1 < n; k++)
+		if (p[k] == '(' && p[k + 1] == '?')
+			goto done;
+	if (first_run)
+		i = 1;
+
+	for (;;)
+	{
+		unsigned char c = i < n ? (unsigned char) p[i] : 0;
+		unsigned char d = i + 1 < n ? (unsigned char) p[i + 1] : 0;
+		bool		quantifier = c == '*' || c == '+' || c == '?' || c == '{';
+
+		if (i < n && (c == '|' || c == ')'))
+			goto done;			/* an alternative at top level, or unbalanced */
+		if (i < n && c == '\\' && d >= 32 && d < 128 && !isalnum(d))
+		{
+			/* an escaped punctuation mark is that character */
+			run[len++] = (char) d;
+			i += 2;
+			continue;
+		}
+		if (i < n && c >= 32 && c < 128 && !quantifier && c != '\\' &&
+			c != '(' && c != '[' && c != '.' && c != '^' && c != '$')
+		{
+			run[len++] = (char) pg_ascii_tolower(c);
+			i++;
+			continue;
+		}
+
+		/* c ends the run, or the pattern ended */
+		if (quantifier && len > 0)
+			len--;				/* the character before is optional or repeated */
+		if (first_run)
+		{
+			memcpy(prefix, run, len);
+			prefix_len = len;
+		}
+		else if (len > best_len)
+		{
+			memcpy(best, run, len);
+			best_len = len;
+		}
+		first_run = false;
+		len = 0;
+		if (i >= n)
+			break;
+		if (c == '(')
+		{
+			if (!skip_group(p, n, &i))
+				goto done;
+		}
+		else if (c == '[')
+		{
+			if (!skip_bracket(p, n, &i))
+				goto done;
+		}
+		else if (c == '{')
+		{
+			while (i < n && p[i] != '}')
+				i++;
+			if (i >= n)
+				goto done;
+			i++;
+		}
+		else if (c == '\\')
+		{
+			/*
+			 * A class or constraint escape is one letter, a back reference
+			 * one digit here; any other escape (character codes such as
+			 * \x41, \u0041, \cA, octal) stands for characters this does not
+			 * read: no literal then.
+			 */
+			if (d != 0 && strchr("dDsSwWmMyYAZ", d) != NULL)
+				i += 2;
+			else if (d >= '1' && d <= '9' && !(i + 2 < n && isdigit((unsigned char) p[i + 2])))
+				i += 2;
+			else
+				goto done;
+		}
+		else
+			i++;
+	}
+	if (prefix_len > 0)
+	{
+		b->prefix = MemoryContextAlloc(cxt, prefix_len + 1);
+		memcpy(b->prefix, prefix, prefix_len);
+		b->prefix[prefix_len] = '\0';
+		b->prefix_len = prefix_len;
+	}
+	if (best_len > 0)
+	{
+		b->literal = MemoryContextAlloc(cxt, best_len + 1);
+		memcpy(b->literal, best, best_len);
+		b->literal[best_len] = '\0';
+		b->literal_len = best_len;
+	}
+done:
+	pfree(run);
+	pfree(best);
+	pfree(prefix);
+}
+
+/*
+ * ^(alternative|alternative|...)...: when every alternative of the leading
+ * group starts with a letter or digit that no quantifier follows, and the
+ * group itself is not optional or repeated, every match starts with one of
+ * those characters (QUICK_FIRST with all of them).  Only patterns without
+ * escapes, brackets or "(?" constructs, and without "|" outside the group,
+ * are considered, so that reading the parentheses is exact.
+ */
+static void
+quick_first_of_group(OmniBlockEntry *b, const char *p, int n)
+{
+	uint64		set[2] = {0, 0};
+	int			depth = 0;
+	int			i;
+	int			close = -1;
+
+	for (i = 0; i < n; i++)
+		if (p[i] == '\\' || p[i] == '[' || (p[i] == '(' && i + 1 < n && p[i + 1] == '?'))
+			return;
+	/* p[1] is "(": find its ")", checking each alternative's first character */
+	for (i = 1; i < n; i++)
+	{
+		if (p[i] == '(' || (p[i] == '|' && depth == 1))
+		{
+			bool		opens = p[i] == '(';
+			unsigned char c = i + 1 < n ? (unsigned char) p[i + 1] : 0;
+
+			if (opens)
+				depth++;
+			if (opens && depth > 1)
+				continue;
+			if (!(c < 128 && isalnum(c)) || (i + 2 < n && strchr("*+?{", p[i + 2]) != NULL))
+				return;
+			set[pg_ascii_tolower(c) >> 6] |= UINT64CONST(1) << (pg_ascii_tolower(c) & 63);
+			set[pg_ascii_toupper(c) >> 6] |= UINT64CONST(1) << (pg_ascii_toupper(c) & 63);
+		}
+		else if (p[i] == ')')
+		{
+			if (--depth == 0)
+			{
+				close = i;
+				break;
+			}
+		}
+		else if (p[i] == '|' && depth == 0)
+			return;
+	}
+	if (close < 0 || (close + 1 < n && strchr("*+?{", p[close + 1]) != NULL))
+		return;
+	for (i = close + 1; i < n; i++)
+	{
+		if (p[i] == '(')
+			depth++;
+		else if (p[i] == ')')
+			depth--;
+		else if (p[i] == '|' && depth <= 0)
+			return;
+	}
+	b->quickset[0] = set[0];
+	b->quickset[1] = set[1];
+	b->quick = QUICK_FIRST;
+}
+
+/*
  * Recognize two shapes of pattern whose matches are easy to rule out:
  * ^[...]*$ with a bracket of plain ASCII characters (letters, digits, a
  * few punctuation marks, "-" first or last), which only matches values
@@ -357,7 +627,7 @@ quick_add(OmniBlockEntry *b, unsigned char c)
  * always run.  The test only ever skips a pattern that cannot match.
  */
 static void
-quick_test_of(OmniBlockEntry *b)
+quick_test_of(OmniBlockEntry *b, MemoryContext cxt)
 {
 	const char *p = VARDATA_ANY(b->value);
 	int			n = VARSIZE_ANY_EXHDR(b->value);
@@ -366,6 +636,7 @@ quick_test_of(OmniBlockEntry *b)
 
 	b->quick = QUICK_NONE;
 	b->quickset[0] = b->quickset[1] = 0;
+	literal_runs_of(b, p, n, cxt);
 	if (n < 2 || p[0] != '^')
 		return;
 	if (p[1] == '[' && n >= 6 && memcmp(p + n - 3, "]*$", 3) == 0)
@@ -388,6 +659,11 @@ quick_test_of(OmniBlockEntry *b)
 			}
 		}
 		b->quick = QUICK_ALL;
+		return;
+	}
+	if (p[1] == '(')
+	{
+		quick_first_of_group(b, p, n);
 		return;
 	}
 	if (!(isascii((unsigned char) p[1]) && isalnum((unsigned char) p[1])))
@@ -417,7 +693,31 @@ quick_test_of(OmniBlockEntry *b)
 	b->quick = QUICK_FIRST;
 }
 
-/* False when the quick test of an entry rules out a match of the value. */
+/*
+ * Whether "value" holds the lower-case ASCII text "lit" at "at", ignoring
+ * ASCII case.
+ */
+static inline bool
+ascii_ci_at(const char *value, int at, const char *lit, int len)
+{
+	for (int k = 0; k < len; k++)
+		if (pg_ascii_tolower((unsigned char) value[at + k]) != (unsigned char) lit[k])
+			return false;
+	return true;
+}
+
+/* Whether "value" contains the lower-case ASCII text "lit", ignoring ASCII case. */
+static bool
+ascii_ci_contains(const char *value, int vlen, const char *lit, int len)
+{
+	for (int at = 0; at + len <= vlen; at++)
+		if (pg_ascii_tolower((unsigned char) value[at]) == (unsigned char) lit[0] &&
+			ascii_ci_at(value, at, lit, len))
+			return true;
+	return false;
+}
+
+/* False when the quick tests of an entry rule out a match of the value. */
 static inline bool
 quick_may_match(OmniBlockEntry *b, const char *value, int vlen)
 {
@@ -433,14 +733,22 @@ quick_may_match(OmniBlockEntry *b, const char *value, int vlen)
 				if (c >= 128 || (b->quickset[c >> 6] & (UINT64CONST(1) << (c & 63))) == 0)
 					return false;
 			}
-			return true;
+			break;
 		case QUICK_FIRST:
-			return vlen > 0 && (unsigned char) value[0] < 128 &&
-				(b->quickset[(unsigned char) value[0] >> 6] &
-				 (UINT64CONST(1) << ((unsigned char) value[0] & 63))) != 0;
+			if (!(vlen > 0 && (unsigned char) value[0] < 128 &&
+				  (b->quickset[(unsigned char) value[0] >> 6] &
+				   (UINT64CONST(1) << ((unsigned char) value[0] & 63))) != 0))
+				return false;
+			break;
 		default:
-			return true;
+			break;
 	}
+	if (b->prefix_len > 0 &&
+		(vlen < b->prefix_len || !ascii_ci_at(value, 0, b->prefix, b->prefix_len)))
+		return false;
+	if (b->literal_len > 0 && !ascii_ci_contains(value, vlen, b->literal, b->literal_len))
+		return false;
+	return true;
 }
 
 /*
@@ -492,7 +800,7 @@ block_pattern(OmniRules *rules, OmniBlockEntry *b)
 			elog(ERROR, "could not compile blocklist pattern \"%s\"", text_to_cstring(b->value));
 		}
 		b->re = re;
-		quick_test_of(b);
+		quick_test_of(b, cxt);
 	}
 	return (regex_t *) b->re;
 }
