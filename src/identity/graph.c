@@ -421,8 +421,7 @@ load_identities(Resolver *r)
 			{
 				resetStringInfo(&valbuf);
 				appendBinaryStringInfo(&valbuf, VARDATA_ANY(value), vlen);
-				passed = (omni_blocked_reason(r->rules, r->rules->kinds[kidx].kind,
-											  valbuf.data) == NULL);
+				passed = (omni_blocked_reason_kind(r->rules, kidx, valbuf.data, vlen) == NULL);
 			}
 			else
 				passed = false;
@@ -751,7 +750,8 @@ node_blocked(Resolver *r, int32 i, const char **reasons)
 	if (n->blocked == 0)
 	{
 		const char *kind = r->rules->kinds[n->kind].kind;
-		const char *reason = omni_blocked_reason(r->rules, kind, n->key + strlen(kind) + 1);
+		const char *value = n->key + strlen(kind) + 1;
+		const char *reason = omni_blocked_reason_kind(r->rules, n->kind, value, strlen(value));
 
 		n->blocked = reason ? 2 : 1;
 		if (reason)

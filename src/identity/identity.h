@@ -66,6 +66,8 @@ typedef struct OmniRules
 	int			nblocks;
 	OmniBlockEntry *blocks;
 	char	   *known_kinds;	/* "crm, email, ..." for hints */
+	int		  **kind_blocks;	/* per kind: the entries that apply to it, on first use */
+	int		   *kind_nblocks;
 } OmniRules;
 
 /*
@@ -105,6 +107,8 @@ extern char *omni_normalize_kind(OmniRules *rules, const char *kind,
 								 const char *in, int len);
 extern const char *omni_blocked_reason(OmniRules *rules, const char *kind,
 									   const char *value);
+extern const char *omni_blocked_reason_kind(OmniRules *rules, int kidx, const char *value,
+											int vlen);
 extern void omni_identifier_hash(const char *kind, const char *value,
 								 uint8 *dest);
 extern bytea *omni_identifier_hash_key(MemoryContext mcxt);

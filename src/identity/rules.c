@@ -806,60 +806,140 @@ block_pattern(OmniRules *rules, OmniBlockEntry *b)
 }
 
 /*
- * Why a normalized identifier is blocked, or NULL when it is not.  Values
- * compare without regard to ASCII case ("NULL", "Undefined"), patterns are
- * POSIX regular expressions matched the same way.
+ * The blocklist entries that apply to kind number "kidx" of the rules (the
+ * entries of that kind and those of every kind), in blocklist order: listed
+ * for every kind at the first use of this copy of the rules, so that a check
+ * compares no kind names.
+ */
+static const int *
+kind_blocks(OmniRules *rules, int kidx, int *n)
+{
+	if (rules->kind_blocks == NULL)
+	{
+		MemoryContext cxt = GetMemoryChunkContext(rules);
+		int		  **lists = MemoryContextAllocZero(cxt, sizeof(int *) * Max(rules->nkinds, 1));
+		int		   *counts = MemoryContextAllocZero(cxt, sizeof(int) * Max(rules->nkinds, 1));
+
+		for (int k = 0; k < rules->nkinds; k++)
+		{
+			lists[k] = MemoryContextAlloc(cxt, sizeof(int) * Max(rules->nblocks, 1));
+			for (int i = 0; i < rules->nblocks; i++)
+				if (rules->blocks[i].kind == NULL ||
+					strcmp(rules->blocks[i].kind, rules->kinds[k].kind) == 0)
+					lists[k][counts[k]++] = i;
+		}
+		rules->kind_nblocks = counts;
+		rules->kind_blocks = lists;
+	}
+	*n = rules->kind_nblocks[kidx];
+	return rules->kind_blocks[kidx];
+}
+
+/* A value in the regex library's form, made once for all the patterns. */
+typedef struct WideValue
+{
+	pg_wchar	buf[128];
+	pg_wchar   *data;			/* NULL until made; buf or palloc'd */
+	int			len;
+} WideValue;
+
+/*
+ * Why entry "b" blocks the normalized value, or NULL.  Values compare
+ * without regard to ASCII case ("NULL", "Undefined"), patterns are POSIX
+ * regular expressions matched the same way.
+ */
+static const char *
+entry_blocks(OmniRules *rules, OmniBlockEntry *b, const char *kind,
+			 const char *value, int vlen, WideValue *w)
+{
+	regex_t    *re;
+	int			ret;
+
+	if (!b->is_pattern)
+	{
+		if (VARSIZE_ANY_EXHDR(b->value) == vlen &&
+			pg_strncasecmp(VARDATA_ANY(b->value), value, vlen) == 0)
+			return psprintf("blocked value: %s \"%s\" (%s)", kind, value, b->reason);
+		return NULL;
+	}
+	re = block_pattern(rules, b);
+	if (!quick_may_match(b, value, vlen))
+		return NULL;
+	if (w->data == NULL)
+	{
+		w->data = (vlen < lengthof(w->buf)) ? w->buf : palloc(sizeof(pg_wchar) * (vlen + 1));
+		w->len = pg_mb2wchar_with_len(value, w->data, vlen);
+	}
+	ret = pg_regexec(re, w->data, w->len, 0, NULL, 0, NULL, 0);
+	if (ret == REG_OKAY)
+		return psprintf("blocked value: %s \"%s\" matches %s (%s)", kind, value,
+						text_to_cstring(b->value), b->reason);
+	if (ret != REG_NOMATCH)
+	{
+		char		errMsg[100];
+
+		CHECK_FOR_INTERRUPTS();
+		pg_regerror(ret, re, errMsg, sizeof(errMsg));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+				 errmsg("regular expression failed: %s", errMsg)));
+	}
+	return NULL;
+}
+
+/*
+ * Why a normalized identifier of kind number "kidx" is blocked, or NULL
+ * when it is not: the first entry that blocks it, in blocklist order.
+ */
+const char *
+omni_blocked_reason_kind(OmniRules *rules, int kidx, const char *value, int vlen)
+{
+	int			n;
+	const int  *list = kind_blocks(rules, kidx, &n);
+	WideValue	w;
+	const char *reason = NULL;
+
+	w.data = NULL;
+	for (int e = 0; e < n && reason == NULL; e++)
+	{
+		OmniBlockEntry *b = &rules->blocks[list[e]];
+
+		/* most entries are ruled out here, without a call */
+		if (b->is_pattern ? (b->re != NULL && !quick_may_match(b, value, vlen)) :
+			VARSIZE_ANY_EXHDR(b->value) != vlen)
+			continue;
+		reason = entry_blocks(rules, b, rules->kinds[kidx].kind, value, vlen, &w);
+	}
+	if (w.data != NULL && w.data != w.buf)
+		pfree(w.data);
+	return reason;
+}
+
+/*
+ * Why a normalized identifier is blocked, or NULL when it is not.  An
+ * identifier of a kind the rules do not know is checked against the
+ * entries naming that kind and those of every kind.
  */
 const char *
 omni_blocked_reason(OmniRules *rules, const char *kind, const char *value)
 {
-	int			i;
+	int			kidx = omni_rules_kind_index(rules, kind);
 	int			vlen = strlen(value);
-	pg_wchar	wbuf[128];
-	pg_wchar   *wdata = NULL;
-	int			wlen = 0;
+	WideValue	w;
 	const char *reason = NULL;
 
-	for (i = 0; i < rules->nblocks && reason == NULL; i++)
+	if (kidx >= 0)
+		return omni_blocked_reason_kind(rules, kidx, value, vlen);
+	w.data = NULL;
+	for (int i = 0; i < rules->nblocks && reason == NULL; i++)
 	{
 		OmniBlockEntry *b = &rules->blocks[i];
 
-		if (b->kind != NULL && strcmp(b->kind, kind) != 0)
-			continue;
-		if (b->is_pattern)
-		{
-			regex_t    *re = block_pattern(rules, b);
-			int			ret;
-
-			if (!quick_may_match(b, value, vlen))
-				continue;
-			/* the value in the regex library's form, once for every pattern */
-			if (wdata == NULL)
-			{
-				wdata = (vlen < lengthof(wbuf)) ? wbuf : palloc(sizeof(pg_wchar) * (vlen + 1));
-				wlen = pg_mb2wchar_with_len(value, wdata, vlen);
-			}
-			ret = pg_regexec(re, wdata, wlen, 0, NULL, 0, NULL, 0);
-			if (ret == REG_OKAY)
-				reason = psprintf("blocked value: %s \"%s\" matches %s (%s)", kind, value,
-								  text_to_cstring(b->value), b->reason);
-			else if (ret != REG_NOMATCH)
-			{
-				char		errMsg[100];
-
-				CHECK_FOR_INTERRUPTS();
-				pg_regerror(ret, re, errMsg, sizeof(errMsg));
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
-						 errmsg("regular expression failed: %s", errMsg)));
-			}
-		}
-		else if (VARSIZE_ANY_EXHDR(b->value) == vlen &&
-				 pg_strncasecmp(VARDATA_ANY(b->value), value, vlen) == 0)
-			reason = psprintf("blocked value: %s \"%s\" (%s)", kind, value, b->reason);
+		if (b->kind == NULL || strcmp(b->kind, kind) == 0)
+			reason = entry_blocks(rules, b, kind, value, vlen, &w);
 	}
-	if (wdata != NULL && wdata != wbuf)
-		pfree(wdata);
+	if (w.data != NULL && w.data != w.buf)
+		pfree(w.data);
 	return reason;
 }
 
