@@ -554,6 +554,27 @@ done:
 }
 
 /*
+ * Whether p[from .. n) has a "|" outside parentheses: then the pattern is
+ * a choice, and no test of one alternative rules out a match.
+ */
+static bool
+bar_outside_groups(const char *p, int from, int n)
+{
+	int			depth = 0;
+
+	for (int i = from; i < n; i++)
+	{
+		if (p[i] == '(')
+			depth++;
+		else if (p[i] == ')')
+			depth--;
+		else if (p[i] == '|' && depth <= 0)
+			return true;
+	}
+	return false;
+}
+
+/*
  * ^(alternative|alternative|...)...: when every alternative of the leading
  * group starts with a letter or digit that no quantifier follows, and the
  * group itself is not optional or repeated, every match starts with one of
@@ -600,17 +621,9 @@ quick_first_of_group(OmniBlockEntry *b, const char *p, int n)
 		else if (p[i] == '|' && depth == 0)
 			return;
 	}
-	if (close < 0 || (close + 1 < n && strchr("*+?{", p[close + 1]) != NULL))
+	if (close < 0 || (close + 1 < n && strchr("*+?{", p[close + 1]) != NULL) ||
+		bar_outside_groups(p, close + 1, n))
 		return;
-	for (i = close + 1; i < n; i++)
-	{
-		if (p[i] == '(')
-			depth++;
-		else if (p[i] == ')')
-			depth--;
-		else if (p[i] == '|' && depth <= 0)
-			return;
-	}
 	b->quickset[0] = set[0];
 	b->quickset[1] = set[1];
 	b->quick = QUICK_FIRST;
@@ -631,8 +644,7 @@ quick_test_of(OmniBlockEntry *b, MemoryContext cxt)
 {
 	const char *p = VARDATA_ANY(b->value);
 	int			n = VARSIZE_ANY_EXHDR(b->value);
-	int			i,
-				depth = 0;
+	int			i;
 
 	b->quick = QUICK_NONE;
 	b->quickset[0] = b->quickset[1] = 0;
@@ -680,15 +692,8 @@ quick_test_of(OmniBlockEntry *b, MemoryContext cxt)
 		if (p[i] == '\\' || p[i] == '[' || (p[i] == '(' && i + 1 < n && p[i + 1] == '?'))
 			return;
 	}
-	for (i = 0; i < n; i++)
-	{
-		if (p[i] == '(')
-			depth++;
-		else if (p[i] == ')')
-			depth--;
-		else if (p[i] == '|' && depth <= 0)
-			return;
-	}
+	if (bar_outside_groups(p, 0, n))
+		return;
 	quick_add(b, (unsigned char) p[1]);
 	b->quick = QUICK_FIRST;
 }
