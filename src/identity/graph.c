@@ -37,6 +37,8 @@
  */
 #include "postgres.h"
 
+#include <sys/mman.h>
+
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -77,20 +79,29 @@ typedef struct GNode
 	TimestampTz last_seen;
 } GNode;
 
-/* One link, existing or staged. */
+/*
+ * One link, existing or staged: 32 bytes, since a run holds every link and
+ * sorts them.  Text is rare (sources of staged links, reasons of refused
+ * ones) and kept aside in a LinkText.
+ */
 typedef struct Link
 {
-	int64		link_id;		/* 0 for a staged link */
-	int64		order;			/* staging_id of a staged link */
+	int64		id;				/* link_id; for a staged link its staging_id
+								 * until a link_id is drawn for it */
+	TimestampTz observed_at;
 	int32		a;				/* node indexes */
 	int32		b;
-	TimestampTz observed_at;
+	int32		text;			/* its LinkText, or -1: no text */
 	char		old_status;		/* 'a', 'r', 'u'; 0 for a staged link */
 	char		new_status;
+} Link;
+
+typedef struct LinkText
+{
 	const char *old_reason;
 	const char *new_reason;
 	const char *source;
-} Link;
+} LinkText;
 
 /* The hash table of identifiers by "kind:value". */
 typedef struct KeyEntry
@@ -144,6 +155,9 @@ typedef struct Resolver
 	Link	   *links;
 	int64		nlinks;
 	int64		maxlinks;
+	LinkText   *texts;
+	int32		ntexts;
+	int32		maxtexts;
 	/* staged rows */
 	int64	   *ok_rows;
 	int64		nok;
@@ -156,6 +170,53 @@ typedef struct Resolver
 	int			last_decile;
 	int64		step;			/* rows between progress checks */
 } Resolver;
+
+/*
+ * Large arrays of the run (nodes, links, the union-find) are read at random
+ * and first written all at once.  With 4 kB pages that means one page fault
+ * per 4 kB written and a TLB miss on nearly every random read; where the
+ * kernel offers transparent huge pages on request (Linux, "madvise" mode,
+ * Debian's default), ask for them on the 2 MB-aligned interior of each such
+ * array.  Only a hint: without it, or when the kernel has no huge page at
+ * hand, the memory is ordinary memory.
+ */
+/* A hint that memory at "p" will be read soon. */
+#if defined(__GNUC__) || defined(__clang__)
+#define prefetch_mem(p) __builtin_prefetch(p)
+#else
+#define prefetch_mem(p) ((void) 0)
+#endif
+
+#define HUGE_PAGE_SIZE ((Size) 2 * 1024 * 1024)
+
+static void
+advise_huge_pages(void *p, Size size)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t	start = TYPEALIGN(HUGE_PAGE_SIZE, (uintptr_t) p);
+	uintptr_t	end = TYPEALIGN_DOWN(HUGE_PAGE_SIZE, (uintptr_t) p + size);
+
+	if (size >= 2 * HUGE_PAGE_SIZE && end > start)
+		(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+#endif
+}
+
+static void *
+alloc_large(MemoryContext cxt, Size size)
+{
+	void	   *p = MemoryContextAllocHuge(cxt, size);
+
+	advise_huge_pages(p, size);
+	return p;
+}
+
+static void *
+realloc_large(void *p, Size size)
+{
+	p = repalloc_huge(p, size);
+	advise_huge_pages(p, size);
+	return p;
+}
 
 /* Results. */
 typedef struct ResolveCounts
@@ -251,7 +312,7 @@ add_node(Resolver *r, int64 id, int64 customer, int32 kind, const char *key,
 	if (r->nnodes == r->maxnodes)
 	{
 		r->maxnodes *= 2;
-		r->nodes = repalloc_huge(r->nodes, sizeof(GNode) * r->maxnodes);
+		r->nodes = realloc_large(r->nodes, sizeof(GNode) * r->maxnodes);
 	}
 	n = &r->nodes[r->nnodes];
 	n->id = id;
@@ -265,13 +326,63 @@ add_node(Resolver *r, int64 id, int64 customer, int32 kind, const char *key,
 	return r->nnodes++;
 }
 
+/* The text of link l, made empty on first use. */
+static LinkText *
+link_text(Resolver *r, Link *l)
+{
+	if (l->text < 0)
+	{
+		if (r->ntexts == r->maxtexts)
+		{
+			if (r->maxtexts >= PG_INT32_MAX / 2)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("omni.resolve_all supports at most %d links with a source or reason",
+								PG_INT32_MAX / 2)));
+			r->maxtexts = Max(1024, r->maxtexts * 2);
+			r->texts = r->texts ? realloc_large(r->texts, sizeof(LinkText) * r->maxtexts) :
+				alloc_large(r->cxt, sizeof(LinkText) * r->maxtexts);
+		}
+		l->text = r->ntexts++;
+		r->texts[l->text].old_reason = NULL;
+		r->texts[l->text].new_reason = NULL;
+		r->texts[l->text].source = NULL;
+	}
+	return &r->texts[l->text];
+}
+
+static inline const char *
+link_old_reason(const Resolver *r, const Link *l)
+{
+	return l->text >= 0 ? r->texts[l->text].old_reason : NULL;
+}
+
+static inline const char *
+link_new_reason(const Resolver *r, const Link *l)
+{
+	return l->text >= 0 ? r->texts[l->text].new_reason : NULL;
+}
+
+static inline const char *
+link_source(const Resolver *r, const Link *l)
+{
+	return l->text >= 0 ? r->texts[l->text].source : NULL;
+}
+
+static inline void
+set_new_reason(Resolver *r, Link *l, const char *reason)
+{
+	if (reason != NULL || l->text >= 0)
+		link_text(r, l)->new_reason = reason;
+}
+
 static Link *
 add_link(Resolver *r)
 {
 	if (r->nlinks == r->maxlinks)
 	{
 		r->maxlinks *= 2;
-		r->links = repalloc_huge(r->links, sizeof(Link) * r->maxlinks);
+		r->links = realloc_large(r->links, sizeof(Link) * r->maxlinks);
 	}
 	return &r->links[r->nlinks++];
 }
@@ -311,7 +422,7 @@ dense_map_init(DenseMap *m, MemoryContext cxt, int64 min, int64 max, int64 entri
 		return;
 	m->min = min;
 	m->n = max - min + 1;
-	m->pos = MemoryContextAllocHuge(cxt, sizeof(int32) * m->n);
+	m->pos = alloc_large(cxt, sizeof(int32) * m->n);
 	for (k = 0; k < m->n; k++)
 		m->pos[k] = -1;
 }
@@ -363,7 +474,7 @@ load_identities(Resolver *r)
 
 	progress_start(r, "loading identities", total, true);
 	r->maxnodes = Max(1024, total + total / 4);
-	r->nodes = MemoryContextAllocHuge(r->cxt, sizeof(GNode) * r->maxnodes);
+	r->nodes = alloc_large(r->cxt, sizeof(GNode) * r->maxnodes);
 	{
 		Relation	rel = table_open(omni_relid("identity"), AccessShareLock);
 		TupleTableSlot *slot = table_slot_create(rel, NULL);
@@ -554,7 +665,7 @@ load_staging(Resolver *r, int64 total)
 	if (total == 0)
 		return;
 	build_keymap(r, total);
-	r->ok_rows = MemoryContextAllocHuge(r->cxt, sizeof(int64) * maxok);
+	r->ok_rows = alloc_large(r->cxt, sizeof(int64) * maxok);
 	r->bad_rows = MemoryContextAlloc(r->cxt, sizeof(int64) * maxbad);
 	r->bad_reasons = MemoryContextAlloc(r->cxt, sizeof(char *) * maxbad);
 	portal = SPI_cursor_open_with_args(NULL,
@@ -606,8 +717,8 @@ load_staging(Resolver *r, int64 total)
 				if (r->nbad == maxbad)
 				{
 					maxbad *= 2;
-					r->bad_rows = repalloc_huge(r->bad_rows, sizeof(int64) * maxbad);
-					r->bad_reasons = repalloc_huge(r->bad_reasons, sizeof(char *) * maxbad);
+					r->bad_rows = realloc_large(r->bad_rows, sizeof(int64) * maxbad);
+					r->bad_reasons = realloc_large(r->bad_reasons, sizeof(char *) * maxbad);
 				}
 				r->bad_rows[r->nbad] = staging_id;
 				r->bad_reasons[r->nbad++] = pstrdup(error);
@@ -622,19 +733,19 @@ load_staging(Resolver *r, int64 total)
 					Link	   *l = add_link(r);
 					char	   *src = SPI_getvalue(tup, desc, 6);
 
-					l->link_id = 0;
-					l->order = staging_id;
+					l->id = staging_id;
 					l->a = na;
 					l->b = nb;
 					l->observed_at = at;
 					l->old_status = 0;
-					l->old_reason = NULL;
-					l->source = src ? pstrdup(src) : NULL;
+					l->text = -1;
+					if (src)
+						link_text(r, l)->source = MemoryContextStrdup(r->cxt, src);
 				}
 				if (r->nok == maxok)
 				{
 					maxok *= 2;
-					r->ok_rows = repalloc_huge(r->ok_rows, sizeof(int64) * maxok);
+					r->ok_rows = realloc_large(r->ok_rows, sizeof(int64) * maxok);
 				}
 				r->ok_rows[r->nok++] = staging_id;
 			}
@@ -648,6 +759,36 @@ load_staging(Resolver *r, int64 total)
 	MemoryContextDelete(rowcxt);
 }
 
+/*
+ * Map the identity ids of n links just loaded (ids[2i], ids[2i + 1]) to
+ * nodes.  The ids are random, so each lookup misses the cache: asking for
+ * all the map entries of a batch first lets those misses overlap.
+ */
+#define MAP_BATCH 64
+
+static void
+map_link_batch(Resolver *r, Link *links, const int64 *ids, int n)
+{
+	if (r->idmap.n > 0)
+		for (int k = 0; k < 2 * n; k++)
+			if (ids[k] >= r->idmap.min && ids[k] - r->idmap.min < r->idmap.n)
+				prefetch_mem(&r->idmap.pos[ids[k] - r->idmap.min]);
+	for (int k = 0; k < n; k++)
+	{
+		Link	   *l = &links[k];
+
+		l->a = node_of_id(r, ids[2 * k]);
+		l->b = node_of_id(r, ids[2 * k + 1]);
+		if (l->a < 0 || l->b < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("link %lld names identifier %lld, which omni.identity does not hold",
+							(long long) l->id, (long long) ids[2 * k + (l->a < 0 ? 0 : 1)]),
+					 errdetail("The identity tables are inconsistent, as they can be only inside a statement that changes them, before its foreign keys are checked."),
+					 errhint("Call omni.resolve_all() in a statement of its own.")));
+	}
+}
+
 /* Load every existing link. */
 static void
 load_links(Resolver *r)
@@ -656,6 +797,12 @@ load_links(Resolver *r)
 	int64		done = 0;
 
 	progress_start(r, "loading links", total, true);
+	/* room for them all at once: growing by doubling copies and faults twice */
+	if (r->maxlinks < r->nlinks + total + total / 8)
+	{
+		r->maxlinks = r->nlinks + total + total / 8;
+		r->links = realloc_large(r->links, sizeof(Link) * r->maxlinks);
+	}
 	{
 		Relation	rel = table_open(omni_relid("identity_link"), AccessShareLock);
 		TupleTableSlot *slot = table_slot_create(rel, NULL);
@@ -666,33 +813,36 @@ load_links(Resolver *r)
 					a_at = attnameAttNum(rel, "observed_at", false),
 					a_status = attnameAttNum(rel, "status", false),
 					a_reason = attnameAttNum(rel, "reason", false);
+		AttrNumber	last_att = Max(Max(Max(a_id, a_a), Max(a_b, a_at)), Max(a_status, a_reason));
+
+		int64		pending_ids[2 * MAP_BATCH];
+		int			npending = 0;
 
 		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 		{
 			Link	   *l = add_link(r);
 			text	   *status;
 
-			slot_getallattrs(slot);
-			l->link_id = DatumGetInt64(slot->tts_values[a_id - 1]);
-			l->order = 0;
-			l->a = node_of_id(r, DatumGetInt64(slot->tts_values[a_a - 1]));
-			l->b = node_of_id(r, DatumGetInt64(slot->tts_values[a_b - 1]));
-			if (l->a < 0 || l->b < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-						 errmsg("link %lld names identifier %lld, which omni.identity does not hold",
-								(long long) l->link_id,
-								(long long) DatumGetInt64(slot->tts_values[(l->a < 0 ? a_a : a_b) - 1])),
-						 errdetail("The identity tables are inconsistent, as they can be only inside a statement that changes them, before its foreign keys are checked."),
-						 errhint("Call omni.resolve_all() in a statement of its own.")));
+			slot_getsomeattrs(slot, last_att);
+			l->id = DatumGetInt64(slot->tts_values[a_id - 1]);
 			l->observed_at = DatumGetTimestampTz(slot->tts_values[a_at - 1]);
 			status = DatumGetTextPP(slot->tts_values[a_status - 1]);
 			l->old_status = *VARDATA_ANY(status);
-			l->old_reason = slot->tts_isnull[a_reason - 1] ? NULL :
-				MemoryContextStrdup(r->cxt, TextDatumGetCString(slot->tts_values[a_reason - 1]));
-			l->source = NULL;
+			l->text = -1;
+			if (!slot->tts_isnull[a_reason - 1])
+				link_text(r, l)->old_reason =
+					MemoryContextStrdup(r->cxt, TextDatumGetCString(slot->tts_values[a_reason - 1]));
+			/* the identifiers are mapped to nodes a batch at a time */
+			pending_ids[2 * npending] = DatumGetInt64(slot->tts_values[a_a - 1]);
+			pending_ids[2 * npending + 1] = DatumGetInt64(slot->tts_values[a_b - 1]);
+			if (++npending == MAP_BATCH)
+			{
+				map_link_batch(r, r->links + r->nlinks - npending, pending_ids, npending);
+				npending = 0;
+			}
 			progress(r, "loading links", ++done, total);
 		}
+		map_link_batch(r, r->links + r->nlinks - npending, pending_ids, npending);
 		table_endscan(scan);
 		ExecDropSingleTupleTableSlot(slot);
 		table_close(rel, AccessShareLock);
@@ -700,20 +850,26 @@ load_links(Resolver *r)
 }
 
 /* Links in the order they were observed; staged ones after existing ones. */
-static int
-link_cmp(const void *x, const void *y)
+static inline int
+link_cmp(const Link *a, const Link *b)
 {
-	const Link *a = (const Link *) x;
-	const Link *b = (const Link *) y;
-
 	if (a->observed_at != b->observed_at)
 		return (a->observed_at > b->observed_at) - (a->observed_at < b->observed_at);
-	if ((a->link_id == 0) != (b->link_id == 0))
-		return (a->link_id == 0) ? 1 : -1;
-	if (a->link_id != b->link_id)
-		return (a->link_id > b->link_id) - (a->link_id < b->link_id);
-	return (a->order > b->order) - (a->order < b->order);
+	if ((a->old_status == 0) != (b->old_status == 0))
+		return (a->old_status == 0) ? 1 : -1;
+	/* link ids, or staging ids of staged links */
+	return (a->id > b->id) - (a->id < b->id);
 }
+
+/* sort_links(): the sort with link_cmp inlined (a million links: a third of qsort's time) */
+#define ST_SORT sort_links
+#define ST_ELEMENT_TYPE Link
+#define ST_COMPARE(a, b) link_cmp(a, b)
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /* Union-find: the root of x, halving the path on the way. */
 static inline int32
@@ -740,6 +896,13 @@ typedef struct UfRoot
 } UfRoot;
 
 #define UF_ROOT(x)	((UfRoot *) (roots + (Size) (x) * stride))
+
+/*
+ * How many links ahead the union-find loop asks for the parents of a link's
+ * identifiers, and for the records of those parents.
+ */
+#define UF_PREFETCH_FAR		16
+#define UF_PREFETCH_NEAR	8
 
 /* Why node i is blocked, or NULL (computed once per node). */
 static const char *
@@ -934,9 +1097,9 @@ sort_new_nodes(Resolver *r)
 
 	if (nnew < 2)
 		return;
-	idx = MemoryContextAllocHuge(r->cxt, sizeof(int32) * nnew);
-	newpos = MemoryContextAllocHuge(r->cxt, sizeof(int32) * nnew);
-	sorted = MemoryContextAllocHuge(r->cxt, sizeof(GNode) * nnew);
+	idx = alloc_large(r->cxt, sizeof(int32) * nnew);
+	newpos = alloc_large(r->cxt, sizeof(int32) * nnew);
+	sorted = alloc_large(r->cxt, sizeof(GNode) * nnew);
 	for (k = 0; k < nnew; k++)
 		idx[k] = r->nexisting + k;
 	qsort_arg(idx, nnew, sizeof(int32), node_key_cmp, r->nodes);
@@ -1002,13 +1165,13 @@ resolve(Resolver *r, ResolveCounts *counts)
 	load_links(r);
 
 	progress_start(r, "sorting links", r->nlinks, false);
-	qsort(r->links, r->nlinks, sizeof(Link), link_cmp);
+	sort_links(r->links, r->nlinks);
 
 	/* Union-find with the rules. */
-	parent = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, r->nnodes));
+	parent = alloc_large(r->cxt, sizeof(int32) * Max(1, r->nnodes));
 	stride = MAXALIGN(offsetof(UfRoot, kcount) + sizeof(int32) * nlimited);
-	roots = MemoryContextAllocHuge(r->cxt, stride * Max(1, r->nnodes));
-	blocked_reasons = MemoryContextAllocHuge(r->cxt, sizeof(char *) * Max(1, r->nnodes));
+	roots = alloc_large(r->cxt, stride * Max(1, r->nnodes));
+	blocked_reasons = alloc_large(r->cxt, sizeof(char *) * Max(1, r->nnodes));
 	for (j = 0; j < r->nnodes; j++)
 	{
 		int			s;
@@ -1024,7 +1187,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 	}
 
 	/* the existing customers, for merge bookkeeping */
-	ct.ids = MemoryContextAllocHuge(r->cxt, sizeof(int64) * Max(1, r->nexisting));
+	ct.ids = alloc_large(r->cxt, sizeof(int64) * Max(1, r->nexisting));
 	ct.n = 0;
 	{
 		int64		cmin = PG_INT64_MAX,
@@ -1060,7 +1223,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 			if (ct.n == 0 || ct.ids[ct.n - 1] != ct.ids[j])
 				ct.ids[ct.n++] = ct.ids[j];
 	}
-	ct.absorbed_by = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, ct.n));
+	ct.absorbed_by = alloc_large(r->cxt, sizeof(int32) * Max(1, ct.n));
 	ct.claimed = MemoryContextAllocZero(r->cxt, Max(1, ct.n));
 	for (j = 0; j < ct.n; j++)
 		ct.absorbed_by[j] = -1;
@@ -1070,9 +1233,16 @@ resolve(Resolver *r, ResolveCounts *counts)
 	 * allocated in that order, so this walks memory in sequence instead of
 	 * at random in the order of the links.
 	 */
+	/*
+	 * A blocked identifier joins nothing, so it stays a root for the whole
+	 * loop: its parent is set to -1 there, which lets the loop tell blocked
+	 * identifiers from the parent array it reads anyway, without touching
+	 * the much larger node array at random.
+	 */
 	for (j = 0; j < r->nnodes; j++)
 	{
-		(void) node_blocked(r, j, blocked_reasons);
+		if (node_blocked(r, j, blocked_reasons) != NULL)
+			parent[j] = -1;
 		if ((j & 8191) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
@@ -1081,26 +1251,50 @@ resolve(Resolver *r, ResolveCounts *counts)
 	for (i = 0; i < r->nlinks; i++)
 	{
 		Link	   *l = &r->links[i];
-		const char *why;
 		int32		ra,
 					rb;
 		UfRoot	   *ua,
 				   *ub;
 		int			s;
 
+		/*
+		 * The links come in time order and name identifiers at random: ask
+		 * for the parents of a link some way ahead, and for the records of
+		 * those parents (mostly roots) of a link closer ahead, so that the
+		 * memory reads of several links overlap.
+		 */
+		if (i + UF_PREFETCH_FAR < r->nlinks)
+		{
+			Link	   *f = &r->links[i + UF_PREFETCH_FAR];
+
+			prefetch_mem(&parent[f->a]);
+			prefetch_mem(&parent[f->b]);
+		}
+		if (i + UF_PREFETCH_NEAR < r->nlinks)
+		{
+			Link	   *f = &r->links[i + UF_PREFETCH_NEAR];
+			int32		pa = parent[f->a],
+						pb = parent[f->b];
+
+			if (pa >= 0)
+				prefetch_mem(UF_ROOT(pa));
+			if (pb >= 0)
+				prefetch_mem(UF_ROOT(pb));
+		}
+
 		progress(r, "resolving links", i + 1, r->nlinks);
-		l->new_reason = NULL;
+		if (l->text >= 0)
+			r->texts[l->text].new_reason = NULL;
 		if (l->old_status == 'u')
 		{
 			l->new_status = 'u';	/* undone by omni.unmerge: joins nothing */
-			l->new_reason = l->old_reason;
+			set_new_reason(r, l, link_old_reason(r, l));
 			continue;
 		}
-		if ((why = node_blocked(r, l->a, blocked_reasons)) != NULL ||
-			(why = node_blocked(r, l->b, blocked_reasons)) != NULL)
+		if (parent[l->a] < 0 || parent[l->b] < 0)
 		{
 			l->new_status = 'r';
-			l->new_reason = why;
+			set_new_reason(r, l, blocked_reasons[parent[l->a] < 0 ? l->a : l->b]);
 			continue;
 		}
 		ra = uf_find(parent, l->a);
@@ -1118,8 +1312,8 @@ resolve(Resolver *r, ResolveCounts *counts)
 			if (sum > kr->max_per_customer)
 			{
 				l->new_status = 'r';
-				l->new_reason = psprintf("max_per_customer exceeded: the merge would give one customer %d %s identifiers (max %d)",
-										 sum, kr->kind, kr->max_per_customer);
+				set_new_reason(r, l, psprintf("max_per_customer exceeded: the merge would give one customer %d %s identifiers (max %d)",
+											  sum, kr->kind, kr->max_per_customer));
 				break;
 			}
 		}
@@ -1146,6 +1340,11 @@ resolve(Resolver *r, ResolveCounts *counts)
 			ua->kcount[s] += ub->kcount[s];
 	}
 
+	/* blocked identifiers are roots of their own */
+	for (j = 0; j < r->nnodes; j++)
+		if (parent[j] < 0)
+			parent[j] = j;
+
 	/*
 	 * Customer of each component.  Every existing customer has a home: the
 	 * component holding its oldest identifier.  A component takes the lowest
@@ -1154,7 +1353,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 	 * rule change split off).
 	 */
 	/* the oldest identifier of each customer: nodes are in identity id order */
-	first_node = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, ct.n));
+	first_node = alloc_large(r->cxt, sizeof(int32) * Max(1, ct.n));
 	for (j = 0; j < ct.n; j++)
 		first_node[j] = -1;
 	for (j = 0; j < r->nexisting; j++)
@@ -1164,7 +1363,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 		if (first_node[ci] == -1)
 			first_node[ci] = j;
 	}
-	final_customer = MemoryContextAllocHuge(r->cxt, sizeof(int64) * Max(1, r->nnodes));
+	final_customer = alloc_large(r->cxt, sizeof(int64) * Max(1, r->nnodes));
 	for (j = 0; j < r->nnodes; j++)
 		final_customer[j] = -1;
 	for (j = 0; j < ct.n; j++)
@@ -1193,7 +1392,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 	{
 		int64		first = reserve_ids("omni.customer_customer_id_seq", new_customers);
 
-		new_customer_ids = MemoryContextAllocHuge(r->cxt, sizeof(int64) * Max(1, new_customers));
+		new_customer_ids = alloc_large(r->cxt, sizeof(int64) * Max(1, new_customers));
 		for (i = 0; i < new_customers; i++)
 			new_customer_ids[i] = first + i;
 	}
@@ -1450,7 +1649,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 
 		for (i = 0; i < r->nlinks; i++)
 		{
-			if (r->links[i].link_id == 0)
+			if (r->links[i].old_status == 0)
 				nnew++;
 			if (r->links[i].new_status == 'r')
 				counts->rejected++;
@@ -1458,8 +1657,8 @@ resolve(Resolver *r, ResolveCounts *counts)
 		counts->new_links = nnew;
 		first_link = reserve_ids("omni.identity_link_link_id_seq", nnew);
 		for (i = 0; i < r->nlinks; i++)
-			if (r->links[i].link_id == 0)
-				r->links[i].order = -(first_link + k++);	/* marks it new; id is -order */
+			if (r->links[i].old_status == 0)
+				r->links[i].id = first_link + k++;
 		progress_start(r, "writing links", r->nlinks, false);
 		if (nnew > 0 && omni_bulk_usable("identity_link"))
 		{
@@ -1473,19 +1672,21 @@ resolve(Resolver *r, ResolveCounts *counts)
 			{
 				Link	   *l = &r->links[i];
 				Datum		v[7];
-				bool		n[7] = {false, false, false, l->source == NULL, false, false, l->new_reason == NULL};
+				const char *source = link_source(r, l);
+				const char *reason = link_new_reason(r, l);
+				bool		n[7] = {false, false, false, source == NULL, false, false, reason == NULL};
 				MemoryContext old;
 
-				if (l->link_id != 0)
+				if (l->old_status != 0)
 					continue;
 				old = MemoryContextSwitchTo(batch);
-				v[0] = Int64GetDatum(-l->order);
+				v[0] = Int64GetDatum(l->id);
 				v[1] = Int64GetDatum(r->nodes[l->a].id);
 				v[2] = Int64GetDatum(r->nodes[l->b].id);
-				v[3] = l->source ? CStringGetTextDatum(l->source) : (Datum) 0;
+				v[3] = source ? CStringGetTextDatum(source) : (Datum) 0;
 				v[4] = TimestampTzGetDatum(l->observed_at);
 				v[5] = status[l->new_status == 'a' ? 0 : l->new_status == 'r' ? 1 : 2];
-				v[6] = l->new_reason ? CStringGetTextDatum(l->new_reason) : (Datum) 0;
+				v[6] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
 				MemoryContextSwitchTo(old);
 				omni_bulk_row(b, v, n);
 				MemoryContextReset(batch);
@@ -1497,13 +1698,13 @@ resolve(Resolver *r, ResolveCounts *counts)
 		for (k = direct_links ? 1 : 0; k < 2; k++)
 		{
 			/* k = 0: new links; k = 1: existing links whose status changed */
-			int64	   *bid = MemoryContextAllocHuge(r->cxt, sizeof(int64) * WRITE_BATCH);
-			int64	   *ba = MemoryContextAllocHuge(r->cxt, sizeof(int64) * WRITE_BATCH);
-			int64	   *bb = MemoryContextAllocHuge(r->cxt, sizeof(int64) * WRITE_BATCH);
-			const char **bsrc = MemoryContextAllocHuge(r->cxt, sizeof(char *) * WRITE_BATCH);
-			TimestampTz *bat = MemoryContextAllocHuge(r->cxt, sizeof(TimestampTz) * WRITE_BATCH);
-			const char **bstatus = MemoryContextAllocHuge(r->cxt, sizeof(char *) * WRITE_BATCH);
-			const char **breason = MemoryContextAllocHuge(r->cxt, sizeof(char *) * WRITE_BATCH);
+			int64	   *bid = alloc_large(r->cxt, sizeof(int64) * WRITE_BATCH);
+			int64	   *ba = alloc_large(r->cxt, sizeof(int64) * WRITE_BATCH);
+			int64	   *bb = alloc_large(r->cxt, sizeof(int64) * WRITE_BATCH);
+			const char **bsrc = alloc_large(r->cxt, sizeof(char *) * WRITE_BATCH);
+			TimestampTz *bat = alloc_large(r->cxt, sizeof(TimestampTz) * WRITE_BATCH);
+			const char **bstatus = alloc_large(r->cxt, sizeof(char *) * WRITE_BATCH);
+			const char **breason = alloc_large(r->cxt, sizeof(char *) * WRITE_BATCH);
 			int			n = 0;
 
 			for (i = 0; i <= r->nlinks; i++)
@@ -1511,7 +1712,9 @@ resolve(Resolver *r, ResolveCounts *counts)
 				if (i < r->nlinks)
 				{
 					Link	   *l = &r->links[i];
-					bool		is_new = (l->link_id == 0);
+					bool		is_new = (l->old_status == 0);
+					const char *old_reason = link_old_reason(r, l);
+					const char *new_reason = link_new_reason(r, l);
 
 					if (k == 0 && !is_new)
 						continue;
@@ -1520,18 +1723,18 @@ resolve(Resolver *r, ResolveCounts *counts)
 						if (is_new)
 							continue;
 						if (l->new_status == l->old_status &&
-							((l->new_reason == NULL && l->old_reason == NULL) ||
-							 (l->new_reason && l->old_reason && strcmp(l->new_reason, l->old_reason) == 0)))
+							((new_reason == NULL && old_reason == NULL) ||
+							 (new_reason && old_reason && strcmp(new_reason, old_reason) == 0)))
 							continue;
 						counts->changed_links++;
 					}
-					bid[n] = is_new ? -l->order : l->link_id;
+					bid[n] = l->id;
 					ba[n] = r->nodes[l->a].id;
 					bb[n] = r->nodes[l->b].id;
-					bsrc[n] = l->source;
+					bsrc[n] = link_source(r, l);
 					bat[n] = l->observed_at;
 					bstatus[n] = l->new_status == 'a' ? "accepted" : l->new_status == 'r' ? "rejected" : "unmerged";
-					breason[n] = l->new_reason;
+					breason[n] = new_reason;
 					n++;
 					progress(r, "writing links", i + 1, r->nlinks);
 				}
@@ -1584,7 +1787,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 	{
 		Oid			mtypes[4] = {INT8OID, INT8OID, INT8OID, INT8ARRAYOID};
 		SPIPlanPtr	plan;
-		int64	   *moved = MemoryContextAllocHuge(r->cxt, sizeof(int64) * Max(1, r->nexisting));
+		int64	   *moved = alloc_large(r->cxt, sizeof(int64) * Max(1, r->nexisting));
 
 		plan = SPI_prepare("WITH m AS (INSERT INTO omni.merge_log (survivor, absorbed, link_id, identities) "
 						   "VALUES ($1, $2, $3, $4) RETURNING survivor, absorbed), "
@@ -1603,8 +1806,8 @@ resolve(Resolver *r, ResolveCounts *counts)
 			;
 		if (j < ct.n)
 		{
-			by_customer = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, r->nexisting));
-			start = MemoryContextAllocHuge(r->cxt, sizeof(int32) * Max(1, ct.n));
+			by_customer = alloc_large(r->cxt, sizeof(int32) * Max(1, r->nexisting));
+			start = alloc_large(r->cxt, sizeof(int32) * Max(1, ct.n));
 			for (j = 0; j < r->nexisting; j++)
 				by_customer[j] = j;
 			qsort_arg(by_customer, r->nexisting, sizeof(int32), node_customer_cmp, r->nodes);
@@ -1630,7 +1833,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 			{
 				Link	   *l = &r->links[ct.absorbed_by[j]];
 
-				link_id = l->link_id ? l->link_id : -l->order;
+				link_id = l->id;
 			}
 			else
 				nulls[2] = 'n';
@@ -1735,7 +1938,7 @@ omni_resolve_all(PG_FUNCTION_ARGS)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	r.rules = omni_rules_load(r.cxt);
 	r.maxlinks = 1024;
-	r.links = MemoryContextAllocHuge(r.cxt, sizeof(Link) * r.maxlinks);
+	r.links = alloc_large(r.cxt, sizeof(Link) * r.maxlinks);
 
 	resolve(&r, &counts);
 	PopActiveSnapshot();

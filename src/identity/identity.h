@@ -58,6 +58,17 @@ typedef struct OmniBlockEntry
 	int			literal_len;
 } OmniBlockEntry;
 
+/*
+ * Per identifier kind, what a value must look like for any blocklist entry
+ * of that kind to match it: the bytes it may start with, and whether it may
+ * be empty.  Most values are cleared by this test alone.
+ */
+typedef struct OmniKindFilter
+{
+	uint64		first[4];
+	bool		empty;
+} OmniKindFilter;
+
 /* The rules and the blocklist, loaded together for one statement or run. */
 typedef struct OmniRules
 {
@@ -68,6 +79,7 @@ typedef struct OmniRules
 	char	   *known_kinds;	/* "crm, email, ..." for hints */
 	int		  **kind_blocks;	/* per kind: the entries that apply to it, on first use */
 	int		   *kind_nblocks;
+	OmniKindFilter *kind_filters;	/* per kind, made with kind_blocks */
 } OmniRules;
 
 /*

@@ -810,6 +810,72 @@ block_pattern(OmniRules *rules, OmniBlockEntry *b)
 	return (regex_t *) b->re;
 }
 
+/* Allow values starting with byte c, in either ASCII case. */
+static void
+filter_add(OmniKindFilter *f, unsigned char c)
+{
+	unsigned char lc = pg_ascii_tolower(c),
+				uc = pg_ascii_toupper(c);
+
+	f->first[lc >> 6] |= UINT64CONST(1) << (lc & 63);
+	f->first[uc >> 6] |= UINT64CONST(1) << (uc & 63);
+}
+
+/*
+ * The filter of each kind, from the quick tests of its entries: an entry
+ * allows the first bytes its own tests (or its value) allow, and every byte
+ * when its tests say nothing of the first one.  Patterns are compiled here,
+ * since their tests are read when they are compiled.
+ */
+static OmniKindFilter *
+kind_filters_of(OmniRules *rules, int **lists, const int *counts, MemoryContext cxt)
+{
+	OmniKindFilter *filters = MemoryContextAllocZero(cxt, sizeof(OmniKindFilter) * Max(rules->nkinds, 1));
+
+	for (int k = 0; k < rules->nkinds; k++)
+	{
+		OmniKindFilter *f = &filters[k];
+
+		for (int e = 0; e < counts[k]; e++)
+		{
+			OmniBlockEntry *b = &rules->blocks[lists[k][e]];
+
+			if (!b->is_pattern)
+			{
+				const unsigned char *v = (const unsigned char *) VARDATA_ANY(b->value);
+
+				if (VARSIZE_ANY_EXHDR(b->value) == 0)
+					f->empty = true;
+				else if (IS_HIGHBIT_SET(v[0]))
+				{
+					/* a locale may fold bytes above ASCII: allow them all */
+					f->first[2] = f->first[3] = ~UINT64CONST(0);
+				}
+				else
+					filter_add(f, v[0]);
+				continue;
+			}
+			(void) block_pattern(rules, b);
+			if (b->prefix_len > 0)
+				filter_add(f, (unsigned char) b->prefix[0]);
+			else if (b->quick == QUICK_FIRST || b->quick == QUICK_ALL)
+			{
+				/* the sets hold both cases of their letters already */
+				f->first[0] |= b->quickset[0];
+				f->first[1] |= b->quickset[1];
+				if (b->quick == QUICK_ALL)
+					f->empty = true;
+			}
+			else
+			{
+				f->first[0] = f->first[1] = f->first[2] = f->first[3] = ~UINT64CONST(0);
+				f->empty = true;
+			}
+		}
+	}
+	return filters;
+}
+
 /*
  * The blocklist entries that apply to kind number "kidx" of the rules (the
  * entries of that kind and those of every kind), in blocklist order: listed
@@ -834,6 +900,7 @@ kind_blocks(OmniRules *rules, int kidx, int *n)
 					lists[k][counts[k]++] = i;
 		}
 		rules->kind_nblocks = counts;
+		rules->kind_filters = kind_filters_of(rules, lists, counts, cxt);
 		rules->kind_blocks = lists;
 	}
 	*n = rules->kind_nblocks[kidx];
@@ -901,9 +968,13 @@ omni_blocked_reason_kind(OmniRules *rules, int kidx, const char *value, int vlen
 {
 	int			n;
 	const int  *list = kind_blocks(rules, kidx, &n);
+	const OmniKindFilter *f = &rules->kind_filters[kidx];
 	WideValue	w;
 	const char *reason = NULL;
 
+	if (vlen == 0 ? !f->empty :
+		(f->first[(unsigned char) value[0] >> 6] & (UINT64CONST(1) << ((unsigned char) value[0] & 63))) == 0)
+		return NULL;
 	w.data = NULL;
 	for (int e = 0; e < n && reason == NULL; e++)
 	{
