@@ -248,6 +248,13 @@ progress_start(Resolver *r, const char *phase, int64 total, bool estimated)
 	ereport(NOTICE,
 			(errmsg("resolve_all: %s (%s%lld rows)", phase, estimated ? "about " : "",
 					(long long) total)));
+	if (message_level_is_interesting(DEBUG1))
+	{
+		instr_time	t = r->last_notice;
+
+		INSTR_TIME_SUBTRACT(t, r->start);
+		elog(DEBUG1, "resolve_all: %s starts at %.1f ms", phase, INSTR_TIME_GET_MILLISEC(t));
+	}
 }
 
 static void
@@ -904,23 +911,22 @@ typedef struct UfRoot
 #define UF_PREFETCH_FAR		16
 #define UF_PREFETCH_NEAR	8
 
-/* Why node i is blocked, or NULL (computed once per node). */
+/* Why node i is blocked, or NULL: worked out once per node. */
 static const char *
-node_blocked(Resolver *r, int32 i, const char **reasons)
+node_blocked(Resolver *r, int32 i)
 {
 	GNode	   *n = &r->nodes[i];
+	const char *kind;
+	const char *value;
+	const char *reason;
 
-	if (n->blocked == 0)
-	{
-		const char *kind = r->rules->kinds[n->kind].kind;
-		const char *value = n->key + strlen(kind) + 1;
-		const char *reason = omni_blocked_reason_kind(r->rules, n->kind, value, strlen(value));
-
-		n->blocked = reason ? 2 : 1;
-		if (reason)
-			reasons[i] = MemoryContextStrdup(r->cxt, reason);
-	}
-	return n->blocked == 2 ? reasons[i] : NULL;
+	if (n->blocked == 1)
+		return NULL;			/* cleared when it was loaded */
+	kind = r->rules->kinds[n->kind].kind;
+	value = n->key + strlen(kind) + 1;
+	reason = omni_blocked_reason_kind(r->rules, n->kind, value, strlen(value));
+	n->blocked = reason ? 2 : 1;
+	return reason ? MemoryContextStrdup(r->cxt, reason) : NULL;
 }
 
 /*
@@ -1130,7 +1136,9 @@ resolve(Resolver *r, ResolveCounts *counts)
 	int32	   *parent;
 	char	   *roots;			/* UfRoot of each node, stride apart */
 	Size		stride;
-	const char **blocked_reasons;
+	const char **blocked_reasons;	/* of the blocked identifiers */
+	int32		nblocked = 0;
+	int32		maxblocked;
 	int			nlimited = 0;
 	int32		kind_of_slot[256];
 	int64		i;
@@ -1167,37 +1175,58 @@ resolve(Resolver *r, ResolveCounts *counts)
 	progress_start(r, "sorting links", r->nlinks, false);
 	sort_links(r->links, r->nlinks);
 
-	/* Union-find with the rules. */
+	/*
+	 * Union-find with the rules, set up in one pass over the nodes, in node
+	 * order (their keys were allocated in that order): every node its own
+	 * root, the range of the existing customers, and which identifiers are
+	 * blocked.  A blocked identifier joins nothing, so it stays a root for
+	 * the whole loop: its parent is -1 - k there, k the number of its reason,
+	 * which lets the loop tell blocked identifiers from the parent array it
+	 * reads anyway, without touching the much larger node array at random.
+	 */
 	parent = alloc_large(r->cxt, sizeof(int32) * Max(1, r->nnodes));
 	stride = MAXALIGN(offsetof(UfRoot, kcount) + sizeof(int32) * nlimited);
 	roots = alloc_large(r->cxt, stride * Max(1, r->nnodes));
-	blocked_reasons = alloc_large(r->cxt, sizeof(char *) * Max(1, r->nnodes));
-	for (j = 0; j < r->nnodes; j++)
-	{
-		int			s;
-		UfRoot	   *u = UF_ROOT(j);
-
-		parent[j] = j;
-
-		u->size = 1;
-		u->rep = r->nodes[j].customer;
-		blocked_reasons[j] = NULL;
-		for (s = 0; s < nlimited; s++)
-			u->kcount[s] = (kind_of_slot[s] == r->nodes[j].kind) ? 1 : 0;
-	}
-
-	/* the existing customers, for merge bookkeeping */
-	ct.ids = alloc_large(r->cxt, sizeof(int64) * Max(1, r->nexisting));
-	ct.n = 0;
+	maxblocked = 64;
+	blocked_reasons = MemoryContextAlloc(r->cxt, sizeof(char *) * maxblocked);
 	{
 		int64		cmin = PG_INT64_MAX,
 					cmax = PG_INT64_MIN;
 
-		for (j = 0; j < r->nexisting; j++)
+		for (j = 0; j < r->nnodes; j++)
 		{
-			cmin = Min(cmin, r->nodes[j].customer);
-			cmax = Max(cmax, r->nodes[j].customer);
+			int			s;
+			UfRoot	   *u = UF_ROOT(j);
+			GNode	   *n = &r->nodes[j];
+			const char *why = node_blocked(r, j);
+
+			if (why != NULL)
+			{
+				if (nblocked == maxblocked)
+				{
+					maxblocked *= 2;
+					blocked_reasons = repalloc_huge(blocked_reasons, sizeof(char *) * maxblocked);
+				}
+				blocked_reasons[nblocked] = why;
+				parent[j] = -1 - nblocked++;
+			}
+			else
+				parent[j] = j;
+			u->size = 1;
+			u->rep = n->customer;
+			for (s = 0; s < nlimited; s++)
+				u->kcount[s] = (kind_of_slot[s] == n->kind) ? 1 : 0;
+			if (j < r->nexisting)
+			{
+				cmin = Min(cmin, n->customer);
+				cmax = Max(cmax, n->customer);
+			}
+			if ((j & 8191) == 0)
+				CHECK_FOR_INTERRUPTS();
 		}
+		/* the existing customers, for merge bookkeeping */
+		ct.ids = alloc_large(r->cxt, sizeof(int64) * Max(1, r->nexisting));
+		ct.n = 0;
 		dense_map_init(&ct.map, r->cxt, cmin, cmax, r->nexisting);
 	}
 	if (ct.map.n > 0)
@@ -1227,25 +1256,6 @@ resolve(Resolver *r, ResolveCounts *counts)
 	ct.claimed = MemoryContextAllocZero(r->cxt, Max(1, ct.n));
 	for (j = 0; j < ct.n; j++)
 		ct.absorbed_by[j] = -1;
-
-	/*
-	 * Which identifiers are blocked, in node order: their keys were
-	 * allocated in that order, so this walks memory in sequence instead of
-	 * at random in the order of the links.
-	 */
-	/*
-	 * A blocked identifier joins nothing, so it stays a root for the whole
-	 * loop: its parent is set to -1 there, which lets the loop tell blocked
-	 * identifiers from the parent array it reads anyway, without touching
-	 * the much larger node array at random.
-	 */
-	for (j = 0; j < r->nnodes; j++)
-	{
-		if (node_blocked(r, j, blocked_reasons) != NULL)
-			parent[j] = -1;
-		if ((j & 8191) == 0)
-			CHECK_FOR_INTERRUPTS();
-	}
 
 	progress_start(r, "resolving links", r->nlinks, false);
 	for (i = 0; i < r->nlinks; i++)
@@ -1294,7 +1304,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 		if (parent[l->a] < 0 || parent[l->b] < 0)
 		{
 			l->new_status = 'r';
-			set_new_reason(r, l, blocked_reasons[parent[l->a] < 0 ? l->a : l->b]);
+			set_new_reason(r, l, blocked_reasons[-1 - (parent[l->a] < 0 ? parent[l->a] : parent[l->b])]);
 			continue;
 		}
 		ra = uf_find(parent, l->a);

@@ -715,6 +715,22 @@ ascii_ci_at(const char *value, int at, const char *lit, int len)
 static bool
 ascii_ci_contains(const char *value, int vlen, const char *lit, int len)
 {
+	if (len == 0)
+		return true;
+	if (!isalpha((unsigned char) lit[0]))
+	{
+		/* its first character has one case: let memchr find the candidates */
+		const char *p = value;
+		const char *last = value + vlen - len;
+
+		while (p <= last && (p = memchr(p, lit[0], last - p + 1)) != NULL)
+		{
+			if (ascii_ci_at(p, 1, lit + 1, len - 1))
+				return true;
+			p++;
+		}
+		return false;
+	}
 	for (int at = 0; at + len <= vlen; at++)
 		if (pg_ascii_tolower((unsigned char) value[at]) == (unsigned char) lit[0] &&
 			ascii_ci_at(value, at, lit, len))
