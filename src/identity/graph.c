@@ -37,9 +37,12 @@
  */
 #include "postgres.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
 
 #include "access/heapam.h"
+#include "access/parallel.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -55,6 +58,9 @@
 #include "utils/builtins.h"
 #include "parser/parse_relation.h"
 #include "storage/bufmgr.h"
+#include "storage/proc.h"
+#include "storage/shm_mq.h"
+#include "storage/shm_toc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -158,6 +164,13 @@ typedef struct Resolver
 	LinkText   *texts;
 	int32		ntexts;
 	int32		maxtexts;
+	/* existing links read by a parallel worker, or NULL */
+	struct LinkReader *reader;
+	/* the union-find's arrays, reserved with the nodes */
+	int32	   *uf_parent;
+	char	   *uf_roots;
+	Size		uf_stride;
+	int32		uf_max;
 	/* staged rows */
 	int64	   *ok_rows;
 	int64		nok;
@@ -248,12 +261,12 @@ progress_start(Resolver *r, const char *phase, int64 total, bool estimated)
 	ereport(NOTICE,
 			(errmsg("resolve_all: %s (%s%lld rows)", phase, estimated ? "about " : "",
 					(long long) total)));
-	if (message_level_is_interesting(DEBUG1))
+	if (message_level_is_interesting(DEBUG2))
 	{
 		instr_time	t = r->last_notice;
 
 		INSTR_TIME_SUBTRACT(t, r->start);
-		elog(DEBUG1, "resolve_all: %s starts at %.1f ms", phase, INSTR_TIME_GET_MILLISEC(t));
+		elog(DEBUG2, "resolve_all: %s starts at %.1f ms", phase, INSTR_TIME_GET_MILLISEC(t));
 	}
 }
 
@@ -466,6 +479,367 @@ node_of_id(Resolver *r, int64 id)
 }
 
 /*
+ * Existing links are read by a parallel worker while this process reads the
+ * identities: on a large graph the two table scans are most of a run's
+ * time, and they need not wait for each other.  The worker sends each link
+ * (ids, time, status, reason) through a message queue; this process takes
+ * what has arrived every few thousand identities, and all the rest once
+ * they are read.  The links then get their nodes as load_links would have
+ * given them.  No worker (max_parallel_maintenance_workers = 0, none free,
+ * a small graph, or already in parallel mode): load_links reads the table.
+ */
+#define READER_KEY_RELID	UINT64CONST(0x4F4D4E4931000001)
+#define READER_KEY_QUEUE	UINT64CONST(0x4F4D4E4931000002)
+#define READER_QUEUE_SIZE	((Size) 4 * 1024 * 1024)
+#define READER_MESSAGE_SIZE (64 * 1024)
+#define READER_MIN_LINKS	100000
+/* id, identity_a, identity_b, observed_at, status, reason length (-1: NULL) */
+#define READER_RECORD_SIZE	(4 * sizeof(int64) + 1 + sizeof(int32))
+
+typedef struct LinkReader
+{
+	ParallelContext *pcxt;
+	shm_mq_handle *mqh;
+	bool		ended;			/* the worker's last message arrived */
+	int64		sent;			/* links the worker said it sent */
+	int64	   *ids;			/* identity ids of the links read: a, b */
+	int64		nread;			/* links read: r->links[0 .. nread) */
+	int64		maxids;
+} LinkReader;
+
+PGDLLEXPORT void omni_resolve_links_worker(dsm_segment *seg, shm_toc *toc);
+
+/* The worker: send every link the leader's snapshot sees, then a count. */
+void
+omni_resolve_links_worker(dsm_segment *seg, shm_toc *toc)
+{
+	Oid		   *relid = shm_toc_lookup(toc, READER_KEY_RELID, false);
+	shm_mq	   *mq = shm_toc_lookup(toc, READER_KEY_QUEUE, false);
+	shm_mq_handle *mqh;
+	Relation	rel;
+	TupleTableSlot *slot;
+	TableScanDesc scan;
+	AttrNumber	att[6];
+	AttrNumber	last = 0;
+	StringInfoData buf;
+	int64		sent = 0;
+	bool		ok = true;
+	static const char *const names[6] = {"link_id", "identity_a", "identity_b",
+	"observed_at", "status", "reason"};
+
+	shm_mq_set_sender(mq, MyProc);
+	mqh = shm_mq_attach(mq, seg, NULL);
+	rel = table_open(*relid, AccessShareLock);
+	for (int k = 0; k < 6; k++)
+	{
+		att[k] = attnameAttNum(rel, names[k], false);
+		last = Max(last, att[k]);
+	}
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	initStringInfo(&buf);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		int64		v[4];
+		char		status;
+		int32		rlen = -1;
+		text	   *reason = NULL;
+
+		slot_getsomeattrs(slot, last);
+		for (int k = 0; k < 4; k++)
+			v[k] = DatumGetInt64(slot->tts_values[att[k] - 1]);
+		status = *VARDATA_ANY(DatumGetTextPP(slot->tts_values[att[4] - 1]));
+		if (!slot->tts_isnull[att[5] - 1])
+		{
+			reason = DatumGetTextPP(slot->tts_values[att[5] - 1]);
+			rlen = VARSIZE_ANY_EXHDR(reason);
+		}
+		appendBinaryStringInfo(&buf, (char *) v, sizeof(v));
+		appendBinaryStringInfo(&buf, &status, 1);
+		appendBinaryStringInfo(&buf, (char *) &rlen, sizeof(rlen));
+		if (reason)
+			appendBinaryStringInfo(&buf, VARDATA_ANY(reason), rlen);
+		sent++;
+		if (buf.len >= READER_MESSAGE_SIZE)
+		{
+			/* a failed send: the leader went away */
+			if (!(ok = (shm_mq_send(mqh, buf.len, buf.data, false, true) == SHM_MQ_SUCCESS)))
+				break;
+			resetStringInfo(&buf);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	if (ok && buf.len > 0)
+		ok = (shm_mq_send(mqh, buf.len, buf.data, false, true) == SHM_MQ_SUCCESS);
+	/* the end: a message of just the count */
+	if (ok)
+		(void) shm_mq_send(mqh, sizeof(sent), &sent, false, true);
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
+	shm_mq_detach(mqh);
+}
+
+/* Start the worker, when one is worth it and can be had. */
+static void
+reader_start(Resolver *r, int64 links)
+{
+	LinkReader *lr;
+	ParallelContext *pcxt;
+	Oid		   *relid;
+	shm_mq	   *mq;
+
+	if (links < READER_MIN_LINKS || max_parallel_maintenance_workers <= 0 || IsInParallelMode())
+		return;
+	EnterParallelMode();
+	pcxt = CreateParallelContext("omnichannel", "omni_resolve_links_worker", 1);
+	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(Oid));
+	shm_toc_estimate_chunk(&pcxt->estimator, READER_QUEUE_SIZE);
+	shm_toc_estimate_keys(&pcxt->estimator, 2);
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		/* no shared memory to be had */
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return;
+	}
+	relid = shm_toc_allocate(pcxt->toc, sizeof(Oid));
+	*relid = omni_relid("identity_link");
+	shm_toc_insert(pcxt->toc, READER_KEY_RELID, relid);
+	mq = shm_mq_create(shm_toc_allocate(pcxt->toc, READER_QUEUE_SIZE), READER_QUEUE_SIZE);
+	shm_toc_insert(pcxt->toc, READER_KEY_QUEUE, mq);
+	shm_mq_set_receiver(mq, MyProc);
+	LaunchParallelWorkers(pcxt);
+	if (pcxt->nworkers_launched == 0)
+	{
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return;
+	}
+	elog(DEBUG1, "resolve_all: a parallel worker reads omni.identity_link");
+	lr = MemoryContextAllocZero(r->cxt, sizeof(LinkReader));
+	lr->pcxt = pcxt;
+	lr->mqh = shm_mq_attach(mq, pcxt->seg, pcxt->worker[0].bgwhandle);
+	lr->maxids = 2 * (links + links / 8 + 1024);
+	lr->ids = alloc_large(r->cxt, sizeof(int64) * lr->maxids);
+	r->reader = lr;
+}
+
+/* Take the links that have arrived; with "wait", all of them. */
+static void
+reader_take(Resolver *r, bool wait)
+{
+	LinkReader *lr = r->reader;
+
+	while (lr != NULL && !lr->ended)
+	{
+		Size		nbytes;
+		void	   *data;
+		const char *p;
+		const char *end;
+		shm_mq_result res = shm_mq_receive(lr->mqh, &nbytes, &data, !wait);
+
+		if (res == SHM_MQ_WOULD_BLOCK)
+			return;
+		if (res == SHM_MQ_DETACHED)
+		{
+			/* the worker failed: its error, if it reported one, is raised here */
+			WaitForParallelWorkersToFinish(lr->pcxt);
+			elog(ERROR, "the worker reading omni.identity_link stopped before its end");
+		}
+		if (nbytes == sizeof(int64))
+		{
+			memcpy(&lr->sent, data, sizeof(int64));
+			lr->ended = true;
+			break;
+		}
+		p = data;
+		end = p + nbytes;
+		while (p < end)
+		{
+			Link	   *l = add_link(r);
+			int64		v[4];
+			int32		rlen;
+
+			Assert(l == &r->links[lr->nread]);
+			memcpy(v, p, sizeof(v));
+			p += sizeof(v);
+			l->id = v[0];
+			l->observed_at = (TimestampTz) v[3];
+			l->old_status = *p++;
+			l->text = -1;
+			memcpy(&rlen, p, sizeof(rlen));
+			p += sizeof(rlen);
+			if (rlen >= 0)
+			{
+				char	   *reason = MemoryContextAlloc(r->cxt, rlen + 1);
+
+				memcpy(reason, p, rlen);
+				reason[rlen] = '\0';
+				link_text(r, l)->old_reason = reason;
+				p += rlen;
+			}
+			if (2 * lr->nread + 2 > lr->maxids)
+			{
+				lr->maxids *= 2;
+				lr->ids = realloc_large(lr->ids, sizeof(int64) * lr->maxids);
+			}
+			lr->ids[2 * lr->nread] = v[1];
+			lr->ids[2 * lr->nread + 1] = v[2];
+			lr->nread++;
+		}
+	}
+}
+
+/* All the links are in: let the worker go and leave parallel mode. */
+static void
+reader_finish(Resolver *r)
+{
+	LinkReader *lr = r->reader;
+
+	reader_take(r, true);
+	WaitForParallelWorkersToFinish(lr->pcxt);
+	if (lr->sent != lr->nread)
+		elog(ERROR, "the worker reading omni.identity_link sent %lld links, %lld arrived",
+			 (long long) lr->sent, (long long) lr->nread);
+	DestroyParallelContext(lr->pcxt);
+	lr->pcxt = NULL;
+	ExitParallelMode();
+}
+
+/*
+ * Most of a run's time on a large graph used to go to the kernel zeroing
+ * the pages of its arrays as they were first written.  The arrays are
+ * therefore reserved up front, at the sizes the planner's estimates give,
+ * and a helper thread asks the kernel to fault them in (MADV_POPULATE_WRITE,
+ * Linux 5.14 and later) while this process reads the tables.  The thread
+ * calls nothing of PostgreSQL, allocates nothing and runs with every signal
+ * blocked; populating never changes the contents of memory, so it can run
+ * alongside writes to the same pages.  It is joined before the memory goes
+ * (a reset callback of the run's context), also on error.  Where threads or
+ * the call are unavailable, pages fault in as they are written, as before.
+ */
+#define PREFAULT_RANGES 5
+
+typedef struct Prefault
+{
+	pthread_t	thread;
+	bool		running;
+	int			n;
+	char	   *start[PREFAULT_RANGES];
+	Size		len[PREFAULT_RANGES];
+	MemoryContextCallback cb;
+} Prefault;
+
+static void *
+prefault_main(void *arg)
+{
+#ifdef MADV_POPULATE_WRITE
+	Prefault   *pf = (Prefault *) arg;
+
+	for (int i = 0; i < pf->n; i++)
+		if (madvise(pf->start[i], pf->len[i], MADV_POPULATE_WRITE) != 0)
+			break;				/* an older kernel: leave it to faults */
+#endif
+	return NULL;
+}
+
+static void
+prefault_join(void *arg)
+{
+	Prefault   *pf = (Prefault *) arg;
+
+	if (pf->running)
+	{
+		(void) pthread_join(pf->thread, NULL);
+		pf->running = false;
+	}
+}
+
+/*
+ * Add the whole pages of [p, p + size) to what the thread will fault in,
+ * within a budget: the sizes come from estimates, which can be far above
+ * what a run needs (a table whose rows were mostly deleted and not yet
+ * vacuumed), and memory faulted in is memory taken.
+ */
+#define PREFAULT_BUDGET ((Size) 1024 * 1024 * 1024)
+
+static void
+prefault_add(Prefault *pf, void *p, Size size)
+{
+	Size		used = 0;
+	uintptr_t	start;
+	uintptr_t	end;
+
+	for (int i = 0; i < pf->n; i++)
+		used += pf->len[i];
+	size = Min(size, PREFAULT_BUDGET - used);
+	start = TYPEALIGN(4096, (uintptr_t) p);
+	end = TYPEALIGN_DOWN(4096, (uintptr_t) p + size);
+
+	if (pf->n < PREFAULT_RANGES && end > start)
+	{
+		pf->start[pf->n] = (char *) start;
+		pf->len[pf->n++] = end - start;
+	}
+}
+
+static void
+prefault_start(Resolver *r, Prefault *pf)
+{
+#ifdef MADV_POPULATE_WRITE
+	sigset_t	all,
+				old;
+
+	if (pf->n == 0)
+		return;
+	pf->cb.func = prefault_join;
+	pf->cb.arg = pf;
+	MemoryContextRegisterResetCallback(r->cxt, &pf->cb);
+	/* the thread starts with every signal blocked: they are this process's */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pf->running = (pthread_create(&pf->thread, NULL, prefault_main, pf) == 0);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+#endif
+}
+
+/*
+ * Reserve the nodes, the links and the union-find at the estimated sizes
+ * (they still grow if the estimates were short) and have them faulted in.
+ * Only worth it on large graphs.
+ */
+#define PREFAULT_MIN_NODES 100000
+
+static void
+reserve_memory(Resolver *r, int64 staged)
+{
+	int64		nodes = estimated_rows("identity");
+	int64		links = estimated_rows("identity_link");
+	Prefault   *pf = MemoryContextAllocZero(r->cxt, sizeof(Prefault));
+
+	r->maxnodes = (int32) Min(Max(1024, nodes + nodes / 4), PG_INT32_MAX / 2);
+	r->nodes = alloc_large(r->cxt, sizeof(GNode) * r->maxnodes);
+	r->maxlinks = Max(1024, links + links / 8 + staged);
+	r->links = alloc_large(r->cxt, sizeof(Link) * r->maxlinks);
+	r->uf_max = r->maxnodes;
+	r->uf_parent = alloc_large(r->cxt, sizeof(int32) * r->uf_max);
+	r->uf_roots = alloc_large(r->cxt, r->uf_stride * r->uf_max);
+	reader_start(r, links);
+	if (nodes < PREFAULT_MIN_NODES)
+		return;
+	/* in the order they are first written */
+	prefault_add(pf, r->nodes, sizeof(GNode) * Min(r->maxnodes, nodes + nodes / 16));
+	prefault_add(pf, r->links, sizeof(Link) * Min(r->maxlinks, links + links / 16 + staged));
+	if (r->reader)
+		prefault_add(pf, r->reader->ids, sizeof(int64) * r->reader->maxids);
+	prefault_add(pf, r->uf_parent, sizeof(int32) * Min(r->uf_max, nodes + nodes / 16));
+	prefault_add(pf, r->uf_roots, r->uf_stride * Min(r->uf_max, nodes + nodes / 16));
+	prefault_start(r, pf);
+}
+
+/*
  * Load every identity: id, customer, kind and value.  The "kind:value" key
  * of a node is only looked up to match staged rows; without any, only the
  * blocklist needs the value, so it is checked here, from a buffer, and
@@ -480,8 +854,6 @@ load_identities(Resolver *r)
 	int32		j;
 
 	progress_start(r, "loading identities", total, true);
-	r->maxnodes = Max(1024, total + total / 4);
-	r->nodes = alloc_large(r->cxt, sizeof(GNode) * r->maxnodes);
 	{
 		Relation	rel = table_open(omni_relid("identity"), AccessShareLock);
 		TupleTableSlot *slot = table_slot_create(rel, NULL);
@@ -564,6 +936,8 @@ load_identities(Resolver *r)
 			if ((Pointer) value != DatumGetPointer(slot->tts_values[a_value - 1]))
 				pfree(value);
 			progress(r, "loading identities", ++done, total);
+			if ((done & 4095) == 0)
+				reader_take(r, false);
 		}
 		pfree(valbuf.data);
 		MemoryContextSwitchTo(old);
@@ -804,11 +1178,19 @@ load_links(Resolver *r)
 	int64		done = 0;
 
 	progress_start(r, "loading links", total, true);
-	/* room for them all at once: growing by doubling copies and faults twice */
-	if (r->maxlinks < r->nlinks + total + total / 8)
+	if (r->reader)
 	{
-		r->maxlinks = r->nlinks + total + total / 8;
-		r->links = realloc_large(r->links, sizeof(Link) * r->maxlinks);
+		/* read by the worker: give them their nodes */
+		LinkReader *lr = r->reader;
+
+		for (int64 k = 0; k < lr->nread; k += MAP_BATCH)
+		{
+			int			n = (int) Min(MAP_BATCH, lr->nread - k);
+
+			map_link_batch(r, r->links + k, lr->ids + 2 * k, n);
+			progress(r, "loading links", k + n, total);
+		}
+		return;
 	}
 	{
 		Relation	rel = table_open(omni_relid("identity_link"), AccessShareLock);
@@ -1144,7 +1526,6 @@ resolve(Resolver *r, ResolveCounts *counts)
 	int64		i;
 	int32		j;
 	CustomerTable ct;
-	int64	   *final_customer; /* per root */
 	int32	   *by_customer = NULL; /* existing nodes by (customer, id) */
 	int32	   *start = NULL;	/* per customer: its first position in by_customer */
 	int32	   *first_node;		/* per customer: its oldest identifier */
@@ -1167,7 +1548,11 @@ resolve(Resolver *r, ResolveCounts *counts)
 
 	staged = query_int8("SELECT pg_catalog.count(*) FROM omni.link_staging");
 	r->need_keys = (staged > 0);
+	r->uf_stride = MAXALIGN(offsetof(UfRoot, kcount) + sizeof(int32) * nlimited);
+	reserve_memory(r, staged);
 	load_identities(r);
+	if (r->reader)
+		reader_finish(r);
 	load_staging(r, staged);
 	sort_new_nodes(r);
 	load_links(r);
@@ -1184,9 +1569,15 @@ resolve(Resolver *r, ResolveCounts *counts)
 	 * which lets the loop tell blocked identifiers from the parent array it
 	 * reads anyway, without touching the much larger node array at random.
 	 */
-	parent = alloc_large(r->cxt, sizeof(int32) * Max(1, r->nnodes));
-	stride = MAXALIGN(offsetof(UfRoot, kcount) + sizeof(int32) * nlimited);
-	roots = alloc_large(r->cxt, stride * Max(1, r->nnodes));
+	if (r->nnodes > r->uf_max)
+	{
+		r->uf_max = r->nnodes;
+		r->uf_parent = realloc_large(r->uf_parent, sizeof(int32) * r->uf_max);
+		r->uf_roots = realloc_large(r->uf_roots, r->uf_stride * r->uf_max);
+	}
+	parent = r->uf_parent;
+	stride = r->uf_stride;
+	roots = r->uf_roots;
 	maxblocked = 64;
 	blocked_reasons = MemoryContextAlloc(r->cxt, sizeof(char *) * maxblocked);
 	{
@@ -1373,16 +1764,21 @@ resolve(Resolver *r, ResolveCounts *counts)
 		if (first_node[ci] == -1)
 			first_node[ci] = j;
 	}
-	final_customer = alloc_large(r->cxt, sizeof(int64) * Max(1, r->nnodes));
+	/*
+	 * The final customer of each component is kept in its root's record,
+	 * whose representative the loop above no longer needs.
+	 */
+#define final_customer_of(root) (UF_ROOT(root)->rep)
 	for (j = 0; j < r->nnodes; j++)
-		final_customer[j] = -1;
+		if (parent[j] == j)
+			final_customer_of(j) = -1;
 	for (j = 0; j < ct.n; j++)
 	{
 		int32		root = uf_find(parent, first_node[j]);
 
-		if (final_customer[root] == -1)
+		if (final_customer_of(root) == -1)
 		{
-			final_customer[root] = ct.ids[j];
+			final_customer_of(root) = ct.ids[j];
 			ct.claimed[j] = true;
 			counts->customers++;
 		}
@@ -1391,9 +1787,9 @@ resolve(Resolver *r, ResolveCounts *counts)
 	{
 		int32		root = uf_find(parent, j);
 
-		if (final_customer[root] != -1)
+		if (final_customer_of(root) != -1)
 			continue;
-		final_customer[root] = -2 - new_customers;	/* placeholder */
+		final_customer_of(root) = -2 - new_customers;	/* placeholder */
 		new_customers++;
 		if (j < r->nexisting)
 			counts->split_customers++;
@@ -1407,8 +1803,8 @@ resolve(Resolver *r, ResolveCounts *counts)
 			new_customer_ids[i] = first + i;
 	}
 	for (j = 0; j < r->nnodes; j++)
-		if (final_customer[j] <= -2)
-			final_customer[j] = new_customer_ids[-2 - final_customer[j]];
+		if (parent[j] == j && final_customer_of(j) <= -2)
+			final_customer_of(j) = new_customer_ids[-2 - final_customer_of(j)];
 
 	counts->identities = r->nnodes;
 	counts->links = r->nlinks;
@@ -1431,7 +1827,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 		for (j = 0; j < r->nnodes; j++)
 		{
 			/* new customer ids are consecutive: see reserve_ids above */
-			int64		x = final_customer[uf_find(parent, j)] - new_customer_ids[0];
+			int64		x = final_customer_of(uf_find(parent, j)) - new_customer_ids[0];
 
 			if (x >= 0 && x < new_customers)
 			{
@@ -1507,7 +1903,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 				v[0] = Int64GetDatum(nd->id);
 				v[1] = kinds[nd->kind];
 				v[2] = CStringGetTextDatum(nd->key + strlen(kind) + 1);
-				v[3] = Int64GetDatum(final_customer[uf_find(parent, r->nexisting + k)]);
+				v[3] = Int64GetDatum(final_customer_of(uf_find(parent, r->nexisting + k)));
 				v[4] = TimestampTzGetDatum(nd->first_seen);
 				v[5] = TimestampTzGetDatum(nd->last_seen);
 				MemoryContextSwitchTo(old);
@@ -1538,7 +1934,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 					const char *kind = r->rules->kinds[nd->kind].kind;
 
 					bid[m] = nd->id;
-					bcust[m] = final_customer[uf_find(parent, r->nexisting + k + m)];
+					bcust[m] = final_customer_of(uf_find(parent, r->nexisting + k + m));
 					bkind[m] = kind;
 					bval[m] = nd->key + strlen(kind) + 1;
 					bfs[m] = nd->first_seen;
@@ -1577,7 +1973,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 			if (j < r->nexisting)
 			{
 				GNode	   *nd = &r->nodes[j];
-				int64		c = final_customer[uf_find(parent, j)];
+				int64		c = final_customer_of(uf_find(parent, j));
 
 				if (c == nd->customer && !nd->seen_changed)
 					continue;
@@ -1838,7 +2234,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 			progress(r, "recording merges", j + 1, ct.n);
 			if (ct.claimed[j])
 				continue;
-			survivor = final_customer[uf_find(parent, first_node[j])];
+			survivor = final_customer_of(uf_find(parent, first_node[j]));
 			if (ct.absorbed_by[j] >= 0)
 			{
 				Link	   *l = &r->links[ct.absorbed_by[j]];
@@ -1848,7 +2244,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 			else
 				nulls[2] = 'n';
 			for (m = start[j]; m < r->nexisting && r->nodes[by_customer[m]].customer == absorbed; m++)
-				if (final_customer[uf_find(parent, by_customer[m])] == survivor)
+				if (final_customer_of(uf_find(parent, by_customer[m])) == survivor)
 					moved[nmoved++] = r->nodes[by_customer[m]].id;
 			v[0] = Int64GetDatum(survivor);
 			v[1] = Int64GetDatum(absorbed);
@@ -1947,8 +2343,6 @@ omni_resolve_all(PG_FUNCTION_ARGS)
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	r.rules = omni_rules_load(r.cxt);
-	r.maxlinks = 1024;
-	r.links = alloc_large(r.cxt, sizeof(Link) * r.maxlinks);
 
 	resolve(&r, &counts);
 	PopActiveSnapshot();
@@ -1964,7 +2358,7 @@ omni_resolve_all(PG_FUNCTION_ARGS)
 					(long long) counts.new_links, (long long) counts.changed_links,
 					(long long) counts.rejected, (long long) counts.merges,
 					(long long) counts.moved_identities, (long long) counts.invalid_rows)));
-	elog(DEBUG1, "resolve_all: %.3f s", INSTR_TIME_GET_DOUBLE(elapsed));
+	elog(DEBUG2, "resolve_all: %.3f s", INSTR_TIME_GET_DOUBLE(elapsed));
 
 	memset(nulls, 0, sizeof(nulls));
 	values[0] = Int64GetDatum(counts.customers);
