@@ -10,7 +10,9 @@
 #      omni.resolve_all() (normalization, identities, links, customers);
 #   2. re-resolution of every customer by omni.resolve_all() against the
 #      classic recursive-CTE connected-components query on the same links
-#      (checked to find the same number of components), and their ratio;
+#      (checked to find the same number of components), both on tables
+#      already in shared buffers, and their ratio (resolve_all(): median of
+#      three runs);
 #   1 and 2 run on two graph shapes (see bench.sql): uniform small
 #   customers, and a heavy tail of customers with many cookies;
 #   3. omni.link() single-session throughput (pgbench, one client, one link
@@ -27,7 +29,7 @@ while [ $# -gt 0 ]; do
         --links) [ $# -ge 2 ] && [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge 1000 ] && [ "$2" -le 20000000 ] \
                      || { echo "error: --links needs an integer between 1000 and 20000000" >&2; exit 2; }
                  links=$2; shift 2 ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "error: unknown argument \"$1\"" >&2; exit 2 ;;
     esac
 done
