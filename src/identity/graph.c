@@ -865,6 +865,7 @@ load_identities(Resolver *r)
 					a_first = attnameAttNum(rel, "first_seen", false),
 					a_last = attnameAttNum(rel, "last_seen", false);
 		int32		last_kidx = -1;
+		int			last_klen = 0;
 		MemoryContext old = MemoryContextSwitchTo(r->cxt);
 		StringInfoData valbuf;
 
@@ -887,7 +888,7 @@ load_identities(Resolver *r)
 			klen = VARSIZE_ANY_EXHDR(kind);
 			vlen = VARSIZE_ANY_EXHDR(value);
 			/* runs of one kind are common: try the last one first */
-			if (last_kidx >= 0 && strlen(r->rules->kinds[last_kidx].kind) == klen &&
+			if (last_kidx >= 0 && last_klen == klen &&
 				memcmp(r->rules->kinds[last_kidx].kind, VARDATA_ANY(kind), klen) == 0)
 				kidx = last_kidx;
 			else
@@ -905,6 +906,7 @@ load_identities(Resolver *r)
 							 errdetail("The identity tables are inconsistent, as they can be only inside a statement that changes them, before its foreign keys are checked."),
 							 errhint("Call omni.resolve_all() in a statement of its own.")));
 				last_kidx = kidx;
+				last_klen = klen;
 			}
 			key = NULL;
 			if (!r->need_keys)
@@ -1769,6 +1771,12 @@ resolve(Resolver *r, ResolveCounts *counts)
 	 * whose representative the loop above no longer needs.
 	 */
 #define final_customer_of(root) (UF_ROOT(root)->rep)
+	/* passes in node order read the parents in order, their records at random */
+#define prefetch_root_of(x) \
+	do { \
+		if ((x) < r->nnodes) \
+			prefetch_mem(UF_ROOT(parent[(x)])); \
+	} while (0)
 	for (j = 0; j < r->nnodes; j++)
 		if (parent[j] == j)
 			final_customer_of(j) = -1;
@@ -1785,8 +1793,10 @@ resolve(Resolver *r, ResolveCounts *counts)
 	}
 	for (j = 0; j < r->nnodes; j++)
 	{
-		int32		root = uf_find(parent, j);
+		int32		root;
 
+		prefetch_root_of(j + UF_PREFETCH_FAR);
+		root = uf_find(parent, j);
 		if (final_customer_of(root) != -1)
 			continue;
 		final_customer_of(root) = -2 - new_customers;	/* placeholder */
@@ -1973,7 +1983,10 @@ resolve(Resolver *r, ResolveCounts *counts)
 			if (j < r->nexisting)
 			{
 				GNode	   *nd = &r->nodes[j];
-				int64		c = final_customer_of(uf_find(parent, j));
+				int64		c;
+
+				prefetch_root_of(j + UF_PREFETCH_FAR);
+				c = final_customer_of(uf_find(parent, j));
 
 				if (c == nd->customer && !nd->seen_changed)
 					continue;
@@ -2062,7 +2075,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 		}
 		counts->new_links = nnew;
 		first_link = reserve_ids("omni.identity_link_link_id_seq", nnew);
-		for (i = 0; i < r->nlinks; i++)
+		for (i = 0; i < r->nlinks && k < nnew; i++)
 			if (r->links[i].old_status == 0)
 				r->links[i].id = first_link + k++;
 		progress_start(r, "writing links", r->nlinks, false);
@@ -2101,7 +2114,7 @@ resolve(Resolver *r, ResolveCounts *counts)
 			omni_bulk_end(b);
 			direct_links = true;
 		}
-		for (k = direct_links ? 1 : 0; k < 2; k++)
+		for (k = (direct_links || nnew == 0) ? 1 : 0; k < 2; k++)
 		{
 			/* k = 0: new links; k = 1: existing links whose status changed */
 			int64	   *bid = alloc_large(r->cxt, sizeof(int64) * WRITE_BATCH);
