@@ -911,9 +911,14 @@ load_identities(Resolver *r)
 			key = NULL;
 			if (!r->need_keys)
 			{
-				resetStringInfo(&valbuf);
-				appendBinaryStringInfo(&valbuf, VARDATA_ANY(value), vlen);
-				passed = (omni_blocked_reason_kind(r->rules, kidx, valbuf.data, vlen) == NULL);
+				/* most values are cleared by their first byte, without a copy */
+				passed = !omni_blocklist_may_block(r->rules, kidx, VARDATA_ANY(value), vlen);
+				if (!passed)
+				{
+					resetStringInfo(&valbuf);
+					appendBinaryStringInfo(&valbuf, VARDATA_ANY(value), vlen);
+					passed = (omni_blocked_reason_kind(r->rules, kidx, valbuf.data, vlen) == NULL);
+				}
 			}
 			else
 				passed = false;

@@ -119,6 +119,7 @@ extern char *omni_normalize_kind(OmniRules *rules, const char *kind,
 								 const char *in, int len);
 extern const char *omni_blocked_reason(OmniRules *rules, const char *kind,
 									   const char *value);
+extern bool omni_blocklist_may_block(OmniRules *rules, int kidx, const char *value, int vlen);
 extern const char *omni_blocked_reason_kind(OmniRules *rules, int kidx, const char *value,
 											int vlen);
 extern void omni_identifier_hash(const char *kind, const char *value,

@@ -976,6 +976,25 @@ entry_blocks(OmniRules *rules, OmniBlockEntry *b, const char *kind,
 }
 
 /*
+ * Whether any blocklist entry of kind number "kidx" could block a value of
+ * that kind, judged by its first byte and length alone ("value" need not be
+ * terminated).  False means omni_blocked_reason_kind would return NULL.
+ */
+bool
+omni_blocklist_may_block(OmniRules *rules, int kidx, const char *value, int vlen)
+{
+	int			n;
+	const OmniKindFilter *f;
+
+	(void) kind_blocks(rules, kidx, &n);
+	f = &rules->kind_filters[kidx];
+	if (vlen == 0)
+		return f->empty;
+	return (f->first[(unsigned char) value[0] >> 6] &
+			(UINT64CONST(1) << ((unsigned char) value[0] & 63))) != 0;
+}
+
+/*
  * Why a normalized identifier of kind number "kidx" is blocked, or NULL
  * when it is not: the first entry that blocks it, in blocklist order.
  */
@@ -984,12 +1003,10 @@ omni_blocked_reason_kind(OmniRules *rules, int kidx, const char *value, int vlen
 {
 	int			n;
 	const int  *list = kind_blocks(rules, kidx, &n);
-	const OmniKindFilter *f = &rules->kind_filters[kidx];
 	WideValue	w;
 	const char *reason = NULL;
 
-	if (vlen == 0 ? !f->empty :
-		(f->first[(unsigned char) value[0] >> 6] & (UINT64CONST(1) << ((unsigned char) value[0] & 63))) == 0)
+	if (!omni_blocklist_may_block(rules, kidx, value, vlen))
 		return NULL;
 	w.data = NULL;
 	for (int e = 0; e < n && reason == NULL; e++)

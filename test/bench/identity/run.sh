@@ -12,7 +12,7 @@
 #      classic recursive-CTE connected-components query on the same links
 #      (checked to find the same number of components), both on tables
 #      already in shared buffers, and their ratio (resolve_all(): median of
-#      three runs);
+#      five runs);
 #   1 and 2 run on two graph shapes (see bench.sql): uniform small
 #   customers, and a heavy tail of customers with many cookies;
 #   3. omni.link() single-session throughput (pgbench, one client, one link
