@@ -65,6 +65,11 @@ UPDATE omni.identity_rule SET max_per_customer = 1 WHERE kind = 'crm';
 SELECT customers, rejected, merges, changed_links, moved_identities, split_customers FROM omni.resolve_all();
 SELECT omni.customer_of('crm', 'CRM-A') = :anna AS anna_kept_her_id,
        omni.customer_of('crm', 'CRM-B') <> :anna AS bob_apart;
+-- the customer split off is created as of the first time its identifiers were seen
+SELECT c.created_at = min(i.first_seen) AS created_when_first_seen, count(*) AS identifiers
+  FROM omni.customer c JOIN omni.identity i USING (customer_id)
+ WHERE c.customer_id = omni.customer_of('crm', 'CRM-B')
+ GROUP BY c.created_at;
 -- a blocklist entry added later refuses links already accepted
 INSERT INTO omni.blocklist (kind, value, reason) VALUES ('cookie', 'ck_new', 'shared kiosk');
 SELECT customers, rejected, changed_links, split_customers FROM omni.resolve_all();

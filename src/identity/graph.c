@@ -81,9 +81,7 @@ typedef struct GNode
 	int32		kind;			/* index in rules->kinds */
 	int8		blocked;		/* 0 unknown, 1 no, 2 yes */
 	bool		seen_changed;	/* first/last seen widened by staged rows */
-	TimestampTz first_seen;
-	TimestampTz last_seen;
-} GNode;
+} GNode;						/* 32 bytes: first/last seen are kept aside */
 
 /*
  * One link, existing or staged: 32 bytes, since a run holds every link and
@@ -158,6 +156,8 @@ typedef struct Resolver
 	keymap_hash *keys;
 	bool		need_keys;		/* staged rows: existing nodes need their keys */
 	DenseMap	idmap;		/* existing nodes by identity id */
+	TimestampTz *seen;			/* first and last seen of each node, kept
+								 * only with staged rows: NULL otherwise */
 	Link	   *links;
 	int64		nlinks;
 	int64		maxlinks;
@@ -333,6 +333,8 @@ add_node(Resolver *r, int64 id, int64 customer, int32 kind, const char *key,
 	{
 		r->maxnodes *= 2;
 		r->nodes = realloc_large(r->nodes, sizeof(GNode) * r->maxnodes);
+		if (r->seen)
+			r->seen = realloc_large(r->seen, sizeof(TimestampTz) * 2 * r->maxnodes);
 	}
 	n = &r->nodes[r->nnodes];
 	n->id = id;
@@ -341,8 +343,11 @@ add_node(Resolver *r, int64 id, int64 customer, int32 kind, const char *key,
 	n->kind = kind;
 	n->blocked = 0;
 	n->seen_changed = false;
-	n->first_seen = first_seen;
-	n->last_seen = last_seen;
+	if (r->seen)
+	{
+		r->seen[2 * r->nnodes] = first_seen;
+		r->seen[2 * r->nnodes + 1] = last_seen;
+	}
 	return r->nnodes++;
 }
 
@@ -422,10 +427,11 @@ make_key(Resolver *r, const char *kind, const char *value)
 }
 
 static int
-node_id_cmp(const void *x, const void *y)
+node_pos_id_cmp(const void *x, const void *y, void *arg)
 {
-	int64		a = ((const GNode *) x)->id;
-	int64		b = ((const GNode *) y)->id;
+	const GNode *nodes = (const GNode *) arg;
+	int64		a = nodes[*(const int32 *) x].id;
+	int64		b = nodes[*(const int32 *) y].id;
 
 	return (a > b) - (a < b);
 }
@@ -453,6 +459,47 @@ dense_map_get(const DenseMap *m, int64 id)
 	if (id < m->min || id - m->min >= m->n)
 		return -1;
 	return m->pos[id - m->min];
+}
+
+/*
+ * Existing nodes in identity id order.  A heap is usually read in that
+ * order already, which one pass tells; otherwise the nodes (and their first
+ * and last seen) are put in order through a permutation.
+ */
+static void
+sort_nodes_by_id(Resolver *r)
+{
+	int32		n = r->nnodes;
+	int32	   *idx;
+	GNode	   *nodes;
+	int32		k;
+
+	for (k = 1; k < n && r->nodes[k - 1].id <= r->nodes[k].id; k++)
+		;
+	if (k >= n)
+		return;
+	idx = alloc_large(r->cxt, sizeof(int32) * n);
+	for (k = 0; k < n; k++)
+		idx[k] = k;
+	qsort_arg(idx, n, sizeof(int32), node_pos_id_cmp, r->nodes);
+	nodes = alloc_large(r->cxt, sizeof(GNode) * r->maxnodes);
+	for (k = 0; k < n; k++)
+		nodes[k] = r->nodes[idx[k]];
+	pfree(r->nodes);
+	r->nodes = nodes;
+	if (r->seen)
+	{
+		TimestampTz *seen = alloc_large(r->cxt, sizeof(TimestampTz) * 2 * r->maxnodes);
+
+		for (k = 0; k < n; k++)
+		{
+			seen[2 * k] = r->seen[2 * idx[k]];
+			seen[2 * k + 1] = r->seen[2 * idx[k] + 1];
+		}
+		pfree(r->seen);
+		r->seen = seen;
+	}
+	pfree(idx);
 }
 
 /* The node of an existing identity_id, or -1. */
@@ -821,6 +868,9 @@ reserve_memory(Resolver *r, int64 staged)
 
 	r->maxnodes = (int32) Min(Max(1024, nodes + nodes / 4), PG_INT32_MAX / 2);
 	r->nodes = alloc_large(r->cxt, sizeof(GNode) * r->maxnodes);
+	/* first and last seen only change, and are only written, with staged rows */
+	if (r->need_keys)
+		r->seen = alloc_large(r->cxt, sizeof(TimestampTz) * 2 * r->maxnodes);
 	r->maxlinks = Max(1024, links + links / 8 + staged);
 	r->links = alloc_large(r->cxt, sizeof(Link) * r->maxlinks);
 	r->uf_max = r->maxnodes;
@@ -864,6 +914,7 @@ load_identities(Resolver *r)
 					a_value = attnameAttNum(rel, "value", false),
 					a_first = attnameAttNum(rel, "first_seen", false),
 					a_last = attnameAttNum(rel, "last_seen", false);
+		AttrNumber	last_att = Max(Max(a_id, a_cust), Max(a_kind, a_value));
 		int32		last_kidx = -1;
 		int			last_klen = 0;
 		MemoryContext old = MemoryContextSwitchTo(r->cxt);
@@ -882,7 +933,7 @@ load_identities(Resolver *r)
 			bool		passed;
 			int32		n;
 
-			slot_getallattrs(slot);
+			slot_getsomeattrs(slot, last_att);
 			kind = DatumGetTextPP(slot->tts_values[a_kind - 1]);
 			value = DatumGetTextPP(slot->tts_values[a_value - 1]);
 			klen = VARSIZE_ANY_EXHDR(kind);
@@ -930,12 +981,14 @@ load_identities(Resolver *r)
 				memcpy(key + klen + 1, VARDATA_ANY(value), vlen);
 				key[klen + vlen + 1] = '\0';
 			}
+			if (r->seen)
+				slot_getsomeattrs(slot, Max(a_first, a_last));
 			n = add_node(r,
 						 DatumGetInt64(slot->tts_values[a_id - 1]),
 						 DatumGetInt64(slot->tts_values[a_cust - 1]),
 						 kidx, key,
-						 DatumGetTimestampTz(slot->tts_values[a_first - 1]),
-						 DatumGetTimestampTz(slot->tts_values[a_last - 1]));
+						 r->seen ? DatumGetTimestampTz(slot->tts_values[a_first - 1]) : 0,
+						 r->seen ? DatumGetTimestampTz(slot->tts_values[a_last - 1]) : 0);
 			if (passed)
 				r->nodes[n].blocked = 1;	/* not blocked */
 			if ((Pointer) kind != DatumGetPointer(slot->tts_values[a_kind - 1]))
@@ -953,7 +1006,7 @@ load_identities(Resolver *r)
 		table_close(rel, AccessShareLock);
 	}
 
-	qsort(r->nodes, r->nnodes, sizeof(GNode), node_id_cmp);
+	sort_nodes_by_id(r);
 	r->nexisting = r->nnodes;
 	if (r->nexisting > 0)
 	{
@@ -997,14 +1050,15 @@ node_for(Resolver *r, int32 kind, const char *value, TimestampTz seen)
 	}
 	pfree(key);
 	n = &r->nodes[e->node];
-	if (seen < n->first_seen)
+	/* staged rows: first and last seen are kept */
+	if (seen < r->seen[2 * e->node])
 	{
-		n->first_seen = seen;
+		r->seen[2 * e->node] = seen;
 		n->seen_changed = true;
 	}
-	if (seen > n->last_seen)
+	if (seen > r->seen[2 * e->node + 1])
 	{
-		n->last_seen = seen;
+		r->seen[2 * e->node + 1] = seen;
 		n->seen_changed = true;
 	}
 	return e->node;
@@ -1504,6 +1558,18 @@ sort_new_nodes(Resolver *r)
 		newpos[idx[k] - r->nexisting] = r->nexisting + k;
 	}
 	memcpy(&r->nodes[r->nexisting], sorted, sizeof(GNode) * nnew);
+	{
+		/* new nodes come from staged rows only, which keep first/last seen */
+		TimestampTz *seen = alloc_large(r->cxt, sizeof(TimestampTz) * 2 * nnew);
+
+		for (k = 0; k < nnew; k++)
+		{
+			seen[2 * k] = r->seen[2 * idx[k]];
+			seen[2 * k + 1] = r->seen[2 * idx[k] + 1];
+		}
+		memcpy(&r->seen[2 * r->nexisting], seen, sizeof(TimestampTz) * 2 * nnew);
+		pfree(seen);
+	}
 	for (i = 0; i < r->nlinks; i++)
 	{
 		if (r->links[i].a >= r->nexisting)
@@ -1514,6 +1580,53 @@ sort_new_nodes(Resolver *r)
 	pfree(idx);
 	pfree(newpos);
 	pfree(sorted);
+}
+
+/*
+ * Without staged rows, first and last seen are not kept (nothing changes
+ * them); a customer split off by a rule change is created as of the first
+ * time its identifiers were seen, read here for those identifiers only.
+ * created[x] is the creation time of new customer first_new + x.
+ */
+static void
+first_seen_of_split(Resolver *r, int32 *parent, char *roots, Size stride,
+					int64 first_new, int64 nnew, TimestampTz *created)
+{
+	int64	   *ids = alloc_large(r->cxt, sizeof(int64) * Max(1, r->nexisting));
+	int32		n = 0;
+	int32		j;
+	Oid			types[1] = {INT8ARRAYOID};
+	Datum		v[1];
+	uint64		k;
+
+	for (j = 0; j < r->nexisting; j++)
+	{
+		int64		x = UF_ROOT(uf_find(parent, j))->rep - first_new;
+
+		if (x >= 0 && x < nnew)
+			ids[n++] = r->nodes[j].id;
+	}
+	if (n == 0)
+		return;
+	v[0] = int8_array(ids, n);
+	if (SPI_execute_with_args("SELECT i.identity_id, i.first_seen FROM omni.identity i "
+							  "WHERE i.identity_id OPERATOR(pg_catalog.=) ANY ($1)",
+							  1, types, v, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the first seen of split identities");
+	for (k = 0; k < SPI_processed; k++)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1, &isnull));
+		TimestampTz fs = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 2, &isnull));
+		int32		node = node_of_id(r, id);
+		int64		x = UF_ROOT(uf_find(parent, node))->rep - first_new;
+
+		if (fs < created[x])
+			created[x] = fs;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	pfree(DatumGetPointer(v[0]));
+	pfree(ids);
 }
 
 /*
@@ -1844,12 +1957,11 @@ resolve(Resolver *r, ResolveCounts *counts)
 			/* new customer ids are consecutive: see reserve_ids above */
 			int64		x = final_customer_of(uf_find(parent, j)) - new_customer_ids[0];
 
-			if (x >= 0 && x < new_customers)
-			{
-				if (r->nodes[j].first_seen < created[x])
-					created[x] = r->nodes[j].first_seen;
-			}
+			if (x >= 0 && x < new_customers && r->seen && r->seen[2 * j] < created[x])
+				created[x] = r->seen[2 * j];
 		}
+		if (r->seen == NULL)
+			first_seen_of_split(r, parent, roots, stride, new_customer_ids[0], new_customers, created);
 		progress_start(r, "creating customers", new_customers, false);
 		if (omni_bulk_usable("customer"))
 		{
@@ -1919,8 +2031,8 @@ resolve(Resolver *r, ResolveCounts *counts)
 				v[1] = kinds[nd->kind];
 				v[2] = CStringGetTextDatum(nd->key + strlen(kind) + 1);
 				v[3] = Int64GetDatum(final_customer_of(uf_find(parent, r->nexisting + k)));
-				v[4] = TimestampTzGetDatum(nd->first_seen);
-				v[5] = TimestampTzGetDatum(nd->last_seen);
+				v[4] = TimestampTzGetDatum(r->seen[2 * (r->nexisting + k)]);
+				v[5] = TimestampTzGetDatum(r->seen[2 * (r->nexisting + k) + 1]);
 				MemoryContextSwitchTo(old);
 				omni_bulk_row(b, v, n);
 				MemoryContextReset(batch);
@@ -1952,8 +2064,8 @@ resolve(Resolver *r, ResolveCounts *counts)
 					bcust[m] = final_customer_of(uf_find(parent, r->nexisting + k + m));
 					bkind[m] = kind;
 					bval[m] = nd->key + strlen(kind) + 1;
-					bfs[m] = nd->first_seen;
-					bls[m] = nd->last_seen;
+					bfs[m] = r->seen[2 * (r->nexisting + k + m)];
+					bls[m] = r->seen[2 * (r->nexisting + k + m) + 1];
 				}
 				v[0] = int8_array(bid, n);
 				v[1] = text_array(bkind, n);
@@ -2004,8 +2116,9 @@ resolve(Resolver *r, ResolveCounts *counts)
 				}
 				bid[n] = nd->id;
 				bcust[n] = c;
-				bfs[n] = nd->first_seen;
-				bls[n] = nd->last_seen;
+				/* without staged rows, these leave first/last seen as they are */
+				bfs[n] = r->seen ? r->seen[2 * j] : DT_NOEND;
+				bls[n] = r->seen ? r->seen[2 * j + 1] : DT_NOBEGIN;
 				n++;
 			}
 			if (n > 0 && (n == WRITE_BATCH || j == r->nexisting))
