@@ -412,9 +412,9 @@ add_link(Resolver *r)
 	return &r->links[r->nlinks++];
 }
 
-/* "kind:value" in the run's context. */
+/* "kind:value" in the run's context, and its length. */
 static char *
-make_key(Resolver *r, const char *kind, const char *value)
+make_key(Resolver *r, const char *kind, const char *value, size_t *len)
 {
 	size_t		kl = strlen(kind),
 				vl = strlen(value);
@@ -423,6 +423,7 @@ make_key(Resolver *r, const char *kind, const char *value)
 	memcpy(k, kind, kl);
 	k[kl] = ':';
 	memcpy(k + kl + 1, value, vl + 1);
+	*len = kl + vl + 1;
 	return k;
 }
 
@@ -1038,9 +1039,11 @@ build_keymap(Resolver *r, int64 staged)
 static int32
 node_for(Resolver *r, int32 kind, const char *value, TimestampTz seen)
 {
-	char	   *key = make_key(r, r->rules->kinds[kind].kind, value);
+	size_t		len;
+	char	   *key = make_key(r, r->rules->kinds[kind].kind, value, &len);
 	bool		found;
-	KeyEntry   *e = keymap_insert(r->keys, key, &found);
+	KeyEntry   *e = keymap_insert_hash(r->keys, key,
+									   hash_bytes((const unsigned char *) key, len), &found);
 	GNode	   *n;
 
 	if (!found)
@@ -1520,12 +1523,57 @@ reserve_ids(const char *seq, int64 n)
 }
 
 /* Node indexes by the key of their node. */
-static int
-node_key_cmp(const void *x, const void *y, void *arg)
+/*
+ * A new node to sort by key: the key's first 16 bytes as two big-endian
+ * numbers (zeros after its end), which order most pairs of keys without
+ * reading them again, and the node.
+ */
+typedef struct KeySortItem
 {
-	const GNode *nodes = (const GNode *) arg;
+	uint64		p0;
+	uint64		p1;
+	const char *key;
+	int32		node;
+} KeySortItem;
 
-	return strcmp(nodes[*(const int32 *) x].key, nodes[*(const int32 *) y].key);
+static inline int
+key_item_cmp(const KeySortItem *a, const KeySortItem *b)
+{
+	if (a->p0 != b->p0)
+		return a->p0 < b->p0 ? -1 : 1;
+	if (a->p1 != b->p1)
+		return a->p1 < b->p1 ? -1 : 1;
+	/* equal first 16 bytes: both keys are at least that long, or equal */
+	if ((a->p1 & 0xFF) == 0)
+		return 0;
+	return strcmp(a->key + 16, b->key + 16);
+}
+
+#define ST_SORT sort_key_items
+#define ST_ELEMENT_TYPE KeySortItem
+#define ST_COMPARE(a, b) key_item_cmp(a, b)
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/* The first 16 bytes of a string, as two big-endian numbers. */
+static inline void
+key_prefix(const char *key, uint64 *p0, uint64 *p1)
+{
+	unsigned char b[16];
+	size_t		len = strnlen(key, 16);
+
+	memset(b, 0, sizeof(b));
+	memcpy(b, key, len);
+	*p0 = 0;
+	*p1 = 0;
+	for (int i = 0; i < 8; i++)
+	{
+		*p0 = (*p0 << 8) | b[i];
+		*p1 = (*p1 << 8) | b[8 + i];
+	}
 }
 
 /*
@@ -1549,9 +1597,20 @@ sort_new_nodes(Resolver *r)
 	idx = alloc_large(r->cxt, sizeof(int32) * nnew);
 	newpos = alloc_large(r->cxt, sizeof(int32) * nnew);
 	sorted = alloc_large(r->cxt, sizeof(GNode) * nnew);
-	for (k = 0; k < nnew; k++)
-		idx[k] = r->nexisting + k;
-	qsort_arg(idx, nnew, sizeof(int32), node_key_cmp, r->nodes);
+	{
+		KeySortItem *items = alloc_large(r->cxt, sizeof(KeySortItem) * nnew);
+
+		for (k = 0; k < nnew; k++)
+		{
+			items[k].node = r->nexisting + k;
+			items[k].key = r->nodes[items[k].node].key;
+			key_prefix(items[k].key, &items[k].p0, &items[k].p1);
+		}
+		sort_key_items(items, nnew);
+		for (k = 0; k < nnew; k++)
+			idx[k] = items[k].node;
+		pfree(items);
+	}
 	for (k = 0; k < nnew; k++)
 	{
 		sorted[k] = r->nodes[idx[k]];
