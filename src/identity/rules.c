@@ -335,15 +335,22 @@ free_block_patterns(void *arg)
 #define QUICK_ALL	1			/* ^[set]*$: every character is in the set */
 #define QUICK_FIRST	2			/* ^c...: the first character is c */
 
+/* Add byte c to a set of bytes (bits), in both ASCII cases. */
+static inline void
+set_add_both_cases(uint64 *bits, unsigned char c)
+{
+	unsigned char lc = pg_ascii_tolower(c),
+				uc = pg_ascii_toupper(c);
+
+	bits[lc >> 6] |= UINT64CONST(1) << (lc & 63);
+	bits[uc >> 6] |= UINT64CONST(1) << (uc & 63);
+}
+
 static void
 quick_add(OmniBlockEntry *b, unsigned char c)
 {
 	/* matching ignores ASCII case (collation C folds nothing else) */
-	unsigned char lc = pg_ascii_tolower(c),
-				uc = pg_ascii_toupper(c);
-
-	b->quickset[lc >> 6] |= UINT64CONST(1) << (lc & 63);
-	b->quickset[uc >> 6] |= UINT64CONST(1) << (uc & 63);
+	set_add_both_cases(b->quickset, c);
 }
 
 /*
@@ -826,17 +833,6 @@ block_pattern(OmniRules *rules, OmniBlockEntry *b)
 	return (regex_t *) b->re;
 }
 
-/* Allow values starting with byte c, in either ASCII case. */
-static void
-filter_add(OmniKindFilter *f, unsigned char c)
-{
-	unsigned char lc = pg_ascii_tolower(c),
-				uc = pg_ascii_toupper(c);
-
-	f->first[lc >> 6] |= UINT64CONST(1) << (lc & 63);
-	f->first[uc >> 6] |= UINT64CONST(1) << (uc & 63);
-}
-
 /*
  * The filter of each kind, from the quick tests of its entries: an entry
  * allows the first bytes its own tests (or its value) allow, and every byte
@@ -868,12 +864,12 @@ kind_filters_of(OmniRules *rules, int **lists, const int *counts, MemoryContext 
 					f->first[2] = f->first[3] = ~UINT64CONST(0);
 				}
 				else
-					filter_add(f, v[0]);
+					set_add_both_cases(f->first, v[0]);
 				continue;
 			}
 			(void) block_pattern(rules, b);
 			if (b->prefix_len > 0)
-				filter_add(f, (unsigned char) b->prefix[0]);
+				set_add_both_cases(f->first, (unsigned char) b->prefix[0]);
 			else if (b->quick == QUICK_FIRST || b->quick == QUICK_ALL)
 			{
 				/* the sets hold both cases of their letters already */

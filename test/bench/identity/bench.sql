@@ -74,21 +74,19 @@ VACUUM ANALYZE omni.identity, omni.identity_link, omni.customer;
 SELECT count(*) AS identities_read FROM omni.identity \gset
 SELECT count(*) AS links_read FROM omni.identity_link \gset
 CREATE TEMP TABLE resolve_times (run int, seconds numeric);
-SELECT clock_timestamp() AS t0 \gset
-SELECT * FROM omni.resolve_all() \gset r_
-INSERT INTO resolve_times SELECT 1, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
-SELECT clock_timestamp() AS t0 \gset
-SELECT * FROM omni.resolve_all() \gset r_
-INSERT INTO resolve_times SELECT 2, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
-SELECT clock_timestamp() AS t0 \gset
-SELECT * FROM omni.resolve_all() \gset r_
-INSERT INTO resolve_times SELECT 3, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
-SELECT clock_timestamp() AS t0 \gset
-SELECT * FROM omni.resolve_all() \gset r_
-INSERT INTO resolve_times SELECT 4, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
-SELECT clock_timestamp() AS t0 \gset
-SELECT * FROM omni.resolve_all() \gset r_
-INSERT INTO resolve_times SELECT 5, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
+CREATE TEMP TABLE resolve_counts AS SELECT * FROM omni.resolve_all() WITH NO DATA;
+DO $$
+DECLARE
+    t0 timestamptz;
+BEGIN
+    FOR run IN 1..5 LOOP
+        t0 := clock_timestamp();
+        DELETE FROM resolve_counts;
+        INSERT INTO resolve_counts SELECT * FROM omni.resolve_all();
+        INSERT INTO resolve_times VALUES (run, extract(epoch FROM clock_timestamp() - t0));
+    END LOOP;
+END $$;
+SELECT * FROM resolve_counts \gset r_
 SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY seconds) AS resolve_s,
        min(seconds) AS resolve_min_s, max(seconds) AS resolve_max_s FROM resolve_times \gset
 SELECT clock_timestamp() AS t1 \gset
