@@ -1,9 +1,10 @@
 --
--- omni.resolve_all() on a graph large enough for its parallel worker (which
--- reads omni.identity_link while the identities are read) and for the
--- helper that faults its memory in: the same rule change re-resolved with
--- and without the worker must give the same customers, link statuses and
--- reasons, and the same counts.
+-- omni.resolve_all() on a graph large enough for its parallel worker, which
+-- normalizes the staged rows of a large bulk load, and reads
+-- omni.identity_link while the identities are read; and for the helper
+-- that faults its memory in.  The same bulk load, and the same rule change
+-- re-resolved, with and without the worker must give the same identifiers,
+-- customers, link statuses and reasons, rejected rows, and counts.
 --
 -- in a database of its own: the suites after this one must not see its
 -- tables grown nor their statistics changed
@@ -42,7 +43,83 @@ UNION ALL
 SELECT 'crm', 'P' || p, 'email', 'extra' || k || '.' || p || '@par.test', 'par crm',
        '2026-05-01 00:00+00'::timestamptz + (p * 5 + k) * interval '1 second'
   FROM generate_series(250, 40000, 250) p, generate_series(1, 5) k;
-SELECT new_links, invalid_rows FROM omni.resolve_all();
+-- rows that do not resolve, or resolve to no link, among them
+INSERT INTO omni.link_staging (kind_a, value_a, kind_b, value_b, source, observed_at, region) VALUES
+    ('email', 'not an address', 'cookie', 'ck-bad-1', 'par bad', '2026-06-01 00:00+00', NULL),
+    ('fax', '+1 212 555 0100', NULL, NULL, 'par bad', '2026-06-01 00:00+00', NULL),
+    ('crm', 'P9', 'email', 'late@par.test', 'par bad', 'infinity', NULL),
+    ('email', 'Same@Par.test', 'email', ' same@par.test', 'par same', '2026-06-01 00:00+00', NULL),
+    ('phone', '020 7946 0000', 'crm', 'P11', NULL, '2026-06-02 00:00+00', 'GB'),
+    ('phone', '12', 'crm', 'P12', 'par bad', '2026-06-02 00:00+00', 'GB');
+
+-- what a bulk load leaves, without the ids it drew (sequences do not roll
+-- back): each identifier with its first and last seen and the first
+-- identifier of its customer; each link by its identifiers; the rows left
+-- in staging with their errors
+CREATE TEMP VIEW bulk_identities AS
+SELECT md5(string_agg(s, ',' ORDER BY s)) AS fp, count(*) AS n
+  FROM (SELECT kind || ':' || value || '|' || first_seen || '|' || last_seen || '|'
+               || min(kind || ':' || value) OVER (PARTITION BY customer_id) AS s
+          FROM omni.identity) x;
+CREATE TEMP VIEW bulk_links AS
+SELECT md5(string_agg(s, ',' ORDER BY s)) AS fp, count(*) AS n
+  FROM (SELECT a.kind || ':' || a.value || '-' || b.kind || ':' || b.value || '|' || l.status || '|'
+               || coalesce(l.reason, '') || '|' || coalesce(l.source, '') || '|' || l.observed_at AS s
+          FROM omni.identity_link l
+          JOIN omni.identity a ON a.identity_id = l.identity_a
+          JOIN omni.identity b ON b.identity_id = l.identity_b) x;
+CREATE TEMP VIEW bulk_staging AS
+SELECT md5(string_agg(staging_id || '|' || coalesce(error, ''), ',' ORDER BY staging_id)) AS fp,
+       count(*) AS n
+  FROM omni.link_staging;
+\set staging_scans 'SELECT seq_scan AS scans FROM pg_stat_xact_user_tables WHERE relid = ''omni.link_staging''::regclass \\gset'
+
+-- the bulk load without the worker, then with it
+SAVEPOINT bulk;
+SET max_parallel_maintenance_workers = 0;
+:staging_scans
+\set scans_before :scans
+SELECT customers, identities, links, rejected, merges, new_identities, new_links, invalid_rows
+  FROM omni.resolve_all() \gset bserial_
+:staging_scans
+SELECT :scans - :scans_before AS bserial_scans \gset
+SELECT fp AS bserial_identities_fp FROM bulk_identities \gset
+SELECT fp AS bserial_links_fp FROM bulk_links \gset
+SELECT fp AS bserial_staging_fp FROM bulk_staging \gset
+ROLLBACK TO SAVEPOINT bulk;
+
+SET max_parallel_maintenance_workers = 2;
+:staging_scans
+\set scans_before :scans
+SELECT customers, identities, links, rejected, merges, new_identities, new_links, invalid_rows
+  FROM omni.resolve_all() \gset bpar_
+:staging_scans
+-- the run with the worker left the staging table to it: one scan less here
+SELECT :bserial_scans - (:scans - :scans_before) AS staging_scans_left_to_the_worker;
+SELECT :bpar_new_links AS new_links, :bpar_invalid_rows AS invalid_rows,
+       :bserial_customers = :bpar_customers AS same_customers,
+       :bserial_identities = :bpar_identities AS same_identities,
+       :bserial_links = :bpar_links AS same_links,
+       :bserial_rejected = :bpar_rejected AS same_rejected,
+       :bserial_merges = :bpar_merges AS same_merges,
+       :bserial_new_identities = :bpar_new_identities AS same_new_identities,
+       :bserial_invalid_rows = :bpar_invalid_rows AS same_invalid_rows;
+SELECT fp = :'bserial_identities_fp' AS same_identifiers_and_customers, n AS identifiers
+  FROM bulk_identities;
+SELECT fp = :'bserial_links_fp' AS same_links_and_statuses, n AS links FROM bulk_links;
+SELECT fp = :'bserial_staging_fp' AS same_rows_left, n AS rows_left FROM bulk_staging;
+-- what the worker made of the odd rows
+SELECT kind_a, value_a, kind_b, value_b, error FROM omni.link_staging ORDER BY staging_id;
+SELECT kind, value FROM omni.identity
+ WHERE value IN ('same@par.test', '+442079460000') ORDER BY kind, value;
+SELECT a.value AS a, b.value AS b, l.source
+  FROM omni.identity_link l
+  JOIN omni.identity a ON a.identity_id = l.identity_a
+  JOIN omni.identity b ON b.identity_id = l.identity_b
+ WHERE a.value = '+442079460000' OR b.value = '+442079460000';
+SELECT count(*) AS links_of_same FROM omni.identity_link l JOIN omni.identity i
+    ON i.identity_id IN (l.identity_a, l.identity_b) WHERE i.value = 'same@par.test';
+DELETE FROM omni.link_staging;
 
 -- a device seen alone, then with a person's cookie: a merge, undone; its
 -- link stays unmerged through every re-resolution

@@ -69,7 +69,6 @@
 #include "identity/identity.h"
 
 /* Rows fetched from a cursor at a time, and rows written per statement. */
-#define FETCH_BATCH 20000
 #define WRITE_BATCH 50000
 
 /* One identifier (a node of the graph). */
@@ -174,9 +173,11 @@ typedef struct Resolver
 	/* staged rows */
 	int64	   *ok_rows;
 	int64		nok;
+	int64		maxok;
 	int64	   *bad_rows;
 	char	  **bad_reasons;
 	int64		nbad;
+	int64		maxbad;
 	/* progress */
 	instr_time	start;
 	instr_time	last_notice;
@@ -527,29 +528,92 @@ node_of_id(Resolver *r, int64 id)
 }
 
 /*
- * Existing links are read by a parallel worker while this process reads the
- * identities: on a large graph the two table scans are most of a run's
- * time, and they need not wait for each other.  The worker sends each link
- * (ids, time, status, reason) through a message queue; this process takes
- * what has arrived every few thousand identities, and all the rest once
- * they are read.  The links then get their nodes as load_links would have
- * given them.  No worker (max_parallel_maintenance_workers = 0, none free,
- * a small graph, or already in parallel mode): load_links reads the table.
+ * One staged row, normalized: what the bulk path keeps of it.  Made by
+ * stage_row, in this process or in the worker; taken in by
+ * take_staged_row.
  */
-#define READER_KEY_RELID	UINT64CONST(0x4F4D4E4931000001)
+typedef struct StagedRow
+{
+	int64		staging_id;
+	TimestampTz observed_at;
+	int32		ka;				/* kind of the first identifier */
+	int32		kb;				/* of the second one; -1: nothing to link */
+	const char *va;				/* normalized values */
+	const char *vb;
+	const char *source;			/* NULL: none */
+	const char *error;			/* NULL: the row resolves */
+} StagedRow;
+
+/* Attribute numbers of omni.link_staging. */
+typedef struct StagingAtts
+{
+	AttrNumber	id,
+				kind_a,
+				value_a,
+				kind_b,
+				value_b,
+				source,
+				observed_at,
+				region,
+				last;
+} StagingAtts;
+
+static void staging_atts(Relation rel, StagingAtts *att);
+static void stage_row(OmniRules *rules, TupleTableSlot *slot, const StagingAtts *att,
+					  StagedRow *row);
+static void take_staged_row(Resolver *r, const StagedRow *row);
+
+/*
+ * A parallel worker reads the tables this process would otherwise read
+ * after its own, while this process reads omni.identity:
+ *
+ * - the existing links (ids, time, status, reason), on a large graph: the
+ *   two table scans are most of a re-resolution's time, and they need not
+ *   wait for each other;
+ * - then the staged rows of a large bulk load, normalized: normalizing is
+ *   most of the time a bulk load spends reading them, and needs nothing
+ *   of this process but the identifier kinds, which are handed over.
+ *
+ * Everything comes through one message queue: the links, a message of just
+ * their count, the staged rows, a message of just their count.  This
+ * process takes the links that have arrived every few thousand identities
+ * and the rest once the identities are read; it takes the staged rows in
+ * load_staging, as they come, and gives them their identifiers as it would
+ * have given rows it read itself (the worker reads the table with this
+ * process's snapshot, and the result does not depend on the order of the
+ * rows).  No worker (max_parallel_maintenance_workers = 0, none free,
+ * small tables, or already in parallel mode): the tables are read here.
+ */
+#define READER_KEY_SHARED	UINT64CONST(0x4F4D4E4931000001)
 #define READER_KEY_QUEUE	UINT64CONST(0x4F4D4E4931000002)
 #define READER_QUEUE_SIZE	((Size) 4 * 1024 * 1024)
 #define READER_MESSAGE_SIZE (64 * 1024)
 #define READER_MIN_LINKS	100000
-/* id, identity_a, identity_b, observed_at, status, reason length (-1: NULL) */
-#define READER_RECORD_SIZE	(4 * sizeof(int64) + 1 + sizeof(int32))
+#define READER_MIN_STAGED	100000
+
+/* What the worker is told; the kinds follow it (see reader_start). */
+typedef struct ReaderShared
+{
+	Oid			link_relid;		/* InvalidOid: links not wanted */
+	Oid			staging_relid;	/* InvalidOid: staged rows not wanted */
+	int32		nkinds;
+	Size		kinds_len;
+	char		kinds[FLEXIBLE_ARRAY_MEMBER];	/* per kind: normalizer (int32),
+												 * kind, region ("": none),
+												 * then the list of kinds */
+} ReaderShared;
 
 typedef struct LinkReader
 {
 	ParallelContext *pcxt;
 	shm_mq_handle *mqh;
-	bool		ended;			/* the worker's last message arrived */
+	bool		links;			/* the worker reads the links */
+	bool		staging;		/* the worker normalizes the staged rows */
+	bool		links_ended;	/* their count arrived */
+	bool		staging_ended;
 	int64		sent;			/* links the worker said it sent */
+	int64		staged_sent;	/* staged rows it said it sent */
+	int64		staged_read;
 	int64	   *ids;			/* identity ids of the links read: a, b */
 	int64		nread;			/* links read: r->links[0 .. nread) */
 	int64		maxids;
@@ -557,91 +621,204 @@ typedef struct LinkReader
 
 PGDLLEXPORT void omni_resolve_links_worker(dsm_segment *seg, shm_toc *toc);
 
-/* The worker: send every link the leader's snapshot sees, then a count. */
+/* Send what buf holds; false when the leader went away. */
+static bool
+worker_send(shm_mq_handle *mqh, StringInfo buf)
+{
+	bool		ok = (shm_mq_send(mqh, buf->len, buf->data, false, true) == SHM_MQ_SUCCESS);
+
+	resetStringInfo(buf);
+	return ok;
+}
+
+/* Append a string as its length (-1: NULL) and its bytes with their NUL. */
+static void
+append_string(StringInfo buf, const char *s)
+{
+	int32		len = s ? (int32) strlen(s) : -1;
+
+	appendBinaryStringInfo(buf, (char *) &len, sizeof(len));
+	if (s)
+		appendBinaryStringInfo(buf, s, len + 1);
+}
+
+/* The worker's identifier kinds: what normalizing needs of the rules. */
+static OmniRules *
+worker_rules(ReaderShared *sh)
+{
+	OmniRules  *rules = palloc0(sizeof(OmniRules));
+	const char *p = sh->kinds;
+
+	rules->nkinds = sh->nkinds;
+	rules->kinds = palloc0(sizeof(OmniKindRule) * Max(1, sh->nkinds));
+	for (int i = 0; i < sh->nkinds; i++)
+	{
+		int32		normalizer;
+
+		memcpy(&normalizer, p, sizeof(int32));
+		p += sizeof(int32);
+		rules->kinds[i].normalizer = (OmniNormalizer) normalizer;
+		rules->kinds[i].kind = pstrdup(p);
+		p += strlen(p) + 1;
+		rules->kinds[i].region = *p ? pstrdup(p) : NULL;
+		p += strlen(p) + 1;
+	}
+	rules->known_kinds = pstrdup(p);
+	return rules;
+}
+
+/* The worker: the links, then the staged rows, as the leader asked. */
 void
 omni_resolve_links_worker(dsm_segment *seg, shm_toc *toc)
 {
-	Oid		   *relid = shm_toc_lookup(toc, READER_KEY_RELID, false);
+	ReaderShared *sh = shm_toc_lookup(toc, READER_KEY_SHARED, false);
 	shm_mq	   *mq = shm_toc_lookup(toc, READER_KEY_QUEUE, false);
 	shm_mq_handle *mqh;
-	Relation	rel;
-	TupleTableSlot *slot;
-	TableScanDesc scan;
-	AttrNumber	att[6];
-	AttrNumber	last = 0;
 	StringInfoData buf;
-	int64		sent = 0;
 	bool		ok = true;
-	static const char *const names[6] = {"link_id", "identity_a", "identity_b",
-	"observed_at", "status", "reason"};
 
 	shm_mq_set_sender(mq, MyProc);
 	mqh = shm_mq_attach(mq, seg, NULL);
-	rel = table_open(*relid, AccessShareLock);
-	for (int k = 0; k < 6; k++)
-	{
-		att[k] = attnameAttNum(rel, names[k], false);
-		last = Max(last, att[k]);
-	}
-	slot = table_slot_create(rel, NULL);
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	initStringInfo(&buf);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		int64		v[4];
-		char		status;
-		int32		rlen = -1;
-		text	   *reason = NULL;
 
-		slot_getsomeattrs(slot, last);
-		for (int k = 0; k < 4; k++)
-			v[k] = DatumGetInt64(slot->tts_values[att[k] - 1]);
-		status = *VARDATA_ANY(DatumGetTextPP(slot->tts_values[att[4] - 1]));
-		if (!slot->tts_isnull[att[5] - 1])
+	if (OidIsValid(sh->link_relid))
+	{
+		Relation	rel = table_open(sh->link_relid, AccessShareLock);
+		TupleTableSlot *slot = table_slot_create(rel, NULL);
+		TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+		AttrNumber	att[6];
+		AttrNumber	last = 0;
+		int64		sent = 0;
+		static const char *const names[6] = {"link_id", "identity_a", "identity_b",
+		"observed_at", "status", "reason"};
+
+		for (int k = 0; k < 6; k++)
 		{
-			reason = DatumGetTextPP(slot->tts_values[att[5] - 1]);
-			rlen = VARSIZE_ANY_EXHDR(reason);
+			att[k] = attnameAttNum(rel, names[k], false);
+			last = Max(last, att[k]);
 		}
-		appendBinaryStringInfo(&buf, (char *) v, sizeof(v));
-		appendBinaryStringInfo(&buf, &status, 1);
-		appendBinaryStringInfo(&buf, (char *) &rlen, sizeof(rlen));
-		if (reason)
-			appendBinaryStringInfo(&buf, VARDATA_ANY(reason), rlen);
-		sent++;
-		if (buf.len >= READER_MESSAGE_SIZE)
+		while (ok && table_scan_getnextslot(scan, ForwardScanDirection, slot))
 		{
-			/* a failed send: the leader went away */
-			if (!(ok = (shm_mq_send(mqh, buf.len, buf.data, false, true) == SHM_MQ_SUCCESS)))
-				break;
-			resetStringInfo(&buf);
-			CHECK_FOR_INTERRUPTS();
+			int64		v[4];
+			char		status;
+			int32		rlen = -1;
+			text	   *reason = NULL;
+
+			slot_getsomeattrs(slot, last);
+			for (int k = 0; k < 4; k++)
+				v[k] = DatumGetInt64(slot->tts_values[att[k] - 1]);
+			status = *VARDATA_ANY(DatumGetTextPP(slot->tts_values[att[4] - 1]));
+			if (!slot->tts_isnull[att[5] - 1])
+			{
+				reason = DatumGetTextPP(slot->tts_values[att[5] - 1]);
+				rlen = VARSIZE_ANY_EXHDR(reason);
+			}
+			appendBinaryStringInfo(&buf, (char *) v, sizeof(v));
+			appendBinaryStringInfo(&buf, &status, 1);
+			appendBinaryStringInfo(&buf, (char *) &rlen, sizeof(rlen));
+			if (reason)
+				appendBinaryStringInfo(&buf, VARDATA_ANY(reason), rlen);
+			sent++;
+			if (buf.len >= READER_MESSAGE_SIZE)
+			{
+				ok = worker_send(mqh, &buf);
+				CHECK_FOR_INTERRUPTS();
+			}
 		}
+		if (ok && buf.len > 0)
+			ok = worker_send(mqh, &buf);
+		/* their end: a message of just the count */
+		if (ok)
+			ok = (shm_mq_send(mqh, sizeof(sent), &sent, false, true) == SHM_MQ_SUCCESS);
+		table_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+		table_close(rel, AccessShareLock);
 	}
-	if (ok && buf.len > 0)
-		ok = (shm_mq_send(mqh, buf.len, buf.data, false, true) == SHM_MQ_SUCCESS);
-	/* the end: a message of just the count */
-	if (ok)
-		(void) shm_mq_send(mqh, sizeof(sent), &sent, false, true);
-	table_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	table_close(rel, AccessShareLock);
+
+	if (ok && OidIsValid(sh->staging_relid))
+	{
+		OmniRules  *rules = worker_rules(sh);
+		Relation	rel = table_open(sh->staging_relid, AccessShareLock);
+		TupleTableSlot *slot = table_slot_create(rel, NULL);
+		TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+		MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+													 "resolve_all staged row",
+													 ALLOCSET_DEFAULT_SIZES);
+		StagingAtts att;
+		int64		sent = 0;
+
+		staging_atts(rel, &att);
+		while (ok && table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		{
+			StagedRow	row;
+			MemoryContext old = MemoryContextSwitchTo(rowcxt);
+
+			stage_row(rules, slot, &att, &row);
+			MemoryContextSwitchTo(old);
+			appendBinaryStringInfo(&buf, (char *) &row.staging_id, sizeof(int64));
+			appendBinaryStringInfo(&buf, (char *) &row.observed_at, sizeof(int64));
+			appendBinaryStringInfo(&buf, (char *) &row.ka, sizeof(int32));
+			appendBinaryStringInfo(&buf, (char *) &row.kb, sizeof(int32));
+			append_string(&buf, row.va);
+			append_string(&buf, row.vb);
+			append_string(&buf, row.source);
+			append_string(&buf, row.error);
+			MemoryContextReset(rowcxt);
+			sent++;
+			if (buf.len >= READER_MESSAGE_SIZE)
+			{
+				ok = worker_send(mqh, &buf);
+				CHECK_FOR_INTERRUPTS();
+			}
+		}
+		if (ok && buf.len > 0)
+			ok = worker_send(mqh, &buf);
+		if (ok)
+			(void) shm_mq_send(mqh, sizeof(sent), &sent, false, true);
+		table_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+		table_close(rel, AccessShareLock);
+	}
+	/* a failed send: the leader went away, and so does this worker */
 	shm_mq_detach(mqh);
+}
+
+/* The identifier kinds as reader_start hands them to the worker. */
+static void
+serialize_kinds(OmniRules *rules, StringInfo out)
+{
+	for (int i = 0; i < rules->nkinds; i++)
+	{
+		int32		normalizer = (int32) rules->kinds[i].normalizer;
+		const char *region = rules->kinds[i].region ? rules->kinds[i].region : "";
+
+		appendBinaryStringInfo(out, (char *) &normalizer, sizeof(int32));
+		appendBinaryStringInfo(out, rules->kinds[i].kind, strlen(rules->kinds[i].kind) + 1);
+		appendBinaryStringInfo(out, region, strlen(region) + 1);
+	}
+	appendBinaryStringInfo(out, rules->known_kinds, strlen(rules->known_kinds) + 1);
 }
 
 /* Start the worker, when one is worth it and can be had. */
 static void
-reader_start(Resolver *r, int64 links)
+reader_start(Resolver *r, int64 links, int64 staged)
 {
 	LinkReader *lr;
 	ParallelContext *pcxt;
-	Oid		   *relid;
+	ReaderShared *sh;
 	shm_mq	   *mq;
+	bool		want_links = links >= READER_MIN_LINKS;
+	bool		want_staging = staged >= READER_MIN_STAGED;
+	StringInfoData kinds;
 
-	if (links < READER_MIN_LINKS || max_parallel_maintenance_workers <= 0 || IsInParallelMode())
+	if ((!want_links && !want_staging) || max_parallel_maintenance_workers <= 0 ||
+		IsInParallelMode())
 		return;
+	initStringInfo(&kinds);
+	serialize_kinds(r->rules, &kinds);
 	EnterParallelMode();
 	pcxt = CreateParallelContext("omnichannel", "omni_resolve_links_worker", 1);
-	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(Oid));
+	shm_toc_estimate_chunk(&pcxt->estimator, offsetof(ReaderShared, kinds) + kinds.len);
 	shm_toc_estimate_chunk(&pcxt->estimator, READER_QUEUE_SIZE);
 	shm_toc_estimate_keys(&pcxt->estimator, 2);
 	InitializeParallelDSM(pcxt);
@@ -652,9 +829,13 @@ reader_start(Resolver *r, int64 links)
 		ExitParallelMode();
 		return;
 	}
-	relid = shm_toc_allocate(pcxt->toc, sizeof(Oid));
-	*relid = omni_relid("identity_link");
-	shm_toc_insert(pcxt->toc, READER_KEY_RELID, relid);
+	sh = shm_toc_allocate(pcxt->toc, offsetof(ReaderShared, kinds) + kinds.len);
+	sh->link_relid = want_links ? omni_relid("identity_link") : InvalidOid;
+	sh->staging_relid = want_staging ? omni_relid("link_staging") : InvalidOid;
+	sh->nkinds = r->rules->nkinds;
+	sh->kinds_len = kinds.len;
+	memcpy(sh->kinds, kinds.data, kinds.len);
+	shm_toc_insert(pcxt->toc, READER_KEY_SHARED, sh);
 	mq = shm_mq_create(shm_toc_allocate(pcxt->toc, READER_QUEUE_SIZE), READER_QUEUE_SIZE);
 	shm_toc_insert(pcxt->toc, READER_KEY_QUEUE, mq);
 	shm_mq_set_receiver(mq, MyProc);
@@ -665,13 +846,38 @@ reader_start(Resolver *r, int64 links)
 		ExitParallelMode();
 		return;
 	}
-	elog(DEBUG1, "resolve_all: a parallel worker reads omni.identity_link");
+	elog(DEBUG1, "resolve_all: a parallel worker %s",
+		 want_links && want_staging ? "reads omni.identity_link and normalizes omni.link_staging"
+		 : want_links ? "reads omni.identity_link" : "normalizes omni.link_staging");
 	lr = MemoryContextAllocZero(r->cxt, sizeof(LinkReader));
 	lr->pcxt = pcxt;
 	lr->mqh = shm_mq_attach(mq, pcxt->seg, pcxt->worker[0].bgwhandle);
-	lr->maxids = 2 * (links + links / 8 + 1024);
-	lr->ids = alloc_large(r->cxt, sizeof(int64) * lr->maxids);
+	lr->links = want_links;
+	lr->staging = want_staging;
+	if (want_links)
+	{
+		lr->maxids = 2 * (links + links / 8 + 1024);
+		lr->ids = alloc_large(r->cxt, sizeof(int64) * lr->maxids);
+	}
 	r->reader = lr;
+}
+
+/* The next message of the worker; NULL when it stopped (its error is raised). */
+static void *
+reader_receive(LinkReader *lr, bool wait, Size *nbytes)
+{
+	void	   *data;
+	shm_mq_result res = shm_mq_receive(lr->mqh, nbytes, &data, !wait);
+
+	if (res == SHM_MQ_WOULD_BLOCK)
+		return NULL;
+	if (res == SHM_MQ_DETACHED)
+	{
+		/* the worker failed: its error, if it reported one, is raised here */
+		WaitForParallelWorkersToFinish(lr->pcxt);
+		elog(ERROR, "the parallel worker of resolve_all stopped before its end");
+	}
+	return data;
 }
 
 /* Take the links that have arrived; with "wait", all of them. */
@@ -680,29 +886,20 @@ reader_take(Resolver *r, bool wait)
 {
 	LinkReader *lr = r->reader;
 
-	while (lr != NULL && !lr->ended)
+	while (lr != NULL && lr->links && !lr->links_ended)
 	{
 		Size		nbytes;
-		void	   *data;
-		const char *p;
+		const char *p = reader_receive(lr, wait, &nbytes);
 		const char *end;
-		shm_mq_result res = shm_mq_receive(lr->mqh, &nbytes, &data, !wait);
 
-		if (res == SHM_MQ_WOULD_BLOCK)
+		if (p == NULL)
 			return;
-		if (res == SHM_MQ_DETACHED)
-		{
-			/* the worker failed: its error, if it reported one, is raised here */
-			WaitForParallelWorkersToFinish(lr->pcxt);
-			elog(ERROR, "the worker reading omni.identity_link stopped before its end");
-		}
 		if (nbytes == sizeof(int64))
 		{
-			memcpy(&lr->sent, data, sizeof(int64));
-			lr->ended = true;
+			memcpy(&lr->sent, p, sizeof(int64));
+			lr->links_ended = true;
 			break;
 		}
-		p = data;
 		end = p + nbytes;
 		while (p < end)
 		{
@@ -740,15 +937,77 @@ reader_take(Resolver *r, bool wait)
 	}
 }
 
-/* All the links are in: let the worker go and leave parallel mode. */
+/* A string as append_string wrote it; advances *p. */
+static const char *
+take_string(const char **p)
+{
+	int32		len;
+	const char *s;
+
+	memcpy(&len, *p, sizeof(len));
+	*p += sizeof(len);
+	if (len < 0)
+		return NULL;
+	s = *p;
+	*p += len + 1;
+	return s;
+}
+
+/* Take in every staged row the worker normalized (all links came first). */
+static void
+reader_take_staged(Resolver *r, int64 total)
+{
+	LinkReader *lr = r->reader;
+
+	Assert(lr->staging && (!lr->links || lr->links_ended));
+	while (!lr->staging_ended)
+	{
+		Size		nbytes;
+		const char *p = reader_receive(lr, true, &nbytes);
+		const char *end;
+
+		if (nbytes == sizeof(int64))
+		{
+			memcpy(&lr->staged_sent, p, sizeof(int64));
+			lr->staging_ended = true;
+			break;
+		}
+		end = p + nbytes;
+		while (p < end)
+		{
+			StagedRow	row;
+
+			memcpy(&row.staging_id, p, sizeof(int64));
+			p += sizeof(int64);
+			memcpy(&row.observed_at, p, sizeof(int64));
+			p += sizeof(int64);
+			memcpy(&row.ka, p, sizeof(int32));
+			p += sizeof(int32);
+			memcpy(&row.kb, p, sizeof(int32));
+			p += sizeof(int32);
+			row.va = take_string(&p);
+			row.vb = take_string(&p);
+			row.source = take_string(&p);
+			row.error = take_string(&p);
+			take_staged_row(r, &row);
+			progress(r, "normalizing staged rows", ++lr->staged_read, total);
+		}
+	}
+	if (lr->staged_sent != lr->staged_read)
+		elog(ERROR, "the worker normalizing omni.link_staging sent %lld rows, %lld arrived",
+			 (long long) lr->staged_sent, (long long) lr->staged_read);
+}
+
+/* Everything is in: let the worker go and leave parallel mode. */
 static void
 reader_finish(Resolver *r)
 {
 	LinkReader *lr = r->reader;
 
 	reader_take(r, true);
+	Assert(!lr->staging || lr->staging_ended);
 	WaitForParallelWorkersToFinish(lr->pcxt);
-	if (lr->sent != lr->nread)
+	if (lr->links && lr->sent != lr->nread)
 		elog(ERROR, "the worker reading omni.identity_link sent %lld links, %lld arrived",
 			 (long long) lr->sent, (long long) lr->nread);
 	DestroyParallelContext(lr->pcxt);
@@ -877,13 +1136,13 @@ reserve_memory(Resolver *r, int64 staged)
 	r->uf_max = r->maxnodes;
 	r->uf_parent = alloc_large(r->cxt, sizeof(int32) * r->uf_max);
 	r->uf_roots = alloc_large(r->cxt, r->uf_stride * r->uf_max);
-	reader_start(r, links);
+	reader_start(r, links, staged);
 	if (nodes < PREFAULT_MIN_NODES)
 		return;
 	/* in the order they are first written */
 	prefault_add(pf, r->nodes, sizeof(GNode) * Min(r->maxnodes, nodes + nodes / 16));
 	prefault_add(pf, r->links, sizeof(Link) * Min(r->maxlinks, links + links / 16 + staged));
-	if (r->reader)
+	if (r->reader && r->reader->ids)
 		prefault_add(pf, r->reader->ids, sizeof(int64) * r->reader->maxids);
 	prefault_add(pf, r->uf_parent, sizeof(int32) * Min(r->uf_max, nodes + nodes / 16));
 	prefault_add(pf, r->uf_roots, r->uf_stride * Min(r->uf_max, nodes + nodes / 16));
@@ -1072,136 +1331,190 @@ node_for(Resolver *r, int32 kind, const char *value, TimestampTz seen)
  * valid.
  */
 static char *
-stage_value(Resolver *r, const char *kind, const char *value, const char *region,
-			int32 *kidx, char **error)
+stage_value(OmniRules *rules, const char *kind, const char *value, const char *region,
+			int32 *kidx, const char **error)
 {
 	OmniNormError err;
 	char	   *out;
 
-	*kidx = omni_rules_kind_index(r->rules, kind);
+	*kidx = omni_rules_kind_index(rules, kind);
 	if (*kidx < 0)
 	{
-		*error = psprintf("unknown identifier kind \"%s\" (known kinds: %s)", omni_clip_value(kind, strlen(kind)),
-						  r->rules->known_kinds);
+		*error = psprintf("unknown identifier kind \"%s\" (known kinds: %s)",
+						  omni_clip_value(kind, strlen(kind)), rules->known_kinds);
 		return NULL;
 	}
-	out = omni_normalize_kind_soft(&r->rules->kinds[*kidx], value, strlen(value), region, &err);
+	out = omni_normalize_kind_soft(&rules->kinds[*kidx], value, strlen(value), region, &err);
 	if (out == NULL)
 		*error = err.detail ? psprintf("%s: %s", err.msg, err.detail) : err.msg;
 	return out;
 }
 
+static void
+staging_atts(Relation rel, StagingAtts *att)
+{
+	att->id = attnameAttNum(rel, "staging_id", false);
+	att->kind_a = attnameAttNum(rel, "kind_a", false);
+	att->value_a = attnameAttNum(rel, "value_a", false);
+	att->kind_b = attnameAttNum(rel, "kind_b", false);
+	att->value_b = attnameAttNum(rel, "value_b", false);
+	att->source = attnameAttNum(rel, "source", false);
+	att->observed_at = attnameAttNum(rel, "observed_at", false);
+	att->region = attnameAttNum(rel, "region", false);
+	att->last = Max(Max(Max(att->id, att->kind_a), Max(att->value_a, att->kind_b)),
+					Max(Max(att->value_b, att->source), Max(att->observed_at, att->region)));
+}
+
+/* A text column of the slot as a C string, NULL when null. */
+static char *
+slot_cstring(TupleTableSlot *slot, AttrNumber att)
+{
+	return slot->tts_isnull[att - 1] ? NULL : TextDatumGetCString(slot->tts_values[att - 1]);
+}
+
+/*
+ * Normalize one row of omni.link_staging into *row, in the current memory
+ * context.  A row with an identifier that is not valid gets its error; a
+ * pair of two spellings of one identifier has nothing to link.
+ */
+static void
+stage_row(OmniRules *rules, TupleTableSlot *slot, const StagingAtts *att, StagedRow *row)
+{
+	const char *region;
+	const char *kind_b;
+	const char *value_b;
+
+	slot_getsomeattrs(slot, att->last);
+	memset(row, 0, sizeof(StagedRow));
+	row->staging_id = DatumGetInt64(slot->tts_values[att->id - 1]);
+	row->observed_at = DatumGetTimestampTz(slot->tts_values[att->observed_at - 1]);
+	row->kb = -1;
+	region = slot_cstring(slot, att->region);
+	row->va = stage_value(rules, slot_cstring(slot, att->kind_a),
+						  slot_cstring(slot, att->value_a), region, &row->ka, &row->error);
+	kind_b = slot_cstring(slot, att->kind_b);
+	value_b = slot_cstring(slot, att->value_b);
+	if (row->va != NULL && kind_b != NULL && value_b != NULL)
+	{
+		int32		kb;
+		const char *vb = stage_value(rules, kind_b, value_b, region, &kb, &row->error);
+
+		/* two spellings of one identifier: nothing to link */
+		if (vb != NULL && !(kb == row->ka && strcmp(row->va, vb) == 0))
+		{
+			row->kb = kb;
+			row->vb = vb;
+		}
+	}
+	if (TIMESTAMP_NOT_FINITE(row->observed_at) && row->error == NULL)
+		row->error = "observed_at must be finite";
+	row->source = slot_cstring(slot, att->source);
+}
+
+/*
+ * Take in one normalized staged row: kept aside with its error, or its
+ * identifiers found or created and its link added.
+ */
+static void
+take_staged_row(Resolver *r, const StagedRow *row)
+{
+	MemoryContext old = MemoryContextSwitchTo(r->cxt);
+
+	if (row->error != NULL)
+	{
+		if (r->nbad == r->maxbad)
+		{
+			r->maxbad *= 2;
+			r->bad_rows = realloc_large(r->bad_rows, sizeof(int64) * r->maxbad);
+			r->bad_reasons = realloc_large(r->bad_reasons, sizeof(char *) * r->maxbad);
+		}
+		r->bad_rows[r->nbad] = row->staging_id;
+		r->bad_reasons[r->nbad++] = pstrdup(row->error);
+	}
+	else
+	{
+		int32		na = node_for(r, row->ka, row->va, row->observed_at);
+
+		if (row->kb >= 0)
+		{
+			int32		nb = node_for(r, row->kb, row->vb, row->observed_at);
+			Link	   *l = add_link(r);
+
+			l->id = row->staging_id;
+			l->a = na;
+			l->b = nb;
+			l->observed_at = row->observed_at;
+			l->old_status = 0;
+			l->text = -1;
+			if (row->source)
+				link_text(r, l)->source = pstrdup(row->source);
+		}
+		if (r->nok == r->maxok)
+		{
+			r->maxok *= 2;
+			r->ok_rows = realloc_large(r->ok_rows, sizeof(int64) * r->maxok);
+		}
+		r->ok_rows[r->nok++] = row->staging_id;
+	}
+	MemoryContextSwitchTo(old);
+}
+
 /*
  * Read the staging table: normalize, find or create the identifiers, and
  * add a staged link per pair.  Rows that cannot be resolved are kept aside
- * with their error.
+ * with their error.  On a large load the worker normalizes the rows.
  */
 static void
 load_staging(Resolver *r, int64 total)
 {
-	Portal		portal;
-	int64		done = 0;
-	int64		maxok = Max(1024, total),
-				maxbad = 1024;
-	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "resolve_all row",
-												 ALLOCSET_DEFAULT_SIZES);
-
 	progress_start(r, "normalizing staged rows", total, false);
+	if (r->reader && r->reader->staging)
+	{
+		/* the worker sends the rows it sees, which may differ from the count's */
+		build_keymap(r, total);
+		r->maxok = Max(1024, total);
+		r->ok_rows = alloc_large(r->cxt, sizeof(int64) * r->maxok);
+		r->maxbad = 1024;
+		r->bad_rows = MemoryContextAlloc(r->cxt, sizeof(int64) * r->maxbad);
+		r->bad_reasons = MemoryContextAlloc(r->cxt, sizeof(char *) * r->maxbad);
+		reader_take_staged(r, total);
+		return;
+	}
 	if (total == 0)
 		return;
 	build_keymap(r, total);
-	r->ok_rows = alloc_large(r->cxt, sizeof(int64) * maxok);
-	r->bad_rows = MemoryContextAlloc(r->cxt, sizeof(int64) * maxbad);
-	r->bad_reasons = MemoryContextAlloc(r->cxt, sizeof(char *) * maxbad);
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT staging_id, kind_a, value_a, kind_b, value_b, source, observed_at, region "
-									   "FROM omni.link_staging",
-									   0, NULL, NULL, NULL, true, 0);
-	for (;;)
+	r->maxok = Max(1024, total);
+	r->ok_rows = alloc_large(r->cxt, sizeof(int64) * r->maxok);
+	r->maxbad = 1024;
+	r->bad_rows = MemoryContextAlloc(r->cxt, sizeof(int64) * r->maxbad);
+	r->bad_reasons = MemoryContextAlloc(r->cxt, sizeof(char *) * r->maxbad);
 	{
-		uint64		j;
+		Relation	rel = table_open(omni_relid("link_staging"), AccessShareLock);
+		TupleTableSlot *slot = table_slot_create(rel, NULL);
+		TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+		MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+													 "resolve_all staged row",
+													 ALLOCSET_DEFAULT_SIZES);
+		StagingAtts att;
+		int64		done = 0;
 
-		SPI_cursor_fetch(portal, true, FETCH_BATCH);
-		if (SPI_processed == 0)
-			break;
-		for (j = 0; j < SPI_processed; j++)
+		staging_atts(rel, &att);
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 		{
-			HeapTuple	tup = SPI_tuptable->vals[j];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			int64		staging_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-			TimestampTz at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull));
-			char	   *kind_a,
-					   *kind_b = NULL,
-					   *region,
-					   *va,
-					   *vb = NULL,
-					   *error = NULL;
-			int32		ka,
-						kb = -1;
-			bool		pair;
+			StagedRow	row;
 			MemoryContext old = MemoryContextSwitchTo(rowcxt);
 
-			region = SPI_getvalue(tup, desc, 8);
-			kind_a = SPI_getvalue(tup, desc, 2);
-			va = stage_value(r, kind_a, SPI_getvalue(tup, desc, 3), region, &ka, &error);
-			pair = (SPI_getvalue(tup, desc, 4) != NULL);
-			if (va != NULL && pair)
-			{
-				kind_b = SPI_getvalue(tup, desc, 4);
-				vb = stage_value(r, kind_b, SPI_getvalue(tup, desc, 5), region, &kb, &error);
-				/* two spellings of one identifier: nothing to link */
-				if (vb != NULL && ka == kb && strcmp(va, vb) == 0)
-					pair = false;
-			}
-			if (TIMESTAMP_NOT_FINITE(at) && error == NULL)
-				error = pstrdup("observed_at must be finite");
-			MemoryContextSwitchTo(r->cxt);
-			if (error != NULL)
-			{
-				if (r->nbad == maxbad)
-				{
-					maxbad *= 2;
-					r->bad_rows = realloc_large(r->bad_rows, sizeof(int64) * maxbad);
-					r->bad_reasons = realloc_large(r->bad_reasons, sizeof(char *) * maxbad);
-				}
-				r->bad_rows[r->nbad] = staging_id;
-				r->bad_reasons[r->nbad++] = pstrdup(error);
-			}
-			else
-			{
-				int32		na = node_for(r, ka, va, at);
-
-				if (pair)
-				{
-					int32		nb = node_for(r, kb, vb, at);
-					Link	   *l = add_link(r);
-					char	   *src = SPI_getvalue(tup, desc, 6);
-
-					l->id = staging_id;
-					l->a = na;
-					l->b = nb;
-					l->observed_at = at;
-					l->old_status = 0;
-					l->text = -1;
-					if (src)
-						link_text(r, l)->source = MemoryContextStrdup(r->cxt, src);
-				}
-				if (r->nok == maxok)
-				{
-					maxok *= 2;
-					r->ok_rows = realloc_large(r->ok_rows, sizeof(int64) * maxok);
-				}
-				r->ok_rows[r->nok++] = staging_id;
-			}
+			stage_row(r->rules, slot, &att, &row);
 			MemoryContextSwitchTo(old);
+			take_staged_row(r, &row);
 			MemoryContextReset(rowcxt);
 			progress(r, "normalizing staged rows", ++done, total);
 		}
-		SPI_freetuptable(SPI_tuptable);
+		MemoryContextDelete(rowcxt);
+		table_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+		table_close(rel, AccessShareLock);
 	}
-	SPI_cursor_close(portal);
-	MemoryContextDelete(rowcxt);
 }
 
 /*
@@ -1242,7 +1555,7 @@ load_links(Resolver *r)
 	int64		done = 0;
 
 	progress_start(r, "loading links", total, true);
-	if (r->reader)
+	if (r->reader && r->reader->links)
 	{
 		/* read by the worker: give them their nodes */
 		LinkReader *lr = r->reader;
@@ -1730,9 +2043,11 @@ resolve(Resolver *r, ResolveCounts *counts)
 	r->uf_stride = MAXALIGN(offsetof(UfRoot, kcount) + sizeof(int32) * nlimited);
 	reserve_memory(r, staged);
 	load_identities(r);
+	/* every link is in before the staged rows come */
+	reader_take(r, true);
+	load_staging(r, staged);
 	if (r->reader)
 		reader_finish(r);
-	load_staging(r, staged);
 	sort_new_nodes(r);
 	load_links(r);
 
