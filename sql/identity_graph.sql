@@ -69,6 +69,19 @@ INSERT INTO omni.blocklist (kind, value, reason) VALUES ('cookie', 'ck_shared_ki
 SELECT omni.link('cookie', 'ck_shared_kiosk', 'email', 'anna@shop.org') AS blocked4 \gset
 SELECT reason FROM omni.identity_link WHERE link_id = :blocked4;
 DELETE FROM omni.blocklist WHERE value = 'ck_shared_kiosk';
+-- entries match ignoring ASCII case, however a value starts: a value is
+-- ruled out by its first two bytes only when no entry could match it
+INSERT INTO omni.blocklist (kind, value, is_pattern, reason) VALUES
+    ('cookie', 'ck_kiosk', false, 'kiosk test'),
+    ('cookie', 'x', false, 'kiosk test'),
+    ('cookie', '^q[a-z]*z$', true, 'kiosk test'),
+    ('cookie', '^[7-9]+$', true, 'kiosk test');
+SELECT v, omni.blocked('cookie', v) IS NOT NULL AS blocked
+  FROM unnest(ARRAY['ck_kiosk', 'CK_KIOSK', 'cK_kIOSK', 'ck_kiosks', 'ckkiosk', 'cl_kiosk', 'x', 'X',
+                    'xx', 'quiz', 'QUIZ', 'Qz', 'qa', 'q', '789', '7', '79x', '0', '00', '0-', '-1',
+                    'NaN', 'na', 'N/A', 'Unknown', 'unknowns', 'ck']) WITH ORDINALITY AS t(v, n)
+ ORDER BY n;
+DELETE FROM omni.blocklist WHERE reason = 'kiosk test';
 
 -- Two spellings of one identifier: nothing to link (NULL), the identifier is seen.
 SELECT omni.link('email', 'anna@shop.org', 'email', 'ANNA@shop.org') AS no_link;

@@ -60,12 +60,15 @@ typedef struct OmniBlockEntry
 
 /*
  * Per identifier kind, what a value must look like for any blocklist entry
- * of that kind to match it: the bytes it may start with, and whether it may
- * be empty.  Most values are cleared by this test alone.
+ * of that kind to match it: the bytes it may start with, the pairs of bytes
+ * a value of two bytes or more may start with, and whether it may be empty.
+ * Most values are cleared by this test alone.
  */
 typedef struct OmniKindFilter
 {
 	uint64		first[4];
+	uint64	   *pairs;			/* 65536 bits, by first byte * 256 + second;
+								 * NULL: every pair the first bytes allow */
 	bool		empty;
 } OmniKindFilter;
 

@@ -833,11 +833,41 @@ block_pattern(OmniRules *rules, OmniBlockEntry *b)
 	return (regex_t *) b->re;
 }
 
+/* Allow the values starting with bytes c and d, in either ASCII case. */
+static void
+pairs_add_both_cases(uint64 *pairs, unsigned char c, unsigned char d)
+{
+	unsigned char cs[2] = {pg_ascii_tolower(c), pg_ascii_toupper(c)};
+	unsigned char ds[2] = {pg_ascii_tolower(d), pg_ascii_toupper(d)};
+
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 2; j++)
+		{
+			uint32		bit = ((uint32) cs[i] << 8) | ds[j];
+
+			pairs[bit >> 6] |= UINT64CONST(1) << (bit & 63);
+		}
+}
+
+/* Allow the values starting with byte c (either case), whatever follows. */
+static void
+pairs_add_first(uint64 *pairs, unsigned char c)
+{
+	unsigned char cs[2] = {pg_ascii_tolower(c), pg_ascii_toupper(c)};
+
+	for (int i = 0; i < 2; i++)
+		for (int k = 0; k < 4; k++)
+			pairs[((uint32) cs[i] << 2) + k] = ~UINT64CONST(0);
+}
+
 /*
  * The filter of each kind, from the quick tests of its entries: an entry
  * allows the first bytes its own tests (or its value) allow, and every byte
- * when its tests say nothing of the first one.  Patterns are compiled here,
- * since their tests are read when they are compiled.
+ * when its tests say nothing of the first one; the same for the first two
+ * bytes of values of two bytes or more (an exact value of one byte blocks
+ * no longer value).  A byte above ASCII in the first two of an exact value
+ * gives up the pairs of the kind: a locale may fold such bytes.  Patterns
+ * are compiled here, since their tests are read when they are compiled.
  */
 static OmniKindFilter *
 kind_filters_of(OmniRules *rules, int **lists, const int *counts, MemoryContext cxt)
@@ -847,7 +877,9 @@ kind_filters_of(OmniRules *rules, int **lists, const int *counts, MemoryContext 
 	for (int k = 0; k < rules->nkinds; k++)
 	{
 		OmniKindFilter *f = &filters[k];
+		bool		all_pairs = false;
 
+		f->pairs = MemoryContextAllocZero(cxt, sizeof(uint64) * 1024);
 		for (int e = 0; e < counts[k]; e++)
 		{
 			OmniBlockEntry *b = &rules->blocks[lists[k][e]];
@@ -855,26 +887,45 @@ kind_filters_of(OmniRules *rules, int **lists, const int *counts, MemoryContext 
 			if (!b->is_pattern)
 			{
 				const unsigned char *v = (const unsigned char *) VARDATA_ANY(b->value);
+				int			len = VARSIZE_ANY_EXHDR(b->value);
 
-				if (VARSIZE_ANY_EXHDR(b->value) == 0)
+				if (len == 0)
 					f->empty = true;
 				else if (IS_HIGHBIT_SET(v[0]))
 				{
 					/* a locale may fold bytes above ASCII: allow them all */
 					f->first[2] = f->first[3] = ~UINT64CONST(0);
+					all_pairs = true;
 				}
 				else
 					set_add_both_cases(f->first, v[0]);
+				if (len >= 2 && !all_pairs)
+				{
+					if (IS_HIGHBIT_SET(v[1]))
+						all_pairs = true;
+					else
+						pairs_add_both_cases(f->pairs, v[0], v[1]);
+				}
 				continue;
 			}
 			(void) block_pattern(rules, b);
 			if (b->prefix_len > 0)
+			{
 				set_add_both_cases(f->first, (unsigned char) b->prefix[0]);
+				if (b->prefix_len >= 2)
+					pairs_add_both_cases(f->pairs, (unsigned char) b->prefix[0],
+										 (unsigned char) b->prefix[1]);
+				else
+					pairs_add_first(f->pairs, (unsigned char) b->prefix[0]);
+			}
 			else if (b->quick == QUICK_FIRST || b->quick == QUICK_ALL)
 			{
 				/* the sets hold both cases of their letters already */
 				f->first[0] |= b->quickset[0];
 				f->first[1] |= b->quickset[1];
+				for (int c = 0; c < 128; c++)
+					if (b->quickset[c >> 6] & (UINT64CONST(1) << (c & 63)))
+						pairs_add_first(f->pairs, (unsigned char) c);
 				if (b->quick == QUICK_ALL)
 					f->empty = true;
 			}
@@ -882,7 +933,13 @@ kind_filters_of(OmniRules *rules, int **lists, const int *counts, MemoryContext 
 			{
 				f->first[0] = f->first[1] = f->first[2] = f->first[3] = ~UINT64CONST(0);
 				f->empty = true;
+				all_pairs = true;
 			}
+		}
+		if (all_pairs)
+		{
+			pfree(f->pairs);
+			f->pairs = NULL;
 		}
 	}
 	return filters;
@@ -973,7 +1030,7 @@ entry_blocks(OmniRules *rules, OmniBlockEntry *b, const char *kind,
 
 /*
  * Whether any blocklist entry of kind number "kidx" could block a value of
- * that kind, judged by its first byte and length alone ("value" need not be
+ * that kind, judged by its first two bytes and length alone ("value" need not be
  * terminated).  False means omni_blocked_reason_kind would return NULL.
  */
 bool
@@ -986,8 +1043,16 @@ omni_blocklist_may_block(OmniRules *rules, int kidx, const char *value, int vlen
 	f = &rules->kind_filters[kidx];
 	if (vlen == 0)
 		return f->empty;
-	return (f->first[(unsigned char) value[0] >> 6] &
-			(UINT64CONST(1) << ((unsigned char) value[0] & 63))) != 0;
+	if ((f->first[(unsigned char) value[0] >> 6] &
+		 (UINT64CONST(1) << ((unsigned char) value[0] & 63))) == 0)
+		return false;
+	if (vlen >= 2 && f->pairs != NULL)
+	{
+		uint32		bit = ((uint32) (unsigned char) value[0] << 8) | (unsigned char) value[1];
+
+		return (f->pairs[bit >> 6] & (UINT64CONST(1) << (bit & 63))) != 0;
+	}
+	return true;
 }
 
 /*
