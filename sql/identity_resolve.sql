@@ -128,6 +128,25 @@ SELECT new_identities FROM omni.resolve_all();
 ALTER TABLE omni.identity DROP CONSTRAINT no_t2;
 SELECT new_identities, new_links FROM omni.resolve_all();
 
+-- identities read out of id order (rows updated since they were written),
+-- with dense ids and then with sparse ones: every link still finds its
+-- identifiers, and a run with nothing to change changes nothing
+SELECT customers AS c0, identities AS i0, links AS l0 FROM omni.resolve_all() \gset
+UPDATE omni.identity SET last_seen = last_seen + interval '1 second' WHERE identity_id % 7 = 0;
+SELECT count(*) FILTER (WHERE identity_id < prev) > 0 AS heap_out_of_id_order
+  FROM (SELECT identity_id, lag(identity_id) OVER (ORDER BY ctid) AS prev FROM omni.identity) s;
+SELECT customers = :c0 AS same_customers, identities = :i0 AS same_identities, links = :l0 AS same_links,
+       merges, changed_links, moved_identities, split_customers
+  FROM omni.resolve_all();
+SELECT setval('omni.identity_identity_id_seq', 4000000000000) > 0 AS far_ids;
+INSERT INTO omni.link_staging (kind_a, value_a, kind_b, value_b) VALUES ('email', 'far@x.org', 'cookie', 'ck2');
+SELECT new_identities, new_links, merges FROM omni.resolve_all();
+UPDATE omni.identity SET last_seen = last_seen + interval '1 second' WHERE identity_id % 5 = 0;
+SELECT customers = :c0 AS same_customers, identities = :i0 + 1 AS one_more_identity,
+       links = :l0 + 1 AS one_more_link, merges, changed_links, moved_identities, split_customers
+  FROM omni.resolve_all();
+SELECT omni.customer_of('email', 'far@x.org') = omni.customer_of('cookie', 'ck2') AS far_joined;
+
 SET client_min_messages = warning;
 TRUNCATE omni.touchpoint, omni.identity_link, omni.merge_log, omni.identity, omni.link_staging, omni.customer CASCADE;
 SET client_min_messages = warning;
