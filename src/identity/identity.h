@@ -69,6 +69,11 @@ typedef struct OmniKindFilter
 	uint64		first[4];
 	uint64	   *pairs;			/* 65536 bits, by first byte * 256 + second;
 								 * NULL: every pair the first bytes allow */
+	uint64		exact_lengths;	/* bit n: an exact entry of n bytes (63: of
+								 * 63 bytes or more) */
+	int			npatterns;		/* the pattern entries, whose quick tests */
+	struct OmniBlockEntry **patterns;	/* a value passes when no exact length
+										 * fits */
 	bool		empty;
 } OmniKindFilter;
 

@@ -880,6 +880,7 @@ kind_filters_of(OmniRules *rules, int **lists, const int *counts, MemoryContext 
 		bool		all_pairs = false;
 
 		f->pairs = MemoryContextAllocZero(cxt, sizeof(uint64) * 1024);
+		f->patterns = MemoryContextAlloc(cxt, sizeof(OmniBlockEntry *) * Max(counts[k], 1));
 		for (int e = 0; e < counts[k]; e++)
 		{
 			OmniBlockEntry *b = &rules->blocks[lists[k][e]];
@@ -889,6 +890,7 @@ kind_filters_of(OmniRules *rules, int **lists, const int *counts, MemoryContext 
 				const unsigned char *v = (const unsigned char *) VARDATA_ANY(b->value);
 				int			len = VARSIZE_ANY_EXHDR(b->value);
 
+				f->exact_lengths |= UINT64CONST(1) << Min(len, 63);
 				if (len == 0)
 					f->empty = true;
 				else if (IS_HIGHBIT_SET(v[0]))
@@ -909,6 +911,7 @@ kind_filters_of(OmniRules *rules, int **lists, const int *counts, MemoryContext 
 				continue;
 			}
 			(void) block_pattern(rules, b);
+			f->patterns[f->npatterns++] = b;
 			if (b->prefix_len > 0)
 			{
 				set_add_both_cases(f->first, (unsigned char) b->prefix[0]);
@@ -1030,8 +1033,9 @@ entry_blocks(OmniRules *rules, OmniBlockEntry *b, const char *kind,
 
 /*
  * Whether any blocklist entry of kind number "kidx" could block a value of
- * that kind, judged by its first two bytes and length alone ("value" need not be
- * terminated).  False means omni_blocked_reason_kind would return NULL.
+ * that kind, judged by its first two bytes, its length and the quick tests
+ * of the patterns ("value" need not be terminated).  False means
+ * omni_blocked_reason_kind would return NULL.
  */
 bool
 omni_blocklist_may_block(OmniRules *rules, int kidx, const char *value, int vlen)
@@ -1050,9 +1054,16 @@ omni_blocklist_may_block(OmniRules *rules, int kidx, const char *value, int vlen
 	{
 		uint32		bit = ((uint32) (unsigned char) value[0] << 8) | (unsigned char) value[1];
 
-		return (f->pairs[bit >> 6] & (UINT64CONST(1) << (bit & 63))) != 0;
+		if ((f->pairs[bit >> 6] & (UINT64CONST(1) << (bit & 63))) == 0)
+			return false;
 	}
-	return true;
+	/* an exact entry of the value's length, or a pattern its quick tests allow */
+	if (f->exact_lengths & (UINT64CONST(1) << Min(vlen, 63)))
+		return true;
+	for (int i = 0; i < f->npatterns; i++)
+		if (quick_may_match(f->patterns[i], value, vlen))
+			return true;
+	return false;
 }
 
 /*
