@@ -156,6 +156,17 @@ DO $$ BEGIN PERFORM omni.forget(current_setting('test.anna_c')::bigint);
 EXCEPTION WHEN invalid_parameter_value THEN RAISE NOTICE 'second erasure: %', replace(SQLERRM, current_setting('test.anna_c'), 'ANNA'); END $$;
 SELECT omni.forget(-1);
 
+-- first and last seen widen with every link: a pair of one customer seen
+-- earlier and later than before, and a new identifier joining a customer
+SELECT omni.link('email', 'dora@shop.org', 'cookie', 'ck_dora_1', 'web', '2026-05-01 00:00+00') > 0 AS new_pair;
+SELECT omni.link('email', 'dora@shop.org', 'cookie', 'ck_dora_1', 'web', '2026-04-01 00:00+00') > 0 AS seen_earlier;
+SELECT omni.link('cookie', 'ck_dora_1', 'email', 'Dora@Shop.org', 'web', '2026-06-01 00:00+00') > 0 AS seen_later;
+SELECT omni.link('email', 'dora@shop.org', 'cookie', 'ck_dora_2', 'web', '2026-07-01 00:00+00') > 0 AS joined;
+SELECT kind, value, first_seen, last_seen FROM omni.identity WHERE value LIKE '%dora%' ORDER BY kind, value;
+SELECT count(*) AS links, count(DISTINCT observed_at) AS times, count(*) FILTER (WHERE status = 'accepted') AS accepted
+  FROM omni.identity_link l JOIN omni.identity i ON i.identity_id = l.identity_a OR i.identity_id = l.identity_b
+ WHERE i.value = 'dora@shop.org';
+
 -- clean up
 TRUNCATE omni.touchpoint, omni.identity_link, omni.merge_log, omni.identity, omni.forgotten,
          omni.link_staging, omni.consent, omni.message, omni.customer;
