@@ -694,6 +694,25 @@ worker_send(shm_mq_handle *mqh, StringInfo buf)
 	return ok;
 }
 
+/* After a row was appended to buf: send the batch once it is large enough. */
+static bool
+worker_batch(shm_mq_handle *mqh, StringInfo buf)
+{
+	if (buf->len < READER_MESSAGE_SIZE)
+		return true;
+	CHECK_FOR_INTERRUPTS();
+	return worker_send(mqh, buf);
+}
+
+/* The rows left in buf, then their end: a message of just their count. */
+static bool
+worker_end(shm_mq_handle *mqh, StringInfo buf, int64 count)
+{
+	if (buf->len > 0 && !worker_send(mqh, buf))
+		return false;
+	return shm_mq_send(mqh, sizeof(count), &count, false, true) == SHM_MQ_SUCCESS;
+}
+
 /* Append a string as its length (-1: NULL) and its bytes with their NUL. */
 static void
 append_string(StringInfo buf, const char *s)
@@ -782,17 +801,9 @@ omni_resolve_links_worker(dsm_segment *seg, shm_toc *toc)
 			if (reason)
 				appendBinaryStringInfo(&buf, VARDATA_ANY(reason), rlen);
 			sent++;
-			if (buf.len >= READER_MESSAGE_SIZE)
-			{
-				ok = worker_send(mqh, &buf);
-				CHECK_FOR_INTERRUPTS();
-			}
+			ok = worker_batch(mqh, &buf);
 		}
-		if (ok && buf.len > 0)
-			ok = worker_send(mqh, &buf);
-		/* their end: a message of just the count */
-		if (ok)
-			ok = (shm_mq_send(mqh, sizeof(sent), &sent, false, true) == SHM_MQ_SUCCESS);
+		ok = ok && worker_end(mqh, &buf, sent);
 		table_endscan(scan);
 		ExecDropSingleTupleTableSlot(slot);
 		table_close(rel, AccessShareLock);
@@ -828,16 +839,10 @@ omni_resolve_links_worker(dsm_segment *seg, shm_toc *toc)
 			append_string(&buf, row.error);
 			MemoryContextReset(rowcxt);
 			sent++;
-			if (buf.len >= READER_MESSAGE_SIZE)
-			{
-				ok = worker_send(mqh, &buf);
-				CHECK_FOR_INTERRUPTS();
-			}
+			ok = worker_batch(mqh, &buf);
 		}
-		if (ok && buf.len > 0)
-			ok = worker_send(mqh, &buf);
 		if (ok)
-			(void) shm_mq_send(mqh, sizeof(sent), &sent, false, true);
+			(void) worker_end(mqh, &buf, sent);
 		table_endscan(scan);
 		ExecDropSingleTupleTableSlot(slot);
 		table_close(rel, AccessShareLock);
