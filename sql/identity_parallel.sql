@@ -50,7 +50,9 @@ INSERT INTO omni.link_staging (kind_a, value_a, kind_b, value_b, source, observe
     ('crm', 'P9', 'email', 'late@par.test', 'par bad', 'infinity', NULL),
     ('email', 'Same@Par.test', 'email', ' same@par.test', 'par same', '2026-06-01 00:00+00', NULL),
     ('phone', '020 7946 0000', 'crm', 'P11', NULL, '2026-06-02 00:00+00', 'GB'),
-    ('phone', '12', 'crm', 'P12', 'par bad', '2026-06-02 00:00+00', 'GB');
+    ('phone', '12', 'crm', 'P12', 'par bad', '2026-06-02 00:00+00', 'GB'),
+    -- a source larger than the worker's message queue (4 MB)
+    ('crm', 'P13', 'cookie', 'ck-13-9', repeat('long source ', 500000), '2026-06-03 00:00+00', NULL);
 
 -- what a bulk load leaves, without the ids it drew (sequences do not roll
 -- back): each identifier with its first and last seen and the first
@@ -117,6 +119,8 @@ SELECT a.value AS a, b.value AS b, l.source
   JOIN omni.identity a ON a.identity_id = l.identity_a
   JOIN omni.identity b ON b.identity_id = l.identity_b
  WHERE a.value = '+442079460000' OR b.value = '+442079460000';
+SELECT length(l.source) AS long_source FROM omni.identity_link l
+  JOIN omni.identity b ON b.identity_id = l.identity_b WHERE b.value = 'ck-13-9';
 SELECT count(*) AS links_of_same FROM omni.identity_link l JOIN omni.identity i
     ON i.identity_id IN (l.identity_a, l.identity_b) WHERE i.value = 'same@par.test';
 DELETE FROM omni.link_staging;
