@@ -621,9 +621,20 @@ typedef struct StagingAtts
 				last;
 } StagingAtts;
 
-static void staging_atts(Relation rel, StagingAtts *att);
-static void stage_row(OmniRules *rules, TupleTableSlot *slot, const StagingAtts *att,
-					  StagedRow *row);
+/* A scan of omni.link_staging that normalizes each row it returns. */
+typedef struct StagingScan
+{
+	Relation	rel;
+	TupleTableSlot *slot;
+	TableScanDesc scan;
+	MemoryContext rowcxt;		/* the row returned last; reset for the next */
+	OmniRules  *rules;
+	StagingAtts att;
+} StagingScan;
+
+static void staging_scan_begin(StagingScan *ss, Oid relid, OmniRules *rules);
+static bool staging_scan_next(StagingScan *ss, StagedRow *row);
+static void staging_scan_end(StagingScan *ss);
 static void take_staged_row(Resolver *r, const StagedRow *row);
 
 /*
@@ -811,24 +822,13 @@ omni_resolve_links_worker(dsm_segment *seg, shm_toc *toc)
 
 	if (ok && OidIsValid(sh->staging_relid))
 	{
-		OmniRules  *rules = worker_rules(sh);
-		Relation	rel = table_open(sh->staging_relid, AccessShareLock);
-		TupleTableSlot *slot = table_slot_create(rel, NULL);
-		TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-		MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
-													 "resolve_all staged row",
-													 ALLOCSET_DEFAULT_SIZES);
-		StagingAtts att;
+		StagingScan ss;
+		StagedRow	row;
 		int64		sent = 0;
 
-		staging_atts(rel, &att);
-		while (ok && table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		staging_scan_begin(&ss, sh->staging_relid, worker_rules(sh));
+		while (ok && staging_scan_next(&ss, &row))
 		{
-			StagedRow	row;
-			MemoryContext old = MemoryContextSwitchTo(rowcxt);
-
-			stage_row(rules, slot, &att, &row);
-			MemoryContextSwitchTo(old);
 			appendBinaryStringInfo(&buf, (char *) &row.staging_id, sizeof(int64));
 			appendBinaryStringInfo(&buf, (char *) &row.observed_at, sizeof(int64));
 			appendBinaryStringInfo(&buf, (char *) &row.ka, sizeof(int32));
@@ -837,15 +837,12 @@ omni_resolve_links_worker(dsm_segment *seg, shm_toc *toc)
 			append_string(&buf, row.vb);
 			append_string(&buf, row.source);
 			append_string(&buf, row.error);
-			MemoryContextReset(rowcxt);
 			sent++;
 			ok = worker_batch(mqh, &buf);
 		}
 		if (ok)
 			(void) worker_end(mqh, &buf, sent);
-		table_endscan(scan);
-		ExecDropSingleTupleTableSlot(slot);
-		table_close(rel, AccessShareLock);
+		staging_scan_end(&ss);
 	}
 	/* a failed send: the leader went away, and so does this worker */
 	shm_mq_detach(mqh);
@@ -1471,6 +1468,42 @@ stage_row(OmniRules *rules, TupleTableSlot *slot, const StagingAtts *att, Staged
 	row->source = slot_cstring(slot, att->source);
 }
 
+static void
+staging_scan_begin(StagingScan *ss, Oid relid, OmniRules *rules)
+{
+	ss->rel = table_open(relid, AccessShareLock);
+	ss->slot = table_slot_create(ss->rel, NULL);
+	ss->scan = table_beginscan(ss->rel, GetActiveSnapshot(), 0, NULL);
+	ss->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "resolve_all staged row",
+									   ALLOCSET_DEFAULT_SIZES);
+	ss->rules = rules;
+	staging_atts(ss->rel, &ss->att);
+}
+
+/* The next staged row, normalized, valid until the next call; false at the end. */
+static bool
+staging_scan_next(StagingScan *ss, StagedRow *row)
+{
+	MemoryContext old;
+
+	MemoryContextReset(ss->rowcxt);
+	if (!table_scan_getnextslot(ss->scan, ForwardScanDirection, ss->slot))
+		return false;
+	old = MemoryContextSwitchTo(ss->rowcxt);
+	stage_row(ss->rules, ss->slot, &ss->att, row);
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+static void
+staging_scan_end(StagingScan *ss)
+{
+	MemoryContextDelete(ss->rowcxt);
+	table_endscan(ss->scan);
+	ExecDropSingleTupleTableSlot(ss->slot);
+	table_close(ss->rel, AccessShareLock);
+}
+
 /*
  * Take in one normalized staged row: kept aside with its error, or its
  * identifiers found or created and its link added.
@@ -1527,20 +1560,11 @@ take_staged_row(Resolver *r, const StagedRow *row)
 static void
 load_staging(Resolver *r, int64 total)
 {
+	bool		by_worker = (r->reader != NULL && r->reader->staging);
+
 	progress_start(r, "normalizing staged rows", total, false);
-	if (r->reader && r->reader->staging)
-	{
-		/* the worker sends the rows it sees, which may differ from the count's */
-		build_keymap(r, total);
-		r->maxok = Max(1024, total);
-		r->ok_rows = alloc_large(r->cxt, sizeof(int64) * r->maxok);
-		r->maxbad = 1024;
-		r->bad_rows = MemoryContextAlloc(r->cxt, sizeof(int64) * r->maxbad);
-		r->bad_reasons = MemoryContextAlloc(r->cxt, sizeof(char *) * r->maxbad);
-		reader_take_staged(r, total);
-		return;
-	}
-	if (total == 0)
+	/* the worker sends the rows it sees, which may differ from the count's */
+	if (total == 0 && !by_worker)
 		return;
 	build_keymap(r, total);
 	r->maxok = Max(1024, total);
@@ -1548,32 +1572,21 @@ load_staging(Resolver *r, int64 total)
 	r->maxbad = 1024;
 	r->bad_rows = MemoryContextAlloc(r->cxt, sizeof(int64) * r->maxbad);
 	r->bad_reasons = MemoryContextAlloc(r->cxt, sizeof(char *) * r->maxbad);
+	if (by_worker)
+		reader_take_staged(r, total);
+	else
 	{
-		Relation	rel = table_open(omni_relid("link_staging"), AccessShareLock);
-		TupleTableSlot *slot = table_slot_create(rel, NULL);
-		TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-		MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
-													 "resolve_all staged row",
-													 ALLOCSET_DEFAULT_SIZES);
-		StagingAtts att;
+		StagingScan ss;
+		StagedRow	row;
 		int64		done = 0;
 
-		staging_atts(rel, &att);
-		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		staging_scan_begin(&ss, omni_relid("link_staging"), r->rules);
+		while (staging_scan_next(&ss, &row))
 		{
-			StagedRow	row;
-			MemoryContext old = MemoryContextSwitchTo(rowcxt);
-
-			stage_row(r->rules, slot, &att, &row);
-			MemoryContextSwitchTo(old);
 			take_staged_row(r, &row);
-			MemoryContextReset(rowcxt);
 			progress(r, "normalizing staged rows", ++done, total);
 		}
-		MemoryContextDelete(rowcxt);
-		table_endscan(scan);
-		ExecDropSingleTupleTableSlot(slot);
-		table_close(rel, AccessShareLock);
+		staging_scan_end(&ss);
 	}
 }
 
