@@ -35,13 +35,25 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "parser/parse_relation.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "identity/identity.h"
@@ -55,8 +67,6 @@
 /* The prepared statements of this file. */
 typedef enum LinkQuery
 {
-	Q_FIND,
-	Q_FIND2,
 	Q_CREATE_ONE,
 	Q_DROP_CUSTOMER,
 	Q_LOCK_CUSTOMERS,
@@ -86,22 +96,6 @@ typedef struct LinkQueryDef
 } LinkQueryDef;
 
 static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
-	[Q_FIND] = {
-		"SELECT identity_id, customer_id FROM omni.identity WHERE kind = $1 AND value = $2",
-		2, {TEXTOID, TEXTOID}
-	},
-	/*
-	 * Two identifiers, each by its own probe of the (kind, value) index: the
-	 * first column tells which one a row is.  (An OR of the two conditions
-	 * would be planned as a BitmapOr and a bitmap heap scan, which costs
-	 * more for two rows.)
-	 */
-	[Q_FIND2] = {
-		"SELECT 1, identity_id, customer_id FROM omni.identity WHERE kind = $1 AND value = $2 "
-		"UNION ALL "
-		"SELECT 2, identity_id, customer_id FROM omni.identity WHERE kind = $3 AND value = $4",
-		4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}
-	},
 	/* a new identifier and a customer for it; no identifier when it exists */
 	[Q_CREATE_ONE] = {
 		"WITH c AS (INSERT INTO omni.customer (created_at) VALUES ($3) RETURNING customer_id), "
@@ -352,48 +346,99 @@ typedef struct Ident
 	int64		customer;
 } Ident;
 
+/*
+ * Look identifiers up by kind and normalized value, with one descent each
+ * of omni.identity's (kind, value) index and no query: sets each one's id
+ * and customer (0 when unknown) and found[i].  This is the first thing
+ * every link, identify and customer_of does, and a query's executor
+ * start-up cost several times the two index reads.  The snapshot is the
+ * one a query would take at this point (a new one per call under READ
+ * COMMITTED, after this transaction's own earlier changes); SELECT on
+ * omni.identity is required, as the query it replaces did.
+ */
+static void
+lookup_identities(Ident **idents, int n, bool *found)
+{
+	Oid			nsp = get_namespace_oid("omni", false);
+	Oid			relid = get_relname_relid("identity", nsp);
+	Oid			indexid = get_relname_relid("identity_kind_value_key", nsp);
+	Relation	heap;
+	Relation	index;
+	AttrNumber	id_att,
+				customer_att;
+	Snapshot	snap;
+	TupleTableSlot *slot;
+	IndexScanDesc scan;
+
+	if (!OidIsValid(relid) || !OidIsValid(indexid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"omni.identity\" or its index \"identity_kind_value_key\" does not exist"),
+				 errhint("The omnichannel extension may be damaged: drop and create it again.")));
+	heap = table_open(relid, AccessShareLock);
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(heap));
+	index = index_open(indexid, AccessShareLock);
+	id_att = attnameAttNum(heap, "identity_id", false);
+	customer_att = attnameAttNum(heap, "customer_id", false);
+	if (id_att == InvalidAttrNumber || customer_att == InvalidAttrNumber)
+		elog(ERROR, "omni.identity lacks identity_id or customer_id");
+
+	CommandCounterIncrement();
+	snap = RegisterSnapshot(GetTransactionSnapshot());
+	slot = table_slot_create(heap, NULL);
+	scan = index_beginscan(heap, index, snap, 2, 0);
+	for (int i = 0; i < n; i++)
+	{
+		Ident	   *x = idents[i];
+		ScanKeyData keys[2];
+
+		ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[0], F_TEXTEQ,
+							   CStringGetTextDatum(x->kind));
+		ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[1], F_TEXTEQ,
+							   CStringGetTextDatum(x->value));
+		index_rescan(scan, keys, 2, NULL, 0);
+		found[i] = index_getnext_slot(scan, ForwardScanDirection, slot);
+		if (found[i])
+		{
+			bool		isnull;
+
+			x->id = DatumGetInt64(slot_getattr(slot, id_att, &isnull));
+			x->customer = DatumGetInt64(slot_getattr(slot, customer_att, &isnull));
+		}
+		else
+			x->id = x->customer = 0;
+		ExecClearTuple(slot);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	index_close(index, NoLock);
+	table_close(heap, NoLock);
+}
+
 /* Look an identifier up; false when unknown. */
 static bool
 find_identity(Ident *ident)
 {
-	Datum		v[2] = {CStringGetTextDatum(ident->kind), CStringGetTextDatum(ident->value)};
+	bool		found;
 
-	if (run(Q_FIND, v, NULL, SPI_OK_SELECT) == 0)
-	{
-		ident->id = 0;
-		ident->customer = 0;
-		return false;
-	}
-	ident->id = result_int8(0, 1, NULL);
-	ident->customer = result_int8(0, 2, NULL);
-	return true;
+	lookup_identities(&ident, 1, &found);
+	return found;
 }
 
-/*
- * Look two identifiers up at once; sets *found_a and *found_b.
- */
+/* Look two identifiers up at once; sets *found_a and *found_b. */
 static void
 find_pair(Ident *a, Ident *b, bool *found_a, bool *found_b)
 {
-	Datum		v[4] = {CStringGetTextDatum(a->kind), CStringGetTextDatum(a->value),
-	CStringGetTextDatum(b->kind), CStringGetTextDatum(b->value)};
-	uint64		n = run(Q_FIND2, v, NULL, SPI_OK_SELECT);
-	uint64		i;
-	bool		isnull;
+	Ident	   *idents[2] = {a, b};
+	bool		found[2];
 
-	*found_a = *found_b = false;
-	a->id = a->customer = b->id = b->customer = 0;
-	for (i = 0; i < n; i++)
-	{
-		bool		is_a = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
-													   SPI_tuptable->tupdesc, 1,
-													   &isnull)) == 1;
-		Ident	   *x = is_a ? a : b;
-
-		x->id = result_int8(i, 2, NULL);
-		x->customer = result_int8(i, 3, NULL);
-		*(is_a ? found_a : found_b) = true;
-	}
+	lookup_identities(idents, 2, found);
+	*found_a = found[0];
+	*found_b = found[1];
 }
 
 /*
