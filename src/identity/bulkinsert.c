@@ -1,17 +1,18 @@
 /*-------------------------------------------------------------------------
  *
  * bulkinsert.c
- *		Direct multi-row insertion into the identity tables, for the bulk
- *		path (omni.resolve_all).
+ *		Direct insertion into the identity tables: many rows for the bulk
+ *		path (omni.resolve_all), one for omni.link.
  *
  * Rows are inserted the way COPY FROM does it: table_multi_insert in
- * batches, index entries, NOT NULL and CHECK constraints, column defaults
+ * batches (a single row for omni_insert_row), index entries, NOT NULL and CHECK constraints, column defaults
  * for the columns the caller does not set, privileges checked.  What is
  * skipped is the per-row foreign key check triggers: those run one query
  * per row and cost more than everything else of a bulk run together.  The
  * caller guarantees the references by construction (it inserts customers
- * before the identities that name them and identities before their links)
- * and holds locks that keep the referenced rows from going away meanwhile.
+ * before the identities that name them and identities before their links,
+ * or has just found the rows named) and holds locks that keep the
+ * referenced rows from going away meanwhile.
  *
  * A table with any other trigger (one a DBA added) is never written here:
  * omni_bulk_usable says so and the caller goes through SQL instead, so no
@@ -38,6 +39,7 @@
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_relation.h"
@@ -45,8 +47,12 @@
 #include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/datum.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 
 #include "identity/identity.h"
 
@@ -84,7 +90,8 @@ omni_relid(const char *relname)
 
 /*
  * Whether omni.<relname> may be written directly: its only triggers are the
- * internal ones of foreign keys.
+ * internal ones of foreign keys, and no row level security policy applies
+ * to the current user.
  */
 bool
 omni_bulk_usable(const char *relname)
@@ -103,6 +110,9 @@ omni_bulk_usable(const char *relname)
 				usable = false;
 		}
 	}
+	/* row level security that applies here: only a query enforces it */
+	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED)
+		usable = false;
 	table_close(rel, AccessShareLock);
 	return usable;
 }
@@ -136,6 +146,111 @@ can_defer_indexes(Relation rel)
 }
 
 /*
+ * The planned column defaults and CHECK constraints of a table, kept for
+ * the backend's life until the table's relcache entry is invalidated.  The
+ * executor reads them from their catalog text form at every statement
+ * (stringToNode, then planning), which costs more than inserting the row
+ * when a statement inserts one (omni.link).  Users get copies: an
+ * invalidation may drop an entry at any catalog access.
+ */
+typedef struct PlannedRel
+{
+	Oid			relid;			/* hash key */
+	MemoryContext cxt;
+	int			natts;
+	Expr	  **defaults;		/* by attribute number - 1; NULL: none */
+	int			ncheck;
+	Expr	  **checks;			/* in the order of the relcache's */
+} PlannedRel;
+
+static HTAB *planned_rels = NULL;
+static uint64 planned_invalidations = 0;
+
+/* Relcache invalidation: forget the table (every table: relid invalid). */
+static void
+planned_rels_invalidate(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	PlannedRel *p;
+
+	planned_invalidations++;
+	if (planned_rels == NULL)
+		return;
+	hash_seq_init(&status, planned_rels);
+	while ((p = hash_seq_search(&status)) != NULL)
+	{
+		if (OidIsValid(relid) && p->relid != relid)
+			continue;
+		MemoryContextDelete(p->cxt);
+		(void) hash_search(planned_rels, &p->relid, HASH_REMOVE, NULL);
+	}
+}
+
+/*
+ * The planned defaults and checks of rel (open and locked): the cached
+ * ones, or read now, and cached unless an invalidation arrived meanwhile
+ * (then they serve this caller only, from its memory).
+ */
+static PlannedRel *
+planned_rel(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	TupleDesc	desc = RelationGetDescr(rel);
+	PlannedRel *p;
+	PlannedRel	built;
+	uint64		before = planned_invalidations;
+	MemoryContext old;
+
+	if (planned_rels == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(PlannedRel);
+		ctl.hcxt = CacheMemoryContext;
+		planned_rels = hash_create("omnichannel planned relations", 16, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(planned_rels_invalidate, (Datum) 0);
+	}
+	p = hash_search(planned_rels, &relid, HASH_FIND, NULL);
+	if (p != NULL)
+		return p;
+
+	built.relid = relid;
+	built.cxt = AllocSetContextCreate(CurrentMemoryContext, "omnichannel planned relation",
+									  ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(built.cxt);
+	built.natts = desc->natts;
+	built.defaults = palloc0(sizeof(Expr *) * Max(1, desc->natts));
+	for (int i = 1; i <= desc->natts; i++)
+	{
+		Node	   *def;
+
+		if (TupleDescAttr(desc, i - 1)->attisdropped)
+			continue;
+		def = build_column_default(rel, i);
+		if (def != NULL)
+			built.defaults[i - 1] = expression_planner((Expr *) def);
+	}
+	built.ncheck = desc->constr ? desc->constr->num_check : 0;
+	built.checks = palloc0(sizeof(Expr *) * Max(1, built.ncheck));
+	for (int i = 0; i < built.ncheck; i++)
+		built.checks[i] = expression_planner((Expr *) stringToNode(desc->constr->check[i].ccbin));
+	MemoryContextSwitchTo(old);
+
+	if (planned_invalidations != before)
+	{
+		p = palloc(sizeof(PlannedRel));
+		*p = built;
+		return p;
+	}
+	MemoryContextSetParent(built.cxt, CacheMemoryContext);
+	p = hash_search(planned_rels, &relid, HASH_ENTER, NULL);
+	*p = built;
+	return p;
+}
+
+/*
  * Start inserting about nrows rows into omni.<relname>, the caller setting
  * the named columns and the others taking their defaults.
  */
@@ -164,7 +279,7 @@ omni_bulk_begin(const char *relname, int ncols, const char *const *cols, int64 n
 	b->defer_indexes = (nrows >= BULK_DEFER_MIN && can_defer_indexes(b->rel));
 	if (!b->defer_indexes)
 		ExecOpenIndices(b->rri, false);
-	b->bistate = GetBulkInsertState();
+	b->bistate = nrows > 1 ? GetBulkInsertState() : NULL;
 	b->cid = GetCurrentCommandId(true);
 	desc = RelationGetDescr(b->rel);
 
@@ -180,21 +295,44 @@ omni_bulk_begin(const char *relname, int ncols, const char *const *cols, int64 n
 	}
 	b->default_attnums = palloc(sizeof(AttrNumber) * desc->natts);
 	b->default_exprs = palloc(sizeof(ExprState *) * desc->natts);
-	for (i = 1; i <= desc->natts; i++)
-	{
-		Node	   *def;
 
-		if (set[i] || TupleDescAttr(desc, i - 1)->attisdropped)
-			continue;
-		def = build_column_default(b->rel, i);
-		if (def == NULL)
-			continue;			/* NULL */
-		b->default_attnums[b->ndefaults] = i;
-		b->default_exprs[b->ndefaults++] = ExecPrepareExpr((Expr *) expression_planner((Expr *) def),
-														   b->estate);
+	/*
+	 * The defaults of the columns not set, and the CHECK constraints, which
+	 * ExecConstraints would otherwise read from the catalog's text form;
+	 * copied before use (see PlannedRel), in the executor state's memory,
+	 * as ExecPrepareExpr would.
+	 */
+	{
+		PlannedRel *pr = planned_rel(b->rel);
+		int			ncheck = desc->constr ? desc->constr->num_check : 0;
+		Expr	  **defaults = palloc0(sizeof(Expr *) * (desc->natts + 1));
+		Expr	  **checks = palloc0(sizeof(Expr *) * Max(1, ncheck));
+		MemoryContext old;
+
+		if (pr->natts != desc->natts || pr->ncheck != ncheck)
+			elog(ERROR, "cached form of omni.%s is out of date", relname);
+		for (i = 1; i <= desc->natts; i++)
+			if (!set[i] && pr->defaults[i - 1] != NULL)
+				defaults[i] = copyObject(pr->defaults[i - 1]);
+		for (i = 0; i < ncheck; i++)
+			checks[i] = copyObject(pr->checks[i]);
+
+		old = MemoryContextSwitchTo(b->estate->es_query_cxt);
+		for (i = 1; i <= desc->natts; i++)
+		{
+			if (defaults[i] == NULL)
+				continue;		/* set by the caller, or NULL */
+			b->default_attnums[b->ndefaults] = i;
+			b->default_exprs[b->ndefaults++] = ExecInitExpr(defaults[i], NULL);
+		}
+		if (ncheck > 0)
+		{
+			b->rri->ri_ConstraintExprs = palloc(sizeof(ExprState *) * ncheck);
+			for (i = 0; i < ncheck; i++)
+				b->rri->ri_ConstraintExprs[i] = ExecInitExpr(checks[i], NULL);
+		}
+		MemoryContextSwitchTo(old);
 	}
-	for (i = 0; i < BULK_BATCH; i++)
-		b->slots[i] = table_slot_create(b->rel, &b->estate->es_tupleTable);
 	b->batchcxt = AllocSetContextCreate(CurrentMemoryContext, "omni bulk insert",
 										ALLOCSET_DEFAULT_SIZES);
 	return b;
@@ -233,11 +371,16 @@ bulk_flush(OmniBulkInsert *b)
 void
 omni_bulk_row(OmniBulkInsert *b, Datum *values, bool *nulls)
 {
-	TupleTableSlot *slot = b->slots[b->nslots];
+	TupleTableSlot *slot;
 	TupleDesc	desc = RelationGetDescr(b->rel);
-	MemoryContext old = MemoryContextSwitchTo(b->batchcxt);
+	MemoryContext old;
 	int			i;
 
+	/* the slots are made as they are first needed: a single row needs one */
+	if (b->slots[b->nslots] == NULL)
+		b->slots[b->nslots] = table_slot_create(b->rel, &b->estate->es_tupleTable);
+	slot = b->slots[b->nslots];
+	old = MemoryContextSwitchTo(b->batchcxt);
 	ExecClearTuple(slot);
 	for (i = 0; i < desc->natts; i++)
 	{
@@ -283,7 +426,8 @@ omni_bulk_end(OmniBulkInsert *b)
 	bool		rebuild = b->defer_indexes;
 
 	bulk_flush(b);
-	FreeBulkInsertState(b->bistate);
+	if (b->bistate != NULL)
+		FreeBulkInsertState(b->bistate);
 	table_finish_bulk_insert(b->rel, 0);
 	ExecResetTupleTable(b->estate->es_tupleTable, false);
 	ExecCloseResultRelations(b->estate);	/* and their indexes */
@@ -299,4 +443,34 @@ omni_bulk_end(OmniBulkInsert *b)
 		reindex_relation(relid, REINDEX_REL_CHECK_CONSTRAINTS, &params);
 		CommandCounterIncrement();
 	}
+}
+
+/*
+ * Insert one row into omni.<relname> the way omni_bulk_row does (defaults,
+ * NOT NULL and CHECK constraints, index entries, INSERT privilege) and
+ * without its foreign key checks: the caller holds the locks those checks
+ * would take.  Returns the value the row got in column "ret", of a type
+ * passed by value (the id its default drew).  Only for a table
+ * omni_bulk_usable() accepts.
+ */
+Datum
+omni_insert_row(const char *relname, int ncols, const char *const *cols,
+				Datum *values, bool *nulls, const char *ret)
+{
+	OmniBulkInsert *b = omni_bulk_begin(relname, ncols, cols, 1);
+	AttrNumber	ret_att = attnameAttNum(b->rel, ret, false);
+	Datum		result;
+
+	if (ret_att <= 0 || !TupleDescAttr(RelationGetDescr(b->rel), ret_att - 1)->attbyval)
+		elog(ERROR, "column \"%s\" of omni.%s is not a by-value column", ret, relname);
+	/* reading it back needs what INSERT ... RETURNING it needs */
+	if (pg_class_aclcheck(RelationGetRelid(b->rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+		pg_attribute_aclcheck(RelationGetRelid(b->rel), ret_att, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(b->rel));
+	omni_bulk_row(b, values, nulls);
+	if (b->slots[0]->tts_isnull[ret_att - 1])
+		elog(ERROR, "column \"%s\" of omni.%s got no value", ret, relname);
+	result = b->slots[0]->tts_values[ret_att - 1];
+	omni_bulk_end(b);
+	return result;
 }

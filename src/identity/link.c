@@ -21,7 +21,11 @@
  * way: two transactions that each hold customers locked by earlier links
  * can deadlock for good, and after a few attempts the error is raised.
  *
- * All SQL goes through generic plans prepared once per backend
+ * Identifiers are looked up through omni.identity's (kind, value) index
+ * directly, and the link of a pair found that way (a pair seen again, the
+ * most frequent call) is written below the executor (bulkinsert.c), its
+ * identifiers' rows locked as its foreign key checks would lock them.  All
+ * other SQL goes through generic plans prepared once per backend
  * (SPI_keepplan), and each step is one statement where it can be: a merge
  * is the lock of both customers, the link (recorded in the statement that
  * reads the identifiers' customers again and checks the limits), and the
@@ -36,6 +40,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -129,10 +134,9 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 		2, {INT8OID, TEXTOID}
 	},
 	[Q_INSERT_LINK] = {
-		"INSERT INTO omni.identity_link (identity_a, identity_b, source, observed_at, status, reason) "
-		"VALUES ($1, $2, $3, $4, CASE WHEN $5 IS NULL THEN 'accepted' ELSE 'rejected' END, $5) "
-		"RETURNING link_id",
-		5, {INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID}
+		"INSERT INTO omni.identity_link (identity_a, identity_b, source, observed_at, reason, status) "
+		"VALUES ($1, $2, $3, $4, $5, $6) RETURNING link_id",
+		6, {INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID}
 	},
 
 	/*
@@ -344,6 +348,7 @@ typedef struct Ident
 	const char *value;			/* normalized */
 	int64		id;				/* 0: not in the graph */
 	int64		customer;
+	ItemPointerData tid;		/* its row as this call found it, or invalid */
 } Ident;
 
 /*
@@ -407,9 +412,13 @@ lookup_identities(Ident **idents, int n, bool *found)
 
 			x->id = DatumGetInt64(slot_getattr(slot, id_att, &isnull));
 			x->customer = DatumGetInt64(slot_getattr(slot, customer_att, &isnull));
+			x->tid = slot->tts_tid;
 		}
 		else
+		{
 			x->id = x->customer = 0;
+			ItemPointerSetInvalid(&x->tid);
+		}
 		ExecClearTuple(slot);
 	}
 	index_endscan(scan);
@@ -465,6 +474,7 @@ create_identity(Ident *ident, TimestampTz seen)
 		if (!isnull)
 		{
 			ident->customer = customer;
+			ItemPointerSetInvalid(&ident->tid);
 			return true;
 		}
 		/* lost the race: drop the customer made for it, read theirs */
@@ -568,18 +578,89 @@ reread_customers(int64 id1, int64 id2, int64 *c1, int64 *c2)
 						(long long) (found1 ? id2 : id1))));
 }
 
-/* Record a link; reason NULL for an accepted one.  Returns its id. */
-static int64
-insert_link(int64 a, int64 b, text *source, TimestampTz observed_at, const char *reason)
+/*
+ * Lock the rows of identifiers FOR KEY SHARE, as the foreign key checks of
+ * a link naming them would: none of them can be erased before this
+ * transaction ends.  Their rows are the ones lookup_identities found in
+ * this call; a row updated since is followed to its last version under
+ * READ COMMITTED, and is a serialization failure under REPEATABLE READ,
+ * the way SELECT ... FOR KEY SHARE behaves.  An identifier erased
+ * meanwhile is a serialization failure, as elsewhere in this file.
+ */
+static void
+lock_identity_rows(Ident **idents, int n)
 {
-	Datum		v[5];
-	char		nulls[5] = {' ', ' ', source ? ' ' : 'n', ' ', reason ? ' ' : 'n'};
+	Relation	heap = table_open(omni_relid("identity"), RowShareLock);
+	AttrNumber	id_att = attnameAttNum(heap, "identity_id", false);
+	TupleTableSlot *slot = table_slot_create(heap, NULL);
+	Snapshot	snap = RegisterSnapshot(GetTransactionSnapshot());
+	int			flags = TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS;
 
-	v[0] = Int64GetDatum(a);
-	v[1] = Int64GetDatum(b);
+	if (!IsolationUsesXactSnapshot())
+		flags |= TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+	for (int i = 0; i < n; i++)
+	{
+		ItemPointerData tid = idents[i]->tid;
+		TM_FailureData tmfd;
+		TM_Result	res;
+		bool		isnull;
+
+		res = table_tuple_lock(heap, &tid, snap, slot, GetCurrentCommandId(false),
+							   LockTupleKeyShare, LockWaitBlock, flags, &tmfd);
+		if (res == TM_Updated && IsolationUsesXactSnapshot())
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update")));
+		/* the version locked must still be this identifier */
+		if (res != TM_Ok ||
+			DatumGetInt64(slot_getattr(slot, id_att, &isnull)) != idents[i]->id)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("identifier %lld was erased by a concurrent transaction",
+							(long long) idents[i]->id)));
+		ExecClearTuple(slot);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	table_close(heap, NoLock);
+}
+
+/*
+ * Record a link; reason NULL for an accepted one.  Returns its id.
+ *
+ * When this call found both identifiers' rows (a pair seen again, the most
+ * frequent link), the row is written below the executor: both identifiers
+ * are locked as the link's foreign key checks would lock them, and the row
+ * goes in with its defaults, constraints and index entries but without
+ * those checks, which would each run a query.  Otherwise (an identifier
+ * made by this call, or omni.identity_link has a trigger of its own or row
+ * level security that applies) it is an INSERT.
+ */
+static int64
+insert_link(Ident *a, Ident *b, text *source, TimestampTz observed_at, const char *reason)
+{
+	Datum		v[6];
+	char		nulls[6] = {' ', ' ', source ? ' ' : 'n', ' ', reason ? ' ' : 'n', ' '};
+
+	v[0] = Int64GetDatum(a->id);
+	v[1] = Int64GetDatum(b->id);
 	v[2] = source ? PointerGetDatum(source) : (Datum) 0;
 	v[3] = TimestampTzGetDatum(observed_at);
 	v[4] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
+	v[5] = CStringGetTextDatum(reason ? "rejected" : "accepted");
+	if (ItemPointerIsValid(&a->tid) && ItemPointerIsValid(&b->tid) &&
+		omni_bulk_usable("identity_link"))
+	{
+		static const char *const cols[6] = {"identity_a", "identity_b", "source",
+		"observed_at", "reason", "status"};
+		Ident	   *both[2] = {a, b};
+		bool		isnull[6];
+
+		for (int i = 0; i < 6; i++)
+			isnull[i] = (nulls[i] == 'n');
+		lock_identity_rows(both, 2);
+		return DatumGetInt64(omni_insert_row("identity_link", 6, cols, v, isnull, "link_id"));
+	}
 	run(Q_INSERT_LINK, v, nulls, SPI_OK_INSERT_RETURNING);
 	return result_int8(0, 1, NULL);
 }
@@ -729,6 +810,7 @@ attach_new(Ident *a, bool a_created, Ident *b, OmniKindRule *rule_b, TimestampTz
 		return false;
 	b->id = result_int8(0, 1, NULL);
 	b->customer = a->customer;
+	ItemPointerSetInvalid(&b->tid);
 	*link_id = result_int8(0, 2, NULL);
 	return true;
 }
@@ -750,7 +832,7 @@ link_existing(Ident *a, Ident *b, text *source, TimestampTz observed_at, bool *s
 	for (;;)
 	{
 		if (a->customer == b->customer)
-			return insert_link(a->id, b->id, source, observed_at, NULL);
+			return insert_link(a, b, source, observed_at, NULL);
 		lock_customers(a->customer, b->customer, &carry);
 		if (insert_link_checked(a, b, source, observed_at, &link_id, &refused))
 			break;
@@ -786,7 +868,7 @@ link_existing_retrying(Ident *a, Ident *b, text *source, TimestampTz observed_at
 	 * take no customer lock and cannot deadlock here: no subtransaction.
 	 */
 	if (a->customer == b->customer)
-		return insert_link(a->id, b->id, source, observed_at, NULL);
+		return insert_link(a, b, source, observed_at, NULL);
 
 	for (attempt = 0;; attempt++)
 	{
@@ -952,7 +1034,7 @@ omni_link(PG_FUNCTION_ARGS)
 		/* both identifiers exist, alone; the link is kept, refused */
 		a_created = !a_found && create_identity(&a, observed_at);
 		b_created = !b_found && create_identity(&b, observed_at);
-		link_id = insert_link(a.id, b.id, source, observed_at, blocked);
+		link_id = insert_link(&a, &b, source, observed_at, blocked);
 	}
 	else if (a_found && b_found)
 		link_id = link_existing_retrying(&a, &b, source, observed_at, &seen_done);
@@ -974,7 +1056,7 @@ omni_link(PG_FUNCTION_ARGS)
 			if (reason != NULL)
 			{
 				fresh_created = create_identity(fresh, observed_at);
-				link_id = insert_link(a.id, b.id, source, observed_at, reason);
+				link_id = insert_link(&a, &b, source, observed_at, reason);
 			}
 			else
 			{

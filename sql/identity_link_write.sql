@@ -1,0 +1,93 @@
+-- How omni.link writes the link of a pair it found (a pair seen again):
+-- straight into omni.identity_link, with the table's defaults and CHECK
+-- constraints (kept planned between calls, and read again when the table
+-- changes), its privileges, and through an INSERT instead when the table
+-- has a trigger of its own or row level security that applies.
+SET client_min_messages = warning;
+TRUNCATE omni.touchpoint, omni.identity_link, omni.merge_log, omni.identity, omni.customer CASCADE;
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'ck_lw', 'signup', '2026-01-01 10:00+00') IS NOT NULL AS linked;
+
+-- seen again: a new row with every column as an INSERT would give it
+BEGIN;
+SELECT omni.link('cookie', 'ck_lw', 'email', 'LW@X.org', 'login', '2026-01-02 10:00+00') AS link_id \gset
+SELECT l.link_id = :link_id AS returned_its_id,
+       l.link_id = (SELECT last_value FROM omni.identity_link_link_id_seq) AS drawn_from_the_sequence,
+       (SELECT kind FROM omni.identity WHERE identity_id = l.identity_a) AS a,
+       (SELECT kind FROM omni.identity WHERE identity_id = l.identity_b) AS b,
+       l.source, l.observed_at, l.status, l.reason,
+       l.created_at = now() AS created_now
+  FROM omni.identity_link l WHERE l.link_id = :link_id;
+COMMIT;
+SELECT count(*) AS links FROM omni.identity_link;
+-- inside the span already seen: first/last seen do not move
+SELECT kind, first_seen, last_seen FROM omni.identity ORDER BY kind;
+
+-- a pair with a blocked value, both identifiers known: kept, refused, with the reason
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'undefined', 'tag', '2026-01-03 10:00+00') IS NOT NULL AS linked;
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'undefined', 'tag', '2026-01-03 11:00+00') AS link_id \gset
+SELECT status, reason, source FROM omni.identity_link WHERE link_id = :link_id;
+
+-- a CHECK constraint added later is enforced on the next link, and not after it is dropped
+ALTER TABLE omni.identity_link ADD CONSTRAINT no_kiosk CHECK (source IS DISTINCT FROM 'kiosk');
+\set VERBOSITY terse
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'ck_lw', 'kiosk', '2026-01-01 11:00+00');
+\set VERBOSITY default
+ALTER TABLE omni.identity_link DROP CONSTRAINT no_kiosk;
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'ck_lw', 'kiosk', '2026-01-01 11:00+00') IS NOT NULL AS linked;
+-- and so is a changed default
+ALTER TABLE omni.identity_link ALTER COLUMN created_at SET DEFAULT '2001-01-01 00:00+00';
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'ck_lw', 'pos', '2026-01-01 11:00+00') AS link_id \gset
+SELECT created_at FROM omni.identity_link WHERE link_id = :link_id;
+ALTER TABLE omni.identity_link ALTER COLUMN created_at SET DEFAULT pg_catalog.now();
+BEGIN;
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'ck_lw', 'pos', '2026-01-01 11:00+00') AS link_id \gset
+SELECT created_at = now() AS created_now FROM omni.identity_link WHERE link_id = :link_id;
+COMMIT;
+
+-- a trigger of the table's own fires: the link is then an INSERT
+CREATE TABLE lw_audit (link_id bigint, source text);
+CREATE FUNCTION lw_audit_trg() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN INSERT INTO public.lw_audit VALUES (NEW.link_id, NEW.source); RETURN NEW; END $$;
+CREATE TRIGGER lw_audit AFTER INSERT ON omni.identity_link FOR EACH ROW EXECUTE FUNCTION lw_audit_trg();
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'ck_lw', 'audited', '2026-01-01 11:00+00') AS link_id \gset
+SELECT link_id = :link_id AS audited_its_id, source FROM lw_audit;
+DROP TRIGGER lw_audit ON omni.identity_link;
+DROP FUNCTION lw_audit_trg();
+DROP TABLE lw_audit;
+
+-- row level security that applies to the caller is enforced (an INSERT), and
+-- a caller it does not apply to (the owner) writes straight
+CREATE ROLE regress_lw_writer IN ROLE omni_writer;
+ALTER TABLE omni.identity_link ENABLE ROW LEVEL SECURITY;
+CREATE POLICY lw_read ON omni.identity_link FOR SELECT USING (true);
+CREATE POLICY lw_write ON omni.identity_link FOR INSERT WITH CHECK (source IS DISTINCT FROM 'untrusted');
+SET ROLE regress_lw_writer;
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'ck_lw', 'trusted', '2026-01-01 11:00+00') IS NOT NULL AS linked;
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'ck_lw', 'untrusted', '2026-01-01 11:00+00');
+RESET ROLE;
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'ck_lw', 'untrusted', '2026-01-01 11:00+00') IS NOT NULL AS owner_linked;
+DROP POLICY lw_read ON omni.identity_link;
+DROP POLICY lw_write ON omni.identity_link;
+ALTER TABLE omni.identity_link DISABLE ROW LEVEL SECURITY;
+
+-- reading the new link's id back needs SELECT, as INSERT ... RETURNING does
+REVOKE omni_writer FROM regress_lw_writer;
+GRANT USAGE ON SCHEMA omni TO regress_lw_writer;
+GRANT SELECT ON omni.identity, omni.identity_rule, omni.blocklist TO regress_lw_writer;
+GRANT UPDATE (first_seen, last_seen) ON omni.identity TO regress_lw_writer;
+GRANT INSERT ON omni.identity_link TO regress_lw_writer;
+GRANT USAGE ON SEQUENCE omni.identity_link_link_id_seq TO regress_lw_writer;
+SET ROLE regress_lw_writer;
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'ck_lw', 'no select', '2026-01-01 11:00+00');
+RESET ROLE;
+GRANT SELECT (link_id) ON omni.identity_link TO regress_lw_writer;
+SET ROLE regress_lw_writer;
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'ck_lw', 'column select', '2026-01-01 11:00+00') IS NOT NULL AS linked;
+RESET ROLE;
+REVOKE ALL ON omni.identity, omni.identity_rule, omni.blocklist, omni.identity_link FROM regress_lw_writer;
+REVOKE ALL ON SEQUENCE omni.identity_link_link_id_seq FROM regress_lw_writer;
+REVOKE USAGE ON SCHEMA omni FROM regress_lw_writer;
+DROP ROLE regress_lw_writer;
+
+SELECT source, count(*) AS links FROM omni.identity_link GROUP BY source ORDER BY source;
+TRUNCATE omni.touchpoint, omni.identity_link, omni.merge_log, omni.identity, omni.customer CASCADE;
