@@ -89,5 +89,37 @@ REVOKE ALL ON SEQUENCE omni.identity_link_link_id_seq FROM regress_lw_writer;
 REVOKE USAGE ON SCHEMA omni FROM regress_lw_writer;
 DROP ROLE regress_lw_writer;
 
+-- first/last seen of the identifiers widen in place, with the table's CHECK
+-- constraints and the UPDATE privilege on both columns; a trigger of the
+-- table's own fires (the widening is then an UPDATE)
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'ck_lw', 'later', '2026-03-01 10:00+00') IS NOT NULL AS linked;
+SELECT omni.link('cookie', 'ck_lw', 'email', 'lw@x.org', 'earlier', '2025-12-01 10:00+00') IS NOT NULL AS linked;
+SELECT kind, first_seen, last_seen FROM omni.identity WHERE value IN ('lw@x.org', 'ck_lw') ORDER BY kind;
+ALTER TABLE omni.identity ADD CONSTRAINT seen_before_2030 CHECK (last_seen < '2030-01-01');
+\set VERBOSITY terse
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'ck_lw', 'future', '2031-01-01 10:00+00');
+\set VERBOSITY default
+ALTER TABLE omni.identity DROP CONSTRAINT seen_before_2030;
+CREATE TABLE lw_seen (identity_id bigint, last_seen timestamptz);
+CREATE FUNCTION lw_seen_trg() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN INSERT INTO public.lw_seen VALUES (NEW.identity_id, NEW.last_seen); RETURN NEW; END $$;
+CREATE TRIGGER lw_seen BEFORE UPDATE ON omni.identity FOR EACH ROW EXECUTE FUNCTION lw_seen_trg();
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'ck_lw', 'watched', '2026-04-01 10:00+00') IS NOT NULL AS linked;
+SELECT count(*) AS updates_seen, min(last_seen) AS last_seen FROM lw_seen;
+DROP TRIGGER lw_seen ON omni.identity;
+DROP FUNCTION lw_seen_trg();
+DROP TABLE lw_seen;
+CREATE ROLE regress_lw_seen IN ROLE omni_writer;
+REVOKE UPDATE (first_seen) ON omni.identity FROM omni_writer;
+SET ROLE regress_lw_seen;
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'ck_lw', 'no update', '2026-05-01 10:00+00');
+RESET ROLE;
+GRANT UPDATE (first_seen) ON omni.identity TO omni_writer;
+SET ROLE regress_lw_seen;
+SELECT omni.link('email', 'lw@x.org', 'cookie', 'ck_lw', 'update', '2026-05-01 10:00+00') IS NOT NULL AS linked;
+RESET ROLE;
+DROP ROLE regress_lw_seen;
+SELECT kind, first_seen, last_seen FROM omni.identity WHERE value IN ('lw@x.org', 'ck_lw') ORDER BY kind;
+
 SELECT source, count(*) AS links FROM omni.identity_link GROUP BY source ORDER BY source;
 TRUNCATE omni.touchpoint, omni.identity_link, omni.merge_log, omni.identity, omni.customer CASCADE;

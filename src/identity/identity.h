@@ -149,6 +149,8 @@ extern OmniBulkInsert *omni_bulk_begin(const char *relname, int ncols,
 									   const char *const *cols, int64 nrows);
 extern void omni_bulk_row(OmniBulkInsert *b, Datum *values, bool *nulls);
 extern void omni_bulk_end(OmniBulkInsert *b);
+extern bool omni_widen_seen(int n, const int64 *ids, const ItemPointerData *tids,
+							TimestampTz ts);
 extern Datum omni_insert_row(const char *relname, int ncols, const char *const *cols,
 							 Datum *values, bool *nulls, const char *ret);
 

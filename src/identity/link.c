@@ -665,12 +665,24 @@ insert_link(Ident *a, Ident *b, text *source, TimestampTz observed_at, const cha
 	return result_int8(0, 1, NULL);
 }
 
-/* Widen the first_seen/last_seen of two identifiers (or one) to include ts. */
+/*
+ * Widen the first_seen/last_seen of two identifiers (or one, given twice)
+ * to include ts: below the executor when this call found both rows
+ * (omni_widen_seen), otherwise, or when that did not finish, by the UPDATE.
+ */
 static void
-mark_seen(int64 id1, int64 id2, TimestampTz ts)
+mark_seen(Ident *x, Ident *y, TimestampTz ts)
 {
-	Datum		v[3] = {Int64GetDatum(id1), Int64GetDatum(id2), TimestampTzGetDatum(ts)};
+	Datum		v[3] = {Int64GetDatum(x->id), Int64GetDatum(y->id), TimestampTzGetDatum(ts)};
 
+	if (ItemPointerIsValid(&x->tid) && ItemPointerIsValid(&y->tid))
+	{
+		int64		ids[2] = {x->id, y->id};
+		ItemPointerData tids[2] = {x->tid, y->tid};
+
+		if (omni_widen_seen(2, ids, tids, ts))
+			return;
+	}
 	run(Q_SEEN, v, NULL, SPI_OK_UPDATE);
 }
 
@@ -1018,7 +1030,7 @@ omni_link(PG_FUNCTION_ARGS)
 	{
 		connect_spi();
 		if (!get_or_create(&a, observed_at))
-			mark_seen(a.id, a.id, observed_at);
+			mark_seen(&a, &a, observed_at);
 		SPI_finish();
 		PG_RETURN_NULL();
 	}
@@ -1072,7 +1084,7 @@ omni_link(PG_FUNCTION_ARGS)
 	}
 	/* identifiers made by this call carry observed_at already; a merge widened both */
 	if (!seen_done && (!a_created || !b_created))
-		mark_seen(a_created ? b.id : a.id, b_created ? a.id : b.id, observed_at);
+		mark_seen(a_created ? &b : &a, b_created ? &a : &b, observed_at);
 	SPI_finish();
 	PG_RETURN_INT64(link_id);
 }
@@ -1161,7 +1173,7 @@ omni_touch(PG_FUNCTION_ARGS)
 		int64		id = result_int8(0, 1, NULL);
 
 		if (!created)
-			mark_seen(ident.id, ident.id, ts);
+			mark_seen(&ident, &ident, ts);
 		SPI_finish();
 		PG_RETURN_INT64(id);
 	}
