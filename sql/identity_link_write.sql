@@ -121,5 +121,39 @@ RESET ROLE;
 DROP ROLE regress_lw_seen;
 SELECT kind, first_seen, last_seen FROM omni.identity WHERE value IN ('lw@x.org', 'ck_lw') ORDER BY kind;
 
+-- new identifiers (a new pair, a new one joining a customer) are written
+-- directly too: with the constraints of omni.identity and omni.customer, and
+-- through INSERTs when one of the tables has a trigger of its own
+SELECT omni.link('email', 'lw2@x.org', 'cookie', 'ck_lw2', 'new pair', '2026-01-05 10:00+00') AS link_id \gset
+SELECT c.created_at, i.kind, i.first_seen, i.last_seen, i.customer_id = c.customer_id AS own_customer,
+       l.link_id = :link_id AS linked
+  FROM omni.identity i JOIN omni.customer c USING (customer_id)
+  JOIN omni.identity_link l ON i.identity_id IN (l.identity_a, l.identity_b) AND l.link_id = :link_id
+ ORDER BY i.kind;
+SELECT omni.link('email', 'lw2@x.org', 'device', 'dev_lw2', 'join', '2026-01-05 11:00+00') AS link_id \gset
+SELECT (SELECT kind FROM omni.identity WHERE identity_id = l.identity_a) AS a,
+       (SELECT kind FROM omni.identity WHERE identity_id = l.identity_b) AS b, l.status,
+       (SELECT count(DISTINCT customer_id) FROM omni.identity WHERE value IN ('lw2@x.org', 'ck_lw2', 'dev_lw2')) AS customers
+  FROM omni.identity_link l WHERE l.link_id = :link_id;
+ALTER TABLE omni.identity ADD CONSTRAINT no_test_domain CHECK (value NOT LIKE '%@test.invalid');
+\set VERBOSITY terse
+SELECT omni.link('email', 'a@test.invalid', 'cookie', 'ck_lw3', 'new pair', '2026-01-05 10:00+00');
+SELECT omni.link('email', 'lw2@x.org', 'email', 'b@test.invalid', 'join', '2026-01-05 10:00+00');
+\set VERBOSITY default
+ALTER TABLE omni.identity DROP CONSTRAINT no_test_domain;
+CREATE TABLE lw_new (tbl text, id bigint);
+CREATE FUNCTION lw_new_trg() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN INSERT INTO public.lw_new VALUES (TG_TABLE_NAME, (to_jsonb(NEW) ->> TG_ARGV[0])::bigint); RETURN NEW; END $$;
+CREATE TRIGGER lw_new AFTER INSERT ON omni.customer FOR EACH ROW EXECUTE FUNCTION lw_new_trg('customer_id');
+SELECT omni.link('email', 'lw4@x.org', 'cookie', 'ck_lw4', 'watched', '2026-01-06 10:00+00') IS NOT NULL AS linked;
+DROP TRIGGER lw_new ON omni.customer;
+CREATE TRIGGER lw_new AFTER INSERT ON omni.identity FOR EACH ROW EXECUTE FUNCTION lw_new_trg('identity_id');
+SELECT omni.link('email', 'lw5@x.org', 'cookie', 'ck_lw5', 'watched', '2026-01-06 10:00+00') IS NOT NULL AS linked;
+SELECT omni.link('email', 'lw5@x.org', 'device', 'dev_lw5', 'watched', '2026-01-06 11:00+00') IS NOT NULL AS linked;
+DROP TRIGGER lw_new ON omni.identity;
+SELECT tbl, count(*) AS rows_seen_by_the_trigger FROM lw_new GROUP BY tbl ORDER BY tbl;
+DROP FUNCTION lw_new_trg();
+DROP TABLE lw_new;
+
 SELECT source, count(*) AS links FROM omni.identity_link GROUP BY source ORDER BY source;
 TRUNCATE omni.touchpoint, omni.identity_link, omni.merge_log, omni.identity, omni.customer CASCADE;

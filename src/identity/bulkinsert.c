@@ -45,6 +45,7 @@
 #include "parser/parse_relation.h"
 #include "rewrite/rewriteHandler.h"
 #include "storage/bufmgr.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/datum.h"
 #include "utils/hsearch.h"
@@ -53,6 +54,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
+#include "utils/snapmgr.h"
 
 #include "identity/identity.h"
 
@@ -250,12 +252,26 @@ planned_rel(Relation rel)
 	return p;
 }
 
+static OmniBulkInsert *bulk_begin(const char *relname, int ncols, const char *const *cols,
+								  int64 nrows, bool speculative);
+
 /*
  * Start inserting about nrows rows into omni.<relname>, the caller setting
  * the named columns and the others taking their defaults.
  */
 OmniBulkInsert *
 omni_bulk_begin(const char *relname, int ncols, const char *const *cols, int64 nrows)
+{
+	return bulk_begin(relname, ncols, cols, nrows, false);
+}
+
+/*
+ * omni_bulk_begin, with the unique indexes ready for speculative insertion
+ * (INSERT ... ON CONFLICT) when speculative.
+ */
+static OmniBulkInsert *
+bulk_begin(const char *relname, int ncols, const char *const *cols, int64 nrows,
+		   bool speculative)
 {
 	OmniBulkInsert *b = palloc0(sizeof(OmniBulkInsert));
 	Oid			relid = omni_relid(relname);
@@ -278,7 +294,7 @@ omni_bulk_begin(const char *relname, int ncols, const char *const *cols, int64 n
 	b->rel = b->rri->ri_RelationDesc;
 	b->defer_indexes = (nrows >= BULK_DEFER_MIN && can_defer_indexes(b->rel));
 	if (!b->defer_indexes)
-		ExecOpenIndices(b->rri, false);
+		ExecOpenIndices(b->rri, speculative);
 	b->bistate = nrows > 1 ? GetBulkInsertState() : NULL;
 	b->cid = GetCurrentCommandId(true);
 	desc = RelationGetDescr(b->rel);
@@ -473,6 +489,97 @@ omni_insert_row(const char *relname, int ncols, const char *const *cols,
 	result = b->slots[0]->tts_values[ret_att - 1];
 	omni_bulk_end(b);
 	return result;
+}
+
+/*
+ * Insert one row as INSERT ... ON CONFLICT ON CONSTRAINT arbiter DO NOTHING
+ * would, below the executor: a speculative insertion (see nodeModifyTable.c)
+ * with the table's defaults, constraints, index entries and privileges, and
+ * without its foreign key checks (the caller holds the locks they would
+ * take).  Returns false, writing nothing, when a row with the same arbiter
+ * key exists (committed, or by a transaction this waits for and that
+ * commits); otherwise true, with the value the row got in column "ret" (by
+ * value) and its tid.  Under REPEATABLE READ, a conflicting row this
+ * transaction cannot see is a serialization failure, as for ON CONFLICT.
+ */
+bool
+omni_insert_row_unless_exists(const char *relname, const char *arbiter, int ncols,
+							  const char *const *cols, Datum *values, bool *nulls,
+							  const char *ret, Datum *retval, ItemPointer tid)
+{
+	OmniBulkInsert *b = bulk_begin(relname, ncols, cols, 1, true);
+	Oid			arbiter_oid = get_relname_relid(arbiter, RelationGetNamespace(b->rel));
+	List	   *arbiters;
+	AttrNumber	ret_att = attnameAttNum(b->rel, ret, false);
+	TupleTableSlot *slot;
+	bool		inserted = false;
+
+	if (!OidIsValid(arbiter_oid))
+		elog(ERROR, "index \"omni.%s\" does not exist", arbiter);
+	if (ret_att <= 0 || !TupleDescAttr(RelationGetDescr(b->rel), ret_att - 1)->attbyval)
+		elog(ERROR, "column \"%s\" of omni.%s is not a by-value column", ret, relname);
+	if (pg_class_aclcheck(RelationGetRelid(b->rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+		pg_attribute_aclcheck(RelationGetRelid(b->rel), ret_att, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(b->rel));
+	arbiters = list_make1_oid(arbiter_oid);
+
+	/* the row, with its defaults and constraints checked, out of the batch */
+	omni_bulk_row(b, values, nulls);
+	slot = b->slots[0];
+	b->nslots = 0;
+
+	for (;;)
+	{
+		ItemPointerData conflict;
+		uint32		token;
+		bool		spec_conflict = false;
+		List	   *recheck;
+
+		CHECK_FOR_INTERRUPTS();
+		/* waits for a transaction inserting the same key */
+		if (!ExecCheckIndexConstraints(b->rri, slot, b->estate, &conflict, arbiters))
+		{
+			if (IsolationUsesXactSnapshot())
+			{
+				TupleTableSlot *other = table_slot_create(b->rel, NULL);
+				Snapshot	snap = GetTransactionSnapshot();
+
+				if (!table_tuple_fetch_row_version(b->rel, &conflict, SnapshotAny, other))
+					elog(ERROR, "could not fetch the conflicting row of omni.%s", relname);
+				if (!table_tuple_satisfies_snapshot(b->rel, other, snap))
+				{
+					bool		isnull;
+					TransactionId xmin = DatumGetTransactionId(slot_getsysattr(other, MinTransactionIdAttributeNumber,
+																			   &isnull));
+
+					if (!TransactionIdIsCurrentTransactionId(xmin))
+						ereport(ERROR,
+								(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+								 errmsg("could not serialize access due to concurrent update")));
+				}
+				ExecDropSingleTupleTableSlot(other);
+			}
+			break;
+		}
+		token = SpeculativeInsertionLockAcquire(GetCurrentTransactionId());
+		table_tuple_insert_speculative(b->rel, slot, b->cid, 0, NULL, token);
+		recheck = ExecInsertIndexTuples(b->rri, slot, b->estate, false, true,
+										&spec_conflict, arbiters);
+		table_tuple_complete_speculative(b->rel, slot, token, !spec_conflict);
+		SpeculativeInsertionLockRelease(GetCurrentTransactionId());
+		list_free(recheck);
+		if (!spec_conflict)
+		{
+			inserted = true;
+			*retval = slot->tts_values[ret_att - 1];
+			*tid = slot->tts_tid;
+			break;
+		}
+		/* another transaction inserted the key meanwhile: check again */
+	}
+	ExecClearTuple(slot);
+	omni_bulk_end(b);
+	return inserted;
 }
 
 /*

@@ -351,6 +351,9 @@ typedef struct Ident
 	ItemPointerData tid;		/* its row as this call found it, or invalid */
 } Ident;
 
+static bool direct_new_identity(const char *kind, bool with_customer, bool with_link);
+static bool insert_identity(Ident *x, int64 customer, TimestampTz seen);
+
 /*
  * Look identifiers up by kind and normalized value, with one descent each
  * of omni.identity's (kind, value) index and no query: sets each one's id
@@ -462,20 +465,36 @@ create_identity(Ident *ident, TimestampTz seen)
 	Datum		v[3];
 	bool		isnull;
 	int64		customer;
+	bool		direct = direct_new_identity(ident->kind, true, false);
 
 	for (;;)
 	{
-		v[0] = CStringGetTextDatum(ident->kind);
-		v[1] = CStringGetTextDatum(ident->value);
-		v[2] = TimestampTzGetDatum(seen);
-		run(Q_CREATE_ONE, v, NULL, SPI_OK_SELECT);
-		customer = result_int8(0, 1, NULL);
-		ident->id = result_int8(0, 2, &isnull);
-		if (!isnull)
+		if (direct)
 		{
-			ident->customer = customer;
-			ItemPointerSetInvalid(&ident->tid);
-			return true;
+			/* the customer, then its identifier: both written directly */
+			static const char *const cols[1] = {"created_at"};
+			Datum		created = TimestampTzGetDatum(seen);
+			bool		created_null = false;
+
+			customer = DatumGetInt64(omni_insert_row("customer", 1, cols, &created, &created_null,
+													 "customer_id"));
+			if (insert_identity(ident, customer, seen))
+				return true;
+		}
+		else
+		{
+			v[0] = CStringGetTextDatum(ident->kind);
+			v[1] = CStringGetTextDatum(ident->value);
+			v[2] = TimestampTzGetDatum(seen);
+			run(Q_CREATE_ONE, v, NULL, SPI_OK_SELECT);
+			customer = result_int8(0, 1, NULL);
+			ident->id = result_int8(0, 2, &isnull);
+			if (!isnull)
+			{
+				ident->customer = customer;
+				ItemPointerSetInvalid(&ident->tid);
+				return true;
+			}
 		}
 		/* lost the race: drop the customer made for it, read theirs */
 		v[0] = Int64GetDatum(customer);
@@ -626,6 +645,119 @@ lock_identity_rows(Ident **idents, int n)
 }
 
 /*
+ * Lock the omni.identity_rule row of a kind FOR KEY SHARE, as the foreign
+ * key check of a new identifier of that kind would.  False when there is
+ * no such row (any more): the caller then goes through SQL, whose check
+ * reports it.
+ */
+static bool
+lock_rule_row(const char *kind)
+{
+	Oid			nsp = get_namespace_oid("omni", false);
+	Oid			relid = get_relname_relid("identity_rule", nsp);
+	Oid			indexid = get_relname_relid("identity_rule_pkey", nsp);
+	Relation	heap;
+	Relation	index;
+	Snapshot	snap;
+	TupleTableSlot *slot;
+	IndexScanDesc scan;
+	ScanKeyData key;
+	bool		locked = false;
+
+	if (!OidIsValid(relid) || !OidIsValid(indexid))
+		return false;
+	heap = table_open(relid, RowShareLock);
+	index = index_open(indexid, AccessShareLock);
+	snap = RegisterSnapshot(GetTransactionSnapshot());
+	slot = table_slot_create(heap, NULL);
+	scan = index_beginscan(heap, index, snap, 1, 0);
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[0], F_TEXTEQ, CStringGetTextDatum(kind));
+	index_rescan(scan, &key, 1, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		ItemPointerData tid = slot->tts_tid;
+		TM_FailureData tmfd;
+		int			flags = TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS;
+
+		if (!IsolationUsesXactSnapshot())
+			flags |= TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+		ExecClearTuple(slot);
+		locked = (table_tuple_lock(heap, &tid, snap, slot, GetCurrentCommandId(false),
+								   LockTupleKeyShare, LockWaitBlock, flags, &tmfd) == TM_Ok);
+	}
+	ExecClearTuple(slot);
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	index_close(index, NoLock);
+	table_close(heap, NoLock);
+	return locked;
+}
+
+/*
+ * Whether a new identifier of this kind (and its link, with link) can be
+ * written below the executor: no table involved has a trigger of its own or
+ * row level security that applies, and the kind's rule row is locked as the
+ * foreign key check would lock it.
+ */
+static bool
+direct_new_identity(const char *kind, bool with_customer, bool with_link)
+{
+	return omni_bulk_usable("identity") &&
+		(!with_customer || omni_bulk_usable("customer")) &&
+		(!with_link || omni_bulk_usable("identity_link")) &&
+		lock_rule_row(kind);
+}
+
+/*
+ * Insert a new identifier of a customer, unless it exists meanwhile (as
+ * INSERT ... ON CONFLICT (kind, value) DO NOTHING): true with its id and
+ * row set when inserted.  The customer's row is this transaction's, or
+ * locked by it.
+ */
+static bool
+insert_identity(Ident *x, int64 customer, TimestampTz seen)
+{
+	static const char *const cols[5] = {"kind", "value", "customer_id", "first_seen", "last_seen"};
+	Datum		v[5];
+	bool		nulls[5] = {false, false, false, false, false};
+	Datum		id;
+	ItemPointerData tid;
+
+	v[0] = CStringGetTextDatum(x->kind);
+	v[1] = CStringGetTextDatum(x->value);
+	v[2] = Int64GetDatum(customer);
+	v[3] = TimestampTzGetDatum(seen);
+	v[4] = TimestampTzGetDatum(seen);
+	if (!omni_insert_row_unless_exists("identity", "identity_kind_value_key", 5, cols, v, nulls,
+									   "identity_id", &id, &tid))
+		return false;
+	x->id = DatumGetInt64(id);
+	x->customer = customer;
+	x->tid = tid;
+	return true;
+}
+
+/* Record the accepted link of two identifiers whose rows are locked, directly. */
+static int64
+insert_link_row(int64 a, int64 b, text *source, TimestampTz observed_at, const char *reason)
+{
+	static const char *const cols[6] = {"identity_a", "identity_b", "source",
+	"observed_at", "reason", "status"};
+	Datum		v[6];
+	bool		nulls[6] = {false, false, source == NULL, false, reason == NULL, false};
+
+	v[0] = Int64GetDatum(a);
+	v[1] = Int64GetDatum(b);
+	v[2] = source ? PointerGetDatum(source) : (Datum) 0;
+	v[3] = TimestampTzGetDatum(observed_at);
+	v[4] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
+	v[5] = CStringGetTextDatum(reason ? "rejected" : "accepted");
+	return DatumGetInt64(omni_insert_row("identity_link", 6, cols, v, nulls, "link_id"));
+}
+
+/*
  * Record a link; reason NULL for an accepted one.  Returns its id.
  *
  * When this call found both identifiers' rows (a pair seen again, the most
@@ -651,15 +783,10 @@ insert_link(Ident *a, Ident *b, text *source, TimestampTz observed_at, const cha
 	if (ItemPointerIsValid(&a->tid) && ItemPointerIsValid(&b->tid) &&
 		omni_bulk_usable("identity_link"))
 	{
-		static const char *const cols[6] = {"identity_a", "identity_b", "source",
-		"observed_at", "reason", "status"};
 		Ident	   *both[2] = {a, b};
-		bool		isnull[6];
 
-		for (int i = 0; i < 6; i++)
-			isnull[i] = (nulls[i] == 'n');
 		lock_identity_rows(both, 2);
-		return DatumGetInt64(omni_insert_row("identity_link", 6, cols, v, isnull, "link_id"));
+		return insert_link_row(a->id, b->id, source, observed_at, reason);
 	}
 	run(Q_INSERT_LINK, v, nulls, SPI_OK_INSERT_RETURNING);
 	return result_int8(0, 1, NULL);
@@ -810,6 +937,22 @@ attach_new(Ident *a, bool a_created, Ident *b, OmniKindRule *rule_b, TimestampTz
 							   rule_b->max_per_customer);
 			return false;
 		}
+	}
+	/*
+	 * Directly when a is this call's own or its row was found by this call
+	 * (locked then as the link's foreign key check would lock it); the
+	 * customer is this call's or locked above.
+	 */
+	if ((a_created || ItemPointerIsValid(&a->tid)) &&
+		direct_new_identity(b->kind, false, true))
+	{
+		if (!a_created)
+			lock_identity_rows(&a, 1);
+		if (!insert_identity(b, a->customer, seen))
+			return false;
+		*link_id = b_first ? insert_link_row(b->id, a->id, source, seen, NULL)
+			: insert_link_row(a->id, b->id, source, seen, NULL);
+		return true;
 	}
 	v[0] = CStringGetTextDatum(b->kind);
 	v[1] = CStringGetTextDatum(b->value);
