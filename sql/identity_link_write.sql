@@ -155,5 +155,58 @@ SELECT tbl, count(*) AS rows_seen_by_the_trigger FROM lw_new GROUP BY tbl ORDER 
 DROP FUNCTION lw_new_trg();
 DROP TABLE lw_new;
 
+-- merges are written directly too; through SQL when a table they write has a
+-- trigger of its own.  The same merges, once each way, leave the same rows:
+-- customer B absorbs C, then A absorbs B (C then points at A), with
+-- touchpoints following their identifiers and the linked identifiers
+-- widening their first/last seen.
+CREATE FUNCTION lw_merges(p text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    base bigint;
+BEGIN
+    PERFORM omni.link('email', p || 'a@x.org', 'cookie', p || 'ck_a', 'm', '2026-02-01 10:00+00');
+    base := omni.customer_of('email', p || 'a@x.org');
+    PERFORM omni.link('email', p || 'b@x.org', 'cookie', p || 'ck_b', 'm', '2026-02-01 11:00+00');
+    PERFORM omni.link('email', p || 'c@x.org', 'device', p || 'dv_c', 'm', '2026-02-01 09:00+00');
+    PERFORM omni.touch('device', p || 'dv_c', 'app', 'open', '2026-02-01 09:30+00');
+    PERFORM omni.link('cookie', p || 'ck_b', 'device', p || 'dv_c', 'bc', '2026-02-02 10:00+00');
+    PERFORM omni.link('email', p || 'a@x.org', 'email', p || 'b@x.org', 'ab', '2026-01-15 10:00+00');
+    RETURN base;
+END $$;
+CREATE FUNCTION lw_merge_rows(p text, base bigint) RETURNS SETOF text LANGUAGE sql AS $$
+    SELECT format('identity %s: customer %s, seen %s to %s', replace(value, p, ''), customer_id - base,
+                  first_seen AT TIME ZONE 'UTC', last_seen AT TIME ZONE 'UTC')
+      FROM omni.identity WHERE value LIKE p || '%'
+    UNION ALL
+    SELECT format('customer %s: merged into %s, merged at now: %s', customer_id - base,
+                  merged_into - base, merged_at = now())
+      FROM omni.customer WHERE customer_id BETWEEN base AND base + 2
+    UNION ALL
+    SELECT format('merge: %s absorbed %s by link %s, identities %s', m.survivor - base, m.absorbed - base,
+                  l.source, (SELECT string_agg(replace(i.value, p, ''), ',' ORDER BY i.identity_id)
+                               FROM omni.identity i WHERE i.identity_id = ANY (m.identities)))
+      FROM omni.merge_log m JOIN omni.identity_link l USING (link_id)
+     WHERE m.survivor BETWEEN base AND base + 2
+    UNION ALL
+    SELECT format('touchpoint of %s: customer %s', replace(i.value, p, ''), t.customer_id - base)
+      FROM omni.touchpoint t JOIN omni.identity i USING (identity_id) WHERE i.value LIKE p || '%'
+$$;
+BEGIN;
+SELECT lw_merges('direct_') AS direct_base \gset
+CREATE FUNCTION lw_noop_trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER lw_noop AFTER INSERT ON omni.merge_log FOR EACH ROW EXECUTE FUNCTION lw_noop_trg();
+SELECT lw_merges('sql_') AS sql_base \gset
+DROP TRIGGER lw_noop ON omni.merge_log;
+DROP FUNCTION lw_noop_trg();
+SELECT r AS direct_merges FROM lw_merge_rows('direct_', :direct_base) r ORDER BY r;
+SELECT (SELECT count(*) FROM (SELECT lw_merge_rows('direct_', :direct_base)
+                              EXCEPT SELECT lw_merge_rows('sql_', :sql_base)) d) AS only_direct,
+       (SELECT count(*) FROM (SELECT lw_merge_rows('sql_', :sql_base)
+                              EXCEPT SELECT lw_merge_rows('direct_', :direct_base)) d) AS only_sql,
+       (SELECT count(*) FROM lw_merge_rows('sql_', :sql_base)) AS rows_each;
+COMMIT;
+DROP FUNCTION lw_merges(text);
+DROP FUNCTION lw_merge_rows(text, bigint);
+
 SELECT source, count(*) AS links FROM omni.identity_link GROUP BY source ORDER BY source;
 TRUNCATE omni.touchpoint, omni.identity_link, omni.merge_log, omni.identity, omni.customer CASCADE;

@@ -32,6 +32,7 @@
 
 #include "access/genam.h"
 #include "access/heapam.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -48,6 +49,7 @@
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -739,4 +741,207 @@ omni_widen_seen(int n, const int64 *ids, const ItemPointerData *tids, TimestampT
 	FreeExecutorState(estate);
 	CommandCounterIncrement();
 	return done;
+}
+
+/*
+ * Direct updates: rows of one table changed below the executor, for the
+ * merges of omni.link.  Each row is locked first (FOR NO KEY UPDATE, an
+ * updated row followed to its last version under READ COMMITTED, as
+ * UPDATE's re-check does), then rewritten with the table's CHECK
+ * constraints and, when the update is not HOT, its index entries.  The
+ * privileges are those of the UPDATE it replaces: UPDATE on the columns
+ * set, SELECT on those and on the column the rows are found by.  Foreign
+ * key triggers are skipped: the caller holds the locks their checks would
+ * take.  Only for a table omni_bulk_usable() accepts.
+ */
+struct OmniUpdate
+{
+	EState	   *estate;
+	ResultRelInfo *rri;
+	Relation	rel;
+	TupleTableSlot *cur;
+	TupleTableSlot *upd;
+	Snapshot	snap;
+	int			lockflags;
+};
+
+OmniUpdate *
+omni_update_begin(const char *relname, const char *by, int ncols, const char *const *cols)
+{
+	OmniUpdate *u = palloc0(sizeof(OmniUpdate));
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	TupleDesc	desc;
+	AttrNumber	att;
+
+	rte->rtekind = RTE_RELATION;
+	rte->relid = omni_relid(relname);
+	rte->relkind = RELKIND_RELATION;
+	rte->rellockmode = RowExclusiveLock;
+	rte->requiredPerms = ACL_SELECT | ACL_UPDATE;
+	u->estate = CreateExecutorState();
+	ExecInitRangeTable(u->estate, list_make1(rte));
+	u->rri = makeNode(ResultRelInfo);
+	ExecInitResultRelation(u->estate, u->rri, 1);
+	u->rel = u->rri->ri_RelationDesc;
+	att = attnameAttNum(u->rel, by, false);
+	if (att <= 0)
+		elog(ERROR, "column \"%s\" of omni.%s does not exist", by, relname);
+	rte->selectedCols = bms_make_singleton(att - FirstLowInvalidHeapAttributeNumber);
+	for (int i = 0; i < ncols; i++)
+	{
+		att = attnameAttNum(u->rel, cols[i], false);
+		if (att <= 0)
+			elog(ERROR, "column \"%s\" of omni.%s does not exist", cols[i], relname);
+		rte->selectedCols = bms_add_member(rte->selectedCols, att - FirstLowInvalidHeapAttributeNumber);
+		rte->updatedCols = bms_add_member(rte->updatedCols, att - FirstLowInvalidHeapAttributeNumber);
+	}
+	ExecCheckRTPerms(list_make1(rte), true);
+	ExecOpenIndices(u->rri, false);
+	desc = RelationGetDescr(u->rel);
+	if (desc->constr != NULL && desc->constr->num_check > 0)
+	{
+		PlannedRel *pr = planned_rel(u->rel);
+		int			ncheck = desc->constr->num_check;
+		Expr	  **checks = palloc(sizeof(Expr *) * ncheck);
+		MemoryContext old;
+
+		if (pr->ncheck != ncheck)
+			elog(ERROR, "cached form of omni.%s is out of date", relname);
+		for (int i = 0; i < ncheck; i++)
+			checks[i] = copyObject(pr->checks[i]);
+		old = MemoryContextSwitchTo(u->estate->es_query_cxt);
+		u->rri->ri_ConstraintExprs = palloc(sizeof(ExprState *) * ncheck);
+		for (int i = 0; i < ncheck; i++)
+			u->rri->ri_ConstraintExprs[i] = ExecInitExpr(checks[i], NULL);
+		MemoryContextSwitchTo(old);
+	}
+	u->cur = table_slot_create(u->rel, &u->estate->es_tupleTable);
+	u->upd = ExecInitExtraTupleSlot(u->estate, desc, &TTSOpsVirtual);
+	CommandCounterIncrement();
+	u->snap = RegisterSnapshot(GetTransactionSnapshot());
+	u->lockflags = TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS;
+	if (!IsolationUsesXactSnapshot())
+		u->lockflags |= TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+	return u;
+}
+
+/* The table being updated. */
+Relation
+omni_update_relation(OmniUpdate *u)
+{
+	return u->rel;
+}
+
+/*
+ * The rows whose int8 column (the first of index indexname, of the table)
+ * equals key, as the statement's snapshot sees them: their tids, appended
+ * to *tids (*n of them, room for *size).
+ */
+void
+omni_update_find(OmniUpdate *u, const char *indexname, int64 key,
+				 ItemPointerData **tids, int *n, int *size)
+{
+	Relation	index = index_open(get_relname_relid(indexname, RelationGetNamespace(u->rel)),
+								   AccessShareLock);
+	IndexScanDesc scan = index_beginscan(u->rel, index, u->snap, 1, 0);
+	ScanKeyData key_data;
+
+	ScanKeyEntryInitialize(&key_data, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[0], F_INT8EQ, Int64GetDatum(key));
+	index_rescan(scan, &key_data, 1, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, u->cur))
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (*n == *size)
+		{
+			*size = *size * 2 + 8;
+			*tids = *tids == NULL ? palloc(sizeof(ItemPointerData) * *size)
+				: repalloc(*tids, sizeof(ItemPointerData) * *size);
+		}
+		(*tids)[(*n)++] = u->cur->tts_tid;
+	}
+	ExecClearTuple(u->cur);
+	index_endscan(scan);
+	index_close(index, NoLock);
+}
+
+/*
+ * Lock the row at tid (its last version): its columns are then in the
+ * returned slot, for the caller to read before omni_update_row.  NULL when
+ * the row is gone.
+ */
+TupleTableSlot *
+omni_update_lock(OmniUpdate *u, ItemPointer tid)
+{
+	TM_FailureData tmfd;
+	TM_Result	res;
+
+	ExecClearTuple(u->cur);
+	res = table_tuple_lock(u->rel, tid, u->snap, u->cur, GetCurrentCommandId(false),
+						   LockTupleNoKeyExclusive, LockWaitBlock, u->lockflags, &tmfd);
+	if (res == TM_Updated && IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent update")));
+	if (res != TM_Ok)
+		return NULL;
+	slot_getallattrs(u->cur);
+	return u->cur;
+}
+
+/*
+ * Rewrite the row omni_update_lock locked at tid with the values of its
+ * locked version changed where set[i] (attribute i + 1) is true.
+ */
+void
+omni_update_row(OmniUpdate *u, ItemPointer tid, const bool *set, const Datum *values,
+				const bool *nulls)
+{
+	TupleDesc	desc = RelationGetDescr(u->rel);
+	TM_FailureData tmfd;
+	TM_Result	res;
+	LockTupleMode lockmode;
+	bool		update_indexes;
+
+	ExecClearTuple(u->upd);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		u->upd->tts_values[i] = set[i] ? values[i] : u->cur->tts_values[i];
+		u->upd->tts_isnull[i] = set[i] ? nulls[i] : u->cur->tts_isnull[i];
+	}
+	ExecStoreVirtualTuple(u->upd);
+	if (desc->constr != NULL)
+		ExecConstraints(u->rri, u->upd, u->estate);
+	res = table_tuple_update(u->rel, tid, u->upd, GetCurrentCommandId(true), u->snap,
+							 InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
+	if (res != TM_Ok)
+		elog(ERROR, "could not update a row of omni.%s locked by this transaction: %d",
+			 RelationGetRelationName(u->rel), (int) res);
+	if (update_indexes && u->rri->ri_NumIndices > 0)
+		list_free(ExecInsertIndexTuples(u->rri, u->upd, u->estate, true, false, NULL, NIL));
+	ExecClearTuple(u->upd);
+	ExecClearTuple(u->cur);
+}
+
+/* Finish: close everything, make the changes visible. */
+void
+omni_update_end(OmniUpdate *u)
+{
+	UnregisterSnapshot(u->snap);
+	ExecResetTupleTable(u->estate->es_tupleTable, false);
+	ExecCloseResultRelations(u->estate);
+	ExecCloseRangeTableRelations(u->estate);
+	FreeExecutorState(u->estate);
+	CommandCounterIncrement();
+}
+
+/* The version of the row at tid the statement's snapshot sees, or NULL. */
+TupleTableSlot *
+omni_update_fetch(OmniUpdate *u, ItemPointer tid)
+{
+	ExecClearTuple(u->cur);
+	if (!table_tuple_fetch_row_version(u->rel, tid, u->snap, u->cur))
+		return NULL;
+	slot_getallattrs(u->cur);
+	return u->cur;
 }

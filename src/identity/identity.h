@@ -154,6 +154,17 @@ extern bool omni_widen_seen(int n, const int64 *ids, const ItemPointerData *tids
 extern bool omni_insert_row_unless_exists(const char *relname, const char *arbiter, int ncols,
 										  const char *const *cols, Datum *values, bool *nulls,
 										  const char *ret, Datum *retval, ItemPointer tid);
+typedef struct OmniUpdate OmniUpdate;
+extern OmniUpdate *omni_update_begin(const char *relname, const char *by, int ncols,
+									 const char *const *cols);
+extern Relation omni_update_relation(OmniUpdate *u);
+extern void omni_update_find(OmniUpdate *u, const char *indexname, int64 key,
+							 ItemPointerData **tids, int *n, int *size);
+extern TupleTableSlot *omni_update_fetch(OmniUpdate *u, ItemPointer tid);
+extern TupleTableSlot *omni_update_lock(OmniUpdate *u, ItemPointer tid);
+extern void omni_update_row(OmniUpdate *u, ItemPointer tid, const bool *set,
+							const Datum *values, const bool *nulls);
+extern void omni_update_end(OmniUpdate *u);
 extern Datum omni_insert_row(const char *relname, int ncols, const char *const *cols,
 							 Datum *values, bool *nulls, const char *ret);
 

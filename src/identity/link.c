@@ -813,6 +813,310 @@ mark_seen(Ident *x, Ident *y, TimestampTz ts)
 	run(Q_SEEN, v, NULL, SPI_OK_UPDATE);
 }
 
+/* qsort comparator of int8 Datums */
+static int
+int64_datum_cmp(const void *a, const void *b)
+{
+	int64		x = DatumGetInt64(*(const Datum *) a);
+	int64		y = DatumGetInt64(*(const Datum *) b);
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Whether a merge can write every table it changes below the executor: none
+ * has a trigger of its own or row level security that applies.
+ */
+static bool
+direct_merge_usable(void)
+{
+	return omni_bulk_usable("identity") && omni_bulk_usable("identity_link") &&
+		omni_bulk_usable("customer") && omni_bulk_usable("merge_log");
+}
+
+/*
+ * The current customers and rows of two identifiers (or of one, given
+ * twice), read through omni.identity's primary key with a new snapshot.
+ * An identifier erased meanwhile is a serialization failure.
+ */
+static void
+reread_identities(Ident *x, Ident *y, int64 *cx, int64 *cy)
+{
+	Oid			nsp = get_namespace_oid("omni", false);
+	Relation	heap = table_open(get_relname_relid("identity", nsp), AccessShareLock);
+	Relation	index = index_open(get_relname_relid("identity_pkey", nsp), AccessShareLock);
+	AttrNumber	customer_att = attnameAttNum(heap, "customer_id", false);
+	TupleTableSlot *slot = table_slot_create(heap, NULL);
+	Snapshot	snap;
+	IndexScanDesc scan;
+	Ident	   *both[2] = {x, y};
+	int64	   *out[2] = {cx, cy};
+
+	if (pg_class_aclcheck(RelationGetRelid(heap), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(heap));
+	CommandCounterIncrement();
+	snap = RegisterSnapshot(GetTransactionSnapshot());
+	scan = index_beginscan(heap, index, snap, 1, 0);
+	for (int i = 0; i < 2; i++)
+	{
+		ScanKeyData key;
+		bool		isnull;
+
+		ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[0], F_INT8EQ, Int64GetDatum(both[i]->id));
+		index_rescan(scan, &key, 1, NULL, 0);
+		if (!index_getnext_slot(scan, ForwardScanDirection, slot))
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("identifier %lld was erased by a concurrent transaction",
+							(long long) both[i]->id)));
+		*out[i] = DatumGetInt64(slot_getattr(slot, customer_att, &isnull));
+		both[i]->tid = slot->tts_tid;
+		ExecClearTuple(slot);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	index_close(index, NoLock);
+	table_close(heap, NoLock);
+}
+
+/*
+ * Why merging customers c1 and c2 (both locked) would break a rule: the
+ * most trusted kind whose limit their identifiers together exceed, or
+ * NULL.  The wording is that of the SQL path's.
+ */
+static char *
+limit_reason(OmniRules *rules, int64 c1, int64 c2)
+{
+	static const char *const cols[1] = {"customer_id"};
+	int64	   *counts;
+	bool		limited = false;
+	OmniUpdate *u;
+	Relation	rel;
+	AttrNumber	kind_att;
+	ItemPointerData *tids = NULL;
+	int			n = 0,
+				size = 0;
+	char	   *reason = NULL;
+
+	for (int k = 0; k < rules->nkinds; k++)
+		limited |= rules->kinds[k].max_per_customer > 0;
+	if (!limited)
+		return NULL;
+	counts = palloc0(sizeof(int64) * rules->nkinds);
+	/* read only; the privileges checked are the merge's (it moves customer_id) */
+	u = omni_update_begin("identity", "kind", 1, cols);
+	rel = omni_update_relation(u);
+	kind_att = attnameAttNum(rel, "kind", false);
+	omni_update_find(u, "identity_customer_id_idx", c1, &tids, &n, &size);
+	if (c2 != c1)
+		omni_update_find(u, "identity_customer_id_idx", c2, &tids, &n, &size);
+	for (int i = 0; i < n; i++)
+	{
+		TupleTableSlot *slot = omni_update_fetch(u, &tids[i]);
+		int			k;
+
+		if (slot == NULL || slot->tts_isnull[kind_att - 1])
+			continue;
+		k = omni_rules_kind_index(rules, TextDatumGetCString(slot->tts_values[kind_att - 1]));
+		if (k >= 0)
+			counts[k]++;
+	}
+	omni_update_end(u);
+	for (int k = 0; k < rules->nkinds && reason == NULL; k++)
+	{
+		OmniKindRule *kr = &rules->kinds[k];
+
+		if (kr->max_per_customer > 0 && counts[k] > kr->max_per_customer)
+			reason = psprintf("max_per_customer exceeded: customers %lld and %lld together would hold %lld %s identifiers (max %d)",
+							  (long long) Min(c1, c2), (long long) Max(c1, c2),
+							  (long long) counts[k], kr->kind, kr->max_per_customer);
+	}
+	return reason;
+}
+
+/*
+ * insert_link_checked below the executor: the same checks and outcome, the
+ * link's identifiers locked as its foreign key checks would lock them.
+ */
+static bool
+insert_link_checked_direct(OmniRules *rules, Ident *a, Ident *b, text *source,
+						   TimestampTz observed_at, int64 *link_id, bool *refused)
+{
+	int64		ca,
+				cb;
+	char	   *reason;
+	Ident	   *both[2] = {a, b};
+
+	reread_identities(a, b, &ca, &cb);
+	if (ca != a->customer || cb != b->customer)
+	{
+		/* another transaction moved one of them: the caller starts over */
+		a->customer = ca;
+		b->customer = cb;
+		return false;
+	}
+	reason = limit_reason(rules, ca, cb);
+	lock_identity_rows(both, 2);
+	*link_id = insert_link_row(a->id, b->id, source, observed_at, reason);
+	*refused = (reason != NULL);
+	return true;
+}
+
+/* Widen first/last seen of a row locked or seen by u, into values/set. */
+static bool
+widen(TupleTableSlot *slot, AttrNumber first_att, AttrNumber last_att, TimestampTz ts,
+	  bool *set, Datum *values)
+{
+	TimestampTz first = DatumGetTimestampTz(slot->tts_values[first_att - 1]);
+	TimestampTz last = DatumGetTimestampTz(slot->tts_values[last_att - 1]);
+
+	if (first <= ts && ts <= last)
+		return false;
+	set[first_att - 1] = set[last_att - 1] = true;
+	values[first_att - 1] = TimestampTzGetDatum(Min(first, ts));
+	values[last_att - 1] = TimestampTzGetDatum(Max(last, ts));
+	return true;
+}
+
+/*
+ * The merge of Q_MERGE below the executor, with the same outcome: the
+ * absorbed customer's identifiers move to the survivor (the two linked
+ * identifiers widen their first/last seen to include ts), the absorbed
+ * customer and those it had absorbed point at the survivor, and the merge
+ * is logged.  Both customers are locked (FOR UPDATE) by this transaction:
+ * what the foreign key checks of the rows written would verify holds.
+ */
+static void
+merge_direct(Ident *survivor, Ident *absorbed, int64 link_id, TimestampTz ts)
+{
+	static const char *const icols[3] = {"customer_id", "first_seen", "last_seen"};
+	static const char *const ccols[2] = {"merged_into", "merged_at"};
+	static const char *const mcols[4] = {"survivor", "absorbed", "link_id", "identities"};
+	int64		s = survivor->customer,
+				x = absorbed->customer;
+	OmniUpdate *u;
+	Relation	rel;
+	TupleDesc	desc;
+	AttrNumber	id_att,
+				cust_att,
+				first_att,
+				last_att,
+				merged_att,
+				at_att,
+				cid_att;
+	ItemPointerData *tids = NULL;
+	int			n = 0,
+				size = 0,
+				nmoved = 0;
+	Datum	   *moved;
+	bool	   *set;
+	Datum	   *values;
+	bool	   *nulls;
+	TupleTableSlot *slot;
+	Datum		mv[4];
+	bool		mnulls[4] = {false, false, false, false};
+
+	/* the identifiers */
+	u = omni_update_begin("identity", "identity_id", 3, icols);
+	rel = omni_update_relation(u);
+	desc = RelationGetDescr(rel);
+	id_att = attnameAttNum(rel, "identity_id", false);
+	cust_att = attnameAttNum(rel, "customer_id", false);
+	first_att = attnameAttNum(rel, "first_seen", false);
+	last_att = attnameAttNum(rel, "last_seen", false);
+	set = palloc(sizeof(bool) * desc->natts);
+	values = palloc0(sizeof(Datum) * desc->natts);
+	nulls = palloc0(sizeof(bool) * desc->natts);
+	omni_update_find(u, "identity_customer_id_idx", x, &tids, &n, &size);
+	moved = palloc(sizeof(Datum) * Max(1, n));
+	for (int i = 0; i < n; i++)
+	{
+		int64		id;
+
+		CHECK_FOR_INTERRUPTS();
+		slot = omni_update_lock(u, &tids[i]);
+		if (slot == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("an identifier of customer %lld was erased by a concurrent transaction",
+							(long long) x)));
+		/* a version that no longer belongs to the absorbed customer stays */
+		if (DatumGetInt64(slot->tts_values[cust_att - 1]) != x)
+			continue;
+		id = DatumGetInt64(slot->tts_values[id_att - 1]);
+		memset(set, 0, sizeof(bool) * desc->natts);
+		set[cust_att - 1] = true;
+		values[cust_att - 1] = Int64GetDatum(s);
+		if (id == absorbed->id)
+			(void) widen(slot, first_att, last_att, ts, set, values);
+		omni_update_row(u, &tids[i], set, values, nulls);
+		if (id != survivor->id)
+			moved[nmoved++] = Int64GetDatum(id);
+	}
+	/* the survivor's identifier of the link widens when it must */
+	if (ItemPointerIsValid(&survivor->tid) &&
+		(slot = omni_update_fetch(u, &survivor->tid)) != NULL)
+	{
+		memset(set, 0, sizeof(bool) * desc->natts);
+		if (widen(slot, first_att, last_att, ts, set, values))
+		{
+			slot = omni_update_lock(u, &survivor->tid);
+			memset(set, 0, sizeof(bool) * desc->natts);
+			if (slot != NULL && DatumGetInt64(slot->tts_values[id_att - 1]) == survivor->id &&
+				widen(slot, first_att, last_att, ts, set, values))
+				omni_update_row(u, &survivor->tid, set, values, nulls);
+		}
+	}
+	omni_update_end(u);
+
+	/* the absorbed customer, and those it had absorbed */
+	u = omni_update_begin("customer", "customer_id", 2, ccols);
+	rel = omni_update_relation(u);
+	desc = RelationGetDescr(rel);
+	cid_att = attnameAttNum(rel, "customer_id", false);
+	merged_att = attnameAttNum(rel, "merged_into", false);
+	at_att = attnameAttNum(rel, "merged_at", false);
+	set = palloc0(sizeof(bool) * desc->natts);
+	values = palloc0(sizeof(Datum) * desc->natts);
+	nulls = palloc0(sizeof(bool) * desc->natts);
+	n = 0;
+	omni_update_find(u, "customer_pkey", x, &tids, &n, &size);
+	omni_update_find(u, "customer_merged_into_idx", x, &tids, &n, &size);
+	for (int i = 0; i < n; i++)
+	{
+		int64		c;
+
+		CHECK_FOR_INTERRUPTS();
+		slot = omni_update_lock(u, &tids[i]);
+		if (slot == NULL)
+			continue;
+		c = DatumGetInt64(slot->tts_values[cid_att - 1]);
+		if (c != x && (slot->tts_isnull[merged_att - 1] ||
+					   DatumGetInt64(slot->tts_values[merged_att - 1]) != x))
+			continue;
+		memset(set, 0, sizeof(bool) * desc->natts);
+		set[merged_att - 1] = true;
+		values[merged_att - 1] = Int64GetDatum(s);
+		if (c == x)
+		{
+			set[at_att - 1] = true;
+			values[at_att - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+		}
+		omni_update_row(u, &tids[i], set, values, nulls);
+	}
+	omni_update_end(u);
+
+	/* the log, its identifiers in id order */
+	qsort(moved, nmoved, sizeof(Datum), int64_datum_cmp);
+	mv[0] = Int64GetDatum(s);
+	mv[1] = Int64GetDatum(x);
+	mv[2] = Int64GetDatum(link_id);
+	mv[3] = PointerGetDatum(construct_array(moved, nmoved, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	(void) omni_insert_row("merge_log", 4, mcols, mv, mnulls, "merge_id");
+}
+
 /*
  * Merge the customers of two linked identifiers (both customers locked)
  * because of link_id: the newer customer is absorbed by the older one.  Its
@@ -824,7 +1128,7 @@ mark_seen(Ident *x, Ident *y, TimestampTz ts)
  * identifiers.
  */
 static void
-merge_customers(Ident *a, Ident *b, int64 link_id, bool carry, TimestampTz ts)
+merge_customers(Ident *a, Ident *b, int64 link_id, bool carry, bool direct, TimestampTz ts)
 {
 	Ident	   *survivor = a->customer < b->customer ? a : b;
 	Ident	   *absorbed = survivor == a ? b : a;
@@ -838,7 +1142,10 @@ merge_customers(Ident *a, Ident *b, int64 link_id, bool carry, TimestampTz ts)
 	v[3] = Int64GetDatum(survivor->id);
 	v[4] = Int64GetDatum(absorbed->id);
 	v[5] = TimestampTzGetDatum(ts);
-	run(Q_MERGE, v, NULL, SPI_OK_INSERT_RETURNING);
+	if (direct)
+		merge_direct(survivor, absorbed, link_id, ts);
+	else
+		run(Q_MERGE, v, NULL, SPI_OK_INSERT_RETURNING);
 	omni_touchpoint_repoint(plan_of(omni_touchpoint_partitioned() ? Q_MOVE_MERGE : Q_REPOINT_MERGE), v);
 }
 
@@ -977,10 +1284,12 @@ attach_new(Ident *a, bool a_created, Ident *b, OmniKindRule *rule_b, TimestampTz
  * seen were widened to observed_at already (by the merge).
  */
 static int64
-link_existing(Ident *a, Ident *b, text *source, TimestampTz observed_at, bool *seen_done)
+link_existing(OmniRules *rules, Ident *a, Ident *b, text *source, TimestampTz observed_at,
+			  bool *seen_done)
 {
 	bool		refused;
 	bool		carry = false;
+	bool		direct = direct_merge_usable();
 	int64		link_id;
 
 	*seen_done = false;
@@ -989,14 +1298,15 @@ link_existing(Ident *a, Ident *b, text *source, TimestampTz observed_at, bool *s
 		if (a->customer == b->customer)
 			return insert_link(a, b, source, observed_at, NULL);
 		lock_customers(a->customer, b->customer, &carry);
-		if (insert_link_checked(a, b, source, observed_at, &link_id, &refused))
+		if (direct ? insert_link_checked_direct(rules, a, b, source, observed_at, &link_id, &refused)
+			: insert_link_checked(a, b, source, observed_at, &link_id, &refused))
 			break;
 		/* another transaction moved one of them: start from what is now */
 		CHECK_FOR_INTERRUPTS();
 	}
 	if (!refused)
 	{
-		merge_customers(a, b, link_id, carry, observed_at);
+		merge_customers(a, b, link_id, carry, direct, observed_at);
 		*seen_done = true;
 	}
 	return link_id;
@@ -1007,7 +1317,7 @@ link_existing(Ident *a, Ident *b, text *source, TimestampTz observed_at, bool *s
  * as a deadlock victim.  *seen_done as link_existing's.
  */
 static int64
-link_existing_retrying(Ident *a, Ident *b, text *source, TimestampTz observed_at,
+link_existing_retrying(OmniRules *rules, Ident *a, Ident *b, text *source, TimestampTz observed_at,
 					   bool *seen_done)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
@@ -1034,7 +1344,7 @@ link_existing_retrying(Ident *a, Ident *b, text *source, TimestampTz observed_at
 		MemoryContextSwitchTo(oldcontext);
 		PG_TRY();
 		{
-			link_id = link_existing(a, b, source, observed_at, seen_done);
+			link_id = link_existing(rules, a, b, source, observed_at, seen_done);
 			ReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(oldcontext);
 			CurrentResourceOwner = oldowner;
@@ -1192,7 +1502,7 @@ omni_link(PG_FUNCTION_ARGS)
 		link_id = insert_link(&a, &b, source, observed_at, blocked);
 	}
 	else if (a_found && b_found)
-		link_id = link_existing_retrying(&a, &b, source, observed_at, &seen_done);
+		link_id = link_existing_retrying(rules, &a, &b, source, observed_at, &seen_done);
 	else
 	{
 		/* a new identifier joins the customer of the other (made now if new too) */
@@ -1218,7 +1528,7 @@ omni_link(PG_FUNCTION_ARGS)
 				/* the new one was created meanwhile by another transaction */
 				find_identity(fresh);
 				fresh_created = false;
-				link_id = link_existing_retrying(&a, &b, source, observed_at,
+				link_id = link_existing_retrying(rules, &a, &b, source, observed_at,
 												 &seen_done);
 			}
 		}
