@@ -56,6 +56,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -75,7 +76,6 @@ typedef enum LinkQuery
 	Q_CREATE_ONE,
 	Q_DROP_CUSTOMER,
 	Q_LOCK_CUSTOMERS,
-	Q_CUSTOMERS_OF_IDENTITIES,
 	Q_KIND_COUNT,
 	Q_INSERT_LINK,
 	Q_INSERT_LINK_CHECKED,
@@ -123,10 +123,6 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 	[Q_LOCK_CUSTOMERS] = {
 		"SELECT customer_id, attributes <> '{}', time_zone IS NOT NULL FROM omni.customer "
 		"WHERE customer_id = ANY ($1) ORDER BY customer_id FOR UPDATE",
-		1, {INT8ARRAYOID}
-	},
-	[Q_CUSTOMERS_OF_IDENTITIES] = {
-		"SELECT identity_id, customer_id FROM omni.identity WHERE identity_id = ANY ($1)",
 		1, {INT8ARRAYOID}
 	},
 	[Q_KIND_COUNT] = {
@@ -522,13 +518,19 @@ get_or_create(Ident *ident, TimestampTz seen)
  * NULL, *carry says whether merging the newer into the older would give the
  * older anything: attributes, or a time zone it has not.
  */
+static bool lock_customers_direct(int64 c1, int64 c2, bool *carry);
+
 static void
 lock_customers(int64 c1, int64 c2, bool *carry)
 {
 	Datum		ids[2] = {Int64GetDatum(Min(c1, c2)), Int64GetDatum(Max(c1, c2))};
 	ArrayType  *arr = construct_array(ids, c1 == c2 ? 1 : 2, INT8OID, 8, FLOAT8PASSBYVAL, 'd');
 	Datum		v[1] = {PointerGetDatum(arr)};
-	uint64		n = run(Q_LOCK_CUSTOMERS, v, NULL, SPI_OK_SELECT);
+	uint64		n;
+
+	if (lock_customers_direct(c1, c2, carry))
+		return;
+	n = run(Q_LOCK_CUSTOMERS, v, NULL, SPI_OK_SELECT);
 
 	if (carry)
 	{
@@ -559,42 +561,100 @@ lock_customers(int64 c1, int64 c2, bool *carry)
 }
 
 /*
- * The current customers of two identifiers (or of one, given twice), read
- * again after locking: one statement for both.
+ * lock_customers below the executor, as SELECT ... FOR UPDATE would: each
+ * row found by omni.customer's primary key and locked, in ascending id
+ * order, a row updated meanwhile followed to its last version (READ
+ * COMMITTED; a serialization failure under REPEATABLE READ), a row deleted
+ * meanwhile left out.  Needs what the query needs: SELECT on the columns
+ * read and UPDATE on the table or one of its columns.  False when the table
+ * is not one this can read directly (a partitioned or foreign one).
  */
-static void
-reread_customers(int64 id1, int64 id2, int64 *c1, int64 *c2)
+static bool
+lock_customers_direct(int64 c1, int64 c2, bool *carry)
 {
-	Datum		ids[2] = {Int64GetDatum(id1), Int64GetDatum(id2)};
-	Datum		v[1];
-	uint64		n,
-				i;
-	bool		found1 = false,
-				found2 = false;
+	Oid			nsp = get_namespace_oid("omni", false);
+	Oid			relid = get_relname_relid("customer", nsp);
+	Oid			indexid = get_relname_relid("customer_pkey", nsp);
+	Oid			userid = GetUserId();
+	Relation	heap;
+	Relation	index;
+	AttrNumber	attrs_att,
+				tz_att;
+	Snapshot	snap;
+	TupleTableSlot *slot;
+	IndexScanDesc scan;
+	int64		ids[2] = {Min(c1, c2), Max(c1, c2)};
+	bool		attrs[2] = {false, false},
+				tz[2] = {false, false};
+	int			flags = TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS;
 
-	v[0] = PointerGetDatum(construct_array(ids, 2, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	n = run(Q_CUSTOMERS_OF_IDENTITIES, v, NULL, SPI_OK_SELECT);
-	for (i = 0; i < n; i++)
+	if (!OidIsValid(relid) || !OidIsValid(indexid) || get_rel_relkind(relid) != RELKIND_RELATION)
+		return false;
+	heap = table_open(relid, RowShareLock);
+	if (pg_class_aclcheck(relid, userid, ACL_SELECT) != ACLCHECK_OK ||
+		(pg_class_aclcheck(relid, userid, ACL_UPDATE) != ACLCHECK_OK &&
+		 pg_attribute_aclcheck_all(relid, userid, ACL_UPDATE, ACLMASK_ANY) != ACLCHECK_OK))
 	{
-		int64		id = result_int8(i, 1, NULL);
-		int64		c = result_int8(i, 2, NULL);
-
-		if (id == id1)
-		{
-			*c1 = c;
-			found1 = true;
-		}
-		if (id == id2)
-		{
-			*c2 = c;
-			found2 = true;
-		}
+		/* column privileges, or none: the query checks them and says what is missing */
+		table_close(heap, RowShareLock);
+		return false;
 	}
-	if (!found1 || !found2)
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("identifier %lld was erased by a concurrent transaction",
-						(long long) (found1 ? id2 : id1))));
+	index = index_open(indexid, AccessShareLock);
+	attrs_att = attnameAttNum(heap, "attributes", false);
+	tz_att = attnameAttNum(heap, "time_zone", false);
+	if (attrs_att <= 0 || tz_att <= 0)
+		elog(ERROR, "omni.customer lacks attributes or time_zone");
+	if (!IsolationUsesXactSnapshot())
+		flags |= TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+	CommandCounterIncrement();
+	snap = RegisterSnapshot(GetTransactionSnapshot());
+	slot = table_slot_create(heap, NULL);
+	scan = index_beginscan(heap, index, snap, 1, 0);
+	for (int i = 0; i < (c1 == c2 ? 1 : 2); i++)
+	{
+		ScanKeyData key;
+		ItemPointerData tid;
+		TM_FailureData tmfd;
+		TM_Result	res;
+		bool		isnull;
+		Datum		d;
+
+		ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[0], F_INT8EQ, Int64GetDatum(ids[i]));
+		index_rescan(scan, &key, 1, NULL, 0);
+		if (!index_getnext_slot(scan, ForwardScanDirection, slot))
+			continue;
+		tid = slot->tts_tid;
+		ExecClearTuple(slot);
+		res = table_tuple_lock(heap, &tid, snap, slot, GetCurrentCommandId(false),
+							   LockTupleExclusive, LockWaitBlock, flags, &tmfd);
+		if (res == TM_Updated && IsolationUsesXactSnapshot())
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update")));
+		if (res != TM_Ok)
+			continue;
+		d = slot_getattr(slot, attrs_att, &isnull);
+		if (!isnull)
+		{
+			Jsonb	   *jb = DatumGetJsonbP(d);
+
+			/* attributes <> '{}' */
+			attrs[i] = !(JB_ROOT_IS_OBJECT(jb) && JB_ROOT_COUNT(jb) == 0);
+		}
+		(void) slot_getattr(slot, tz_att, &isnull);
+		tz[i] = !isnull;
+		ExecClearTuple(slot);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	index_close(index, NoLock);
+	table_close(heap, NoLock);
+	/* the newer is absorbed by the older: does it give anything? */
+	if (carry)
+		*carry = c1 != c2 && (attrs[1] || (tz[1] && !tz[0]));
+	return true;
 }
 
 /*
@@ -1219,7 +1279,7 @@ attach_new(Ident *a, bool a_created, Ident *b, OmniKindRule *rule_b, TimestampTz
 		int64		c;
 
 		lock_customers(a->customer, a->customer, NULL);
-		reread_customers(a->id, a->id, &c, &c);
+		reread_identities(a, a, &c, &c);
 		if (c == a->customer)
 			break;
 		a->customer = c;		/* merged meanwhile: lock the survivor */
