@@ -100,7 +100,11 @@ omni_relid(const char *relname)
 bool
 omni_bulk_usable(const char *relname)
 {
-	Relation	rel = table_open(omni_relid(relname), AccessShareLock);
+	/*
+	 * The lock a write takes, kept: no trigger can be added between this
+	 * answer and the write it allows (CREATE TRIGGER waits for it).
+	 */
+	Relation	rel = table_open(omni_relid(relname), RowExclusiveLock);
 	bool		usable = true;
 	int			i;
 
@@ -117,7 +121,7 @@ omni_bulk_usable(const char *relname)
 	/* row level security that applies here: only a query enforces it */
 	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED)
 		usable = false;
-	table_close(rel, AccessShareLock);
+	table_close(rel, NoLock);
 	return usable;
 }
 
@@ -582,165 +586,6 @@ omni_insert_row_unless_exists(const char *relname, const char *arbiter, int ncol
 	ExecClearTuple(slot);
 	omni_bulk_end(b);
 	return inserted;
-}
-
-/*
- * Widen first_seen/last_seen of identifiers to include ts, below the
- * executor: the UPDATE omni.link runs after every pair it sees costs an
- * executor start-up and the reading of the table's CHECK constraint, several
- * times the update itself.  The rows are those lookups of this call found
- * (tids), a row updated since being followed to its last version; each is
- * locked (FOR NO KEY UPDATE) and updated only when ts is outside its span,
- * as the UPDATE's WHERE clause would, with its CHECK constraints, its index
- * entries when the update is not HOT, and the privileges the UPDATE needs.
- * The foreign key triggers have nothing to do: no key changes.
- *
- * Returns false when it did not finish (an identifier erased meanwhile, a
- * row this transaction changed since the lookup, a trigger of the table's
- * own, row level security): the caller then runs the UPDATE, which widens
- * whatever is left and reports what is wrong.
- */
-bool
-omni_widen_seen(int n, const int64 *ids, const ItemPointerData *tids, TimestampTz ts)
-{
-	Oid			relid;
-	RangeTblEntry *rte;
-	EState	   *estate;
-	ResultRelInfo *rri;
-	Relation	rel;
-	TupleDesc	desc;
-	AttrNumber	id_att,
-				first_att,
-				last_att;
-	TupleTableSlot *cur;
-	TupleTableSlot *upd;
-	Snapshot	snap;
-	int			flags = TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS;
-	bool		done = true;
-
-	if (!omni_bulk_usable("identity"))
-		return false;
-	relid = omni_relid("identity");
-	rte = makeNode(RangeTblEntry);
-	rte->rtekind = RTE_RELATION;
-	rte->relid = relid;
-	rte->relkind = RELKIND_RELATION;
-	rte->rellockmode = RowExclusiveLock;
-	rte->requiredPerms = ACL_SELECT | ACL_UPDATE;
-
-	estate = CreateExecutorState();
-	ExecInitRangeTable(estate, list_make1(rte));
-	rri = makeNode(ResultRelInfo);
-	ExecInitResultRelation(estate, rri, 1);
-	rel = rri->ri_RelationDesc;
-	id_att = attnameAttNum(rel, "identity_id", false);
-	first_att = attnameAttNum(rel, "first_seen", false);
-	last_att = attnameAttNum(rel, "last_seen", false);
-	if (id_att <= 0 || first_att <= 0 || last_att <= 0)
-		elog(ERROR, "omni.identity lacks identity_id, first_seen or last_seen");
-	/* what UPDATE ... SET first_seen = ..., last_seen = ... WHERE identity_id ... reads and writes */
-	rte->selectedCols = bms_make_singleton(id_att - FirstLowInvalidHeapAttributeNumber);
-	rte->selectedCols = bms_add_member(rte->selectedCols, first_att - FirstLowInvalidHeapAttributeNumber);
-	rte->selectedCols = bms_add_member(rte->selectedCols, last_att - FirstLowInvalidHeapAttributeNumber);
-	rte->updatedCols = bms_make_singleton(first_att - FirstLowInvalidHeapAttributeNumber);
-	rte->updatedCols = bms_add_member(rte->updatedCols, last_att - FirstLowInvalidHeapAttributeNumber);
-	ExecCheckRTPerms(list_make1(rte), true);
-	ExecOpenIndices(rri, false);
-	desc = RelationGetDescr(rel);
-	if (desc->constr != NULL && desc->constr->num_check > 0)
-	{
-		PlannedRel *pr = planned_rel(rel);
-		int			ncheck = desc->constr->num_check;
-		Expr	  **checks = palloc(sizeof(Expr *) * ncheck);
-		MemoryContext old;
-
-		if (pr->ncheck != ncheck)
-			elog(ERROR, "cached form of omni.identity is out of date");
-		for (int i = 0; i < ncheck; i++)
-			checks[i] = copyObject(pr->checks[i]);
-		old = MemoryContextSwitchTo(estate->es_query_cxt);
-		rri->ri_ConstraintExprs = palloc(sizeof(ExprState *) * ncheck);
-		for (int i = 0; i < ncheck; i++)
-			rri->ri_ConstraintExprs[i] = ExecInitExpr(checks[i], NULL);
-		MemoryContextSwitchTo(old);
-	}
-	cur = table_slot_create(rel, &estate->es_tupleTable);
-	upd = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
-	snap = RegisterSnapshot(GetTransactionSnapshot());
-	if (!IsolationUsesXactSnapshot())
-		flags |= TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
-
-	for (int i = 0; i < n && done; i++)
-	{
-		ItemPointerData tid = tids[i];
-		TM_FailureData tmfd;
-		TM_Result	res;
-		LockTupleMode lockmode;
-		bool		update_indexes;
-		bool		isnull;
-		TimestampTz first,
-					last;
-
-		if (i > 0 && ids[i] == ids[0])
-			break;				/* one identifier, given twice */
-		/* nothing to widen in the version this call found: nothing to lock */
-		if (!table_tuple_fetch_row_version(rel, &tid, snap, cur))
-		{
-			done = false;
-			break;
-		}
-		first = DatumGetTimestampTz(slot_getattr(cur, first_att, &isnull));
-		last = DatumGetTimestampTz(slot_getattr(cur, last_att, &isnull));
-		ExecClearTuple(cur);
-		if (first <= ts && ts <= last)
-			continue;
-
-		res = table_tuple_lock(rel, &tid, snap, cur, GetCurrentCommandId(false),
-							   LockTupleNoKeyExclusive, LockWaitBlock, flags, &tmfd);
-		if (res == TM_Updated && IsolationUsesXactSnapshot())
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not serialize access due to concurrent update")));
-		if (res != TM_Ok ||
-			DatumGetInt64(slot_getattr(cur, id_att, &isnull)) != ids[i])
-		{
-			done = false;
-			break;
-		}
-		/* the version locked (perhaps a later one) decides */
-		slot_getallattrs(cur);
-		first = DatumGetTimestampTz(cur->tts_values[first_att - 1]);
-		last = DatumGetTimestampTz(cur->tts_values[last_att - 1]);
-		if (first <= ts && ts <= last)
-		{
-			ExecClearTuple(cur);
-			continue;
-		}
-		ExecClearTuple(upd);
-		memcpy(upd->tts_values, cur->tts_values, sizeof(Datum) * desc->natts);
-		memcpy(upd->tts_isnull, cur->tts_isnull, sizeof(bool) * desc->natts);
-		upd->tts_values[first_att - 1] = TimestampTzGetDatum(Min(first, ts));
-		upd->tts_values[last_att - 1] = TimestampTzGetDatum(Max(last, ts));
-		ExecStoreVirtualTuple(upd);
-		if (desc->constr != NULL)
-			ExecConstraints(rri, upd, estate);
-		res = table_tuple_update(rel, &tid, upd, GetCurrentCommandId(true), snap,
-								 InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
-		if (res != TM_Ok)
-			elog(ERROR, "could not update identity %lld locked by this transaction: %d",
-				 (long long) ids[i], (int) res);
-		if (update_indexes && rri->ri_NumIndices > 0)
-			list_free(ExecInsertIndexTuples(rri, upd, estate, true, false, NULL, NIL));
-		ExecClearTuple(cur);
-	}
-
-	UnregisterSnapshot(snap);
-	ExecResetTupleTable(estate->es_tupleTable, false);
-	ExecCloseResultRelations(estate);
-	ExecCloseRangeTableRelations(estate);
-	FreeExecutorState(estate);
-	CommandCounterIncrement();
-	return done;
 }
 
 /*

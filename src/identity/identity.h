@@ -149,8 +149,6 @@ extern OmniBulkInsert *omni_bulk_begin(const char *relname, int ncols,
 									   const char *const *cols, int64 nrows);
 extern void omni_bulk_row(OmniBulkInsert *b, Datum *values, bool *nulls);
 extern void omni_bulk_end(OmniBulkInsert *b);
-extern bool omni_widen_seen(int n, const int64 *ids, const ItemPointerData *tids,
-							TimestampTz ts);
 extern bool omni_insert_row_unless_exists(const char *relname, const char *arbiter, int ncols,
 										  const char *const *cols, Datum *values, bool *nulls,
 										  const char *ret, Datum *retval, ItemPointer tid);

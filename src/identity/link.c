@@ -852,10 +852,89 @@ insert_link(Ident *a, Ident *b, text *source, TimestampTz observed_at, const cha
 	return result_int8(0, 1, NULL);
 }
 
+/* Widen first/last seen of a row locked or seen by u, into values/set. */
+static bool
+widen(TupleTableSlot *slot, AttrNumber first_att, AttrNumber last_att, TimestampTz ts,
+	  bool *set, Datum *values)
+{
+	TimestampTz first = DatumGetTimestampTz(slot->tts_values[first_att - 1]);
+	TimestampTz last = DatumGetTimestampTz(slot->tts_values[last_att - 1]);
+
+	if (first <= ts && ts <= last)
+		return false;
+	set[first_att - 1] = set[last_att - 1] = true;
+	values[first_att - 1] = TimestampTzGetDatum(Min(first, ts));
+	values[last_att - 1] = TimestampTzGetDatum(Max(last, ts));
+	return true;
+}
+
+/*
+ * Widen first_seen/last_seen of identifiers to include ts, below the
+ * executor: the UPDATE this replaces costs an executor start-up and the
+ * reading of the table's CHECK constraint, several times the update
+ * itself.  The rows are those this call found (tids); each is locked and
+ * updated only when ts is outside its span, as the UPDATE's WHERE clause
+ * would, a row updated since being followed to its last version.  Returns
+ * false when it did not finish (an identifier erased meanwhile, a row this
+ * transaction changed since it was found, a trigger of the table's own, row
+ * level security): the caller then runs the UPDATE, which widens whatever
+ * is left and reports what is wrong.
+ */
+static bool
+widen_seen(int n, const int64 *ids, const ItemPointerData *tids, TimestampTz ts)
+{
+	static const char *const cols[2] = {"first_seen", "last_seen"};
+	OmniUpdate *u;
+	Relation	rel;
+	AttrNumber	id_att,
+				first_att,
+				last_att;
+	bool	   *set;
+	Datum	   *values;
+	bool	   *nulls;
+	bool		done = true;
+
+	if (!omni_bulk_usable("identity"))
+		return false;
+	u = omni_update_begin("identity", "identity_id", 2, cols);
+	rel = omni_update_relation(u);
+	id_att = attnameAttNum(rel, "identity_id", false);
+	first_att = attnameAttNum(rel, "first_seen", false);
+	last_att = attnameAttNum(rel, "last_seen", false);
+	set = palloc(sizeof(bool) * RelationGetDescr(rel)->natts);
+	values = palloc0(sizeof(Datum) * RelationGetDescr(rel)->natts);
+	nulls = palloc0(sizeof(bool) * RelationGetDescr(rel)->natts);
+	for (int i = 0; i < n && done; i++)
+	{
+		ItemPointerData tid = tids[i];
+		TupleTableSlot *slot;
+
+		if (i > 0 && ids[i] == ids[0])
+			break;				/* one identifier, given twice */
+		/* nothing to widen in the version this call found: nothing to lock */
+		slot = omni_update_fetch(u, &tid);
+		memset(set, 0, sizeof(bool) * RelationGetDescr(rel)->natts);
+		if (slot == NULL)
+			done = false;
+		else if (widen(slot, first_att, last_att, ts, set, values))
+		{
+			/* the version locked (perhaps a later one) decides */
+			slot = omni_update_lock(u, &tid);
+			memset(set, 0, sizeof(bool) * RelationGetDescr(rel)->natts);
+			if (slot == NULL || DatumGetInt64(slot->tts_values[id_att - 1]) != ids[i])
+				done = false;
+			else if (widen(slot, first_att, last_att, ts, set, values))
+				omni_update_row(u, &tid, set, values, nulls);
+		}
+	}
+	omni_update_end(u);
+	return done;
+}
+
 /*
  * Widen the first_seen/last_seen of two identifiers (or one, given twice)
  * to include ts: below the executor when this call found both rows
- * (omni_widen_seen), otherwise, or when that did not finish, by the UPDATE.
+ * (widen_seen), otherwise, or when that did not finish, by the UPDATE.
  */
 static void
 mark_seen(Ident *x, Ident *y, TimestampTz ts)
@@ -867,7 +946,7 @@ mark_seen(Ident *x, Ident *y, TimestampTz ts)
 		int64		ids[2] = {x->id, y->id};
 		ItemPointerData tids[2] = {x->tid, y->tid};
 
-		if (omni_widen_seen(2, ids, tids, ts))
+		if (widen_seen(2, ids, tids, ts))
 			return;
 	}
 	run(Q_SEEN, v, NULL, SPI_OK_UPDATE);
@@ -1021,22 +1100,6 @@ insert_link_checked_direct(OmniRules *rules, Ident *a, Ident *b, text *source,
 	lock_identity_rows(both, 2);
 	*link_id = insert_link_row(a->id, b->id, source, observed_at, reason);
 	*refused = (reason != NULL);
-	return true;
-}
-
-/* Widen first/last seen of a row locked or seen by u, into values/set. */
-static bool
-widen(TupleTableSlot *slot, AttrNumber first_att, AttrNumber last_att, TimestampTz ts,
-	  bool *set, Datum *values)
-{
-	TimestampTz first = DatumGetTimestampTz(slot->tts_values[first_att - 1]);
-	TimestampTz last = DatumGetTimestampTz(slot->tts_values[last_att - 1]);
-
-	if (first <= ts && ts <= last)
-		return false;
-	set[first_att - 1] = set[last_att - 1] = true;
-	values[first_att - 1] = TimestampTzGetDatum(Min(first, ts));
-	values[last_att - 1] = TimestampTzGetDatum(Max(last, ts));
 	return true;
 }
 
@@ -1349,7 +1412,7 @@ link_existing(OmniRules *rules, Ident *a, Ident *b, text *source, TimestampTz ob
 {
 	bool		refused;
 	bool		carry = false;
-	bool		direct = direct_merge_usable();
+	int			direct = -1;	/* not known yet */
 	int64		link_id;
 
 	*seen_done = false;
@@ -1357,6 +1420,8 @@ link_existing(OmniRules *rules, Ident *a, Ident *b, text *source, TimestampTz ob
 	{
 		if (a->customer == b->customer)
 			return insert_link(a, b, source, observed_at, NULL);
+		if (direct < 0)
+			direct = direct_merge_usable();
 		lock_customers(a->customer, b->customer, &carry);
 		if (direct ? insert_link_checked_direct(rules, a, b, source, observed_at, &link_id, &refused)
 			: insert_link_checked(a, b, source, observed_at, &link_id, &refused))
@@ -1366,7 +1431,7 @@ link_existing(OmniRules *rules, Ident *a, Ident *b, text *source, TimestampTz ob
 	}
 	if (!refused)
 	{
-		merge_customers(a, b, link_id, carry, direct, observed_at);
+		merge_customers(a, b, link_id, carry, direct > 0, observed_at);
 		*seen_done = true;
 	}
 	return link_id;
