@@ -679,8 +679,9 @@ omni_update_relation(OmniUpdate *u)
 
 /*
  * The rows whose int8 column (the first of index indexname, of the table)
- * equals key, as the statement's snapshot sees them: their tids, appended
- * to *tids (*n of them, room for *size).
+ * equals key, as the statement's snapshot sees them (READ COMMITTED; see
+ * below for REPEATABLE READ): their tids, appended to *tids (*n of them,
+ * room for *size).
  */
 void
 omni_update_find(OmniUpdate *u, const char *indexname, int64 key,
@@ -688,7 +689,9 @@ omni_update_find(OmniUpdate *u, const char *indexname, int64 key,
 {
 	Relation	index = index_open(get_relname_relid(indexname, RelationGetNamespace(u->rel)),
 								   AccessShareLock);
-	IndexScanDesc scan = index_beginscan(u->rel, index, u->snap, 1, 0);
+	bool		xact_snapshot = IsolationUsesXactSnapshot();
+	Snapshot	snap = xact_snapshot ? RegisterSnapshot(GetLatestSnapshot()) : u->snap;
+	IndexScanDesc scan = index_beginscan(u->rel, index, snap, 1, 0);
 	ScanKeyData key_data;
 
 	ScanKeyEntryInitialize(&key_data, 0, 1, BTEqualStrategyNumber, InvalidOid,
@@ -697,6 +700,16 @@ omni_update_find(OmniUpdate *u, const char *indexname, int64 key,
 	while (index_getnext_slot(scan, ForwardScanDirection, u->cur))
 	{
 		CHECK_FOR_INTERRUPTS();
+		/*
+		 * Under REPEATABLE READ the rows are found as they are now, so that
+		 * none written meanwhile (an identifier a concurrent link gave the
+		 * customer) is left behind; one this transaction cannot see is a
+		 * serialization failure, as an UPDATE meeting it would be.
+		 */
+		if (xact_snapshot && !table_tuple_satisfies_snapshot(u->rel, u->cur, u->snap))
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update")));
 		if (*n == *size)
 		{
 			*size = *size * 2 + 8;
@@ -707,6 +720,8 @@ omni_update_find(OmniUpdate *u, const char *indexname, int64 key,
 	}
 	ExecClearTuple(u->cur);
 	index_endscan(scan);
+	if (xact_snapshot)
+		UnregisterSnapshot(snap);
 	index_close(index, NoLock);
 }
 

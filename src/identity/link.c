@@ -1267,8 +1267,24 @@ merge_customers(Ident *a, Ident *b, int64 link_id, bool carry, bool direct, Time
 	v[5] = TimestampTzGetDatum(ts);
 	if (direct)
 		merge_direct(survivor, absorbed, link_id, ts);
-	else
+	else if (!IsolationUsesXactSnapshot())
 		run(Q_MERGE, v, NULL, SPI_OK_INSERT_RETURNING);
+	else
+	{
+		/*
+		 * REPEATABLE READ: the rows to move are found as they are now (an
+		 * identifier a concurrent link gave the absorbed customer
+		 * included), and one the transaction's snapshot cannot see is a
+		 * serialization failure (the cross-check), as the direct path does.
+		 */
+		int			ret;
+
+		CommandCounterIncrement();
+		ret = SPI_execute_snapshot(plan_of(Q_MERGE), v, NULL, GetLatestSnapshot(),
+								   GetTransactionSnapshot(), false, true, 0);
+		if (ret != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "unexpected result %s of the merge", SPI_result_code_string(ret));
+	}
 	omni_touchpoint_repoint(plan_of(omni_touchpoint_partitioned() ? Q_MOVE_MERGE : Q_REPOINT_MERGE), v);
 }
 
