@@ -589,6 +589,33 @@ omni_insert_row_unless_exists(const char *relname, const char *arbiter, int ncol
 }
 
 /*
+ * Lock a row found with snap, the way SELECT ... FOR <mode> does: waiting
+ * for a transaction changing it, and, under READ COMMITTED, following an
+ * update to the row's last version (in the slot, with its tid); under
+ * REPEATABLE READ an update meanwhile is a serialization failure.  Returns
+ * the lock's result: TM_Ok when locked.
+ */
+TM_Result
+omni_lock_row(Relation heap, ItemPointer tid, Snapshot snap, TupleTableSlot *slot,
+			  LockTupleMode mode)
+{
+	TM_FailureData tmfd;
+	TM_Result	res;
+	int			flags = TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS;
+
+	if (!IsolationUsesXactSnapshot())
+		flags |= TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+	ExecClearTuple(slot);
+	res = table_tuple_lock(heap, tid, snap, slot, GetCurrentCommandId(false), mode,
+						   LockWaitBlock, flags, &tmfd);
+	if (res == TM_Updated && IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent update")));
+	return res;
+}
+
+/*
  * Direct updates: rows of one table changed below the executor, for the
  * merges of omni.link.  Each row is locked first (FOR NO KEY UPDATE, an
  * updated row followed to its last version under READ COMMITTED, as
@@ -607,7 +634,6 @@ struct OmniUpdate
 	TupleTableSlot *cur;
 	TupleTableSlot *upd;
 	Snapshot	snap;
-	int			lockflags;
 };
 
 OmniUpdate *
@@ -664,9 +690,6 @@ omni_update_begin(const char *relname, const char *by, int ncols, const char *co
 	u->upd = ExecInitExtraTupleSlot(u->estate, desc, &TTSOpsVirtual);
 	CommandCounterIncrement();
 	u->snap = RegisterSnapshot(GetTransactionSnapshot());
-	u->lockflags = TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS;
-	if (!IsolationUsesXactSnapshot())
-		u->lockflags |= TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
 	return u;
 }
 
@@ -733,17 +756,7 @@ omni_update_find(OmniUpdate *u, const char *indexname, int64 key,
 TupleTableSlot *
 omni_update_lock(OmniUpdate *u, ItemPointer tid)
 {
-	TM_FailureData tmfd;
-	TM_Result	res;
-
-	ExecClearTuple(u->cur);
-	res = table_tuple_lock(u->rel, tid, u->snap, u->cur, GetCurrentCommandId(false),
-						   LockTupleNoKeyExclusive, LockWaitBlock, u->lockflags, &tmfd);
-	if (res == TM_Updated && IsolationUsesXactSnapshot())
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("could not serialize access due to concurrent update")));
-	if (res != TM_Ok)
+	if (omni_lock_row(u->rel, tid, u->snap, u->cur, LockTupleNoKeyExclusive) != TM_Ok)
 		return NULL;
 	slot_getallattrs(u->cur);
 	return u->cur;

@@ -17,6 +17,7 @@
 
 #include "postgres.h"
 
+#include "access/tableam.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "omnichannel.h"
@@ -152,6 +153,11 @@ extern void omni_bulk_end(OmniBulkInsert *b);
 extern bool omni_insert_row_unless_exists(const char *relname, const char *arbiter, int ncols,
 										  const char *const *cols, Datum *values, bool *nulls,
 										  const char *ret, Datum *retval, ItemPointer tid);
+extern bool omni_fetch_by_key(Relation heap, Snapshot snap, RegProcedure eqproc, Datum key,
+							  TupleTableSlot *slot);
+extern bool omni_fetch_by_pkey(Relation heap, Snapshot snap, int64 key, TupleTableSlot *slot);
+extern TM_Result omni_lock_row(Relation heap, ItemPointer tid, Snapshot snap,
+							   TupleTableSlot *slot, LockTupleMode mode);
 typedef struct OmniUpdate OmniUpdate;
 extern OmniUpdate *omni_update_begin(const char *relname, const char *by, int ncols,
 									 const char *const *cols);

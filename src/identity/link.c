@@ -572,23 +572,18 @@ lock_customers(int64 c1, int64 c2, bool *carry)
 static bool
 lock_customers_direct(int64 c1, int64 c2, bool *carry)
 {
-	Oid			nsp = get_namespace_oid("omni", false);
-	Oid			relid = get_relname_relid("customer", nsp);
-	Oid			indexid = get_relname_relid("customer_pkey", nsp);
+	Oid			relid = get_relname_relid("customer", get_namespace_oid("omni", false));
 	Oid			userid = GetUserId();
 	Relation	heap;
-	Relation	index;
 	AttrNumber	attrs_att,
 				tz_att;
 	Snapshot	snap;
 	TupleTableSlot *slot;
-	IndexScanDesc scan;
 	int64		ids[2] = {Min(c1, c2), Max(c1, c2)};
 	bool		attrs[2] = {false, false},
 				tz[2] = {false, false};
-	int			flags = TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS;
 
-	if (!OidIsValid(relid) || !OidIsValid(indexid) || get_rel_relkind(relid) != RELKIND_RELATION)
+	if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_RELATION)
 		return false;
 	heap = table_open(relid, RowShareLock);
 	if (pg_class_aclcheck(relid, userid, ACL_SELECT) != ACLCHECK_OK ||
@@ -599,40 +594,23 @@ lock_customers_direct(int64 c1, int64 c2, bool *carry)
 		table_close(heap, RowShareLock);
 		return false;
 	}
-	index = index_open(indexid, AccessShareLock);
 	attrs_att = attnameAttNum(heap, "attributes", false);
 	tz_att = attnameAttNum(heap, "time_zone", false);
 	if (attrs_att <= 0 || tz_att <= 0)
 		elog(ERROR, "omni.customer lacks attributes or time_zone");
-	if (!IsolationUsesXactSnapshot())
-		flags |= TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
 	CommandCounterIncrement();
 	snap = RegisterSnapshot(GetTransactionSnapshot());
 	slot = table_slot_create(heap, NULL);
-	scan = index_beginscan(heap, index, snap, 1, 0);
 	for (int i = 0; i < (c1 == c2 ? 1 : 2); i++)
 	{
-		ScanKeyData key;
 		ItemPointerData tid;
-		TM_FailureData tmfd;
-		TM_Result	res;
 		bool		isnull;
 		Datum		d;
 
-		ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
-							   index->rd_indcollation[0], F_INT8EQ, Int64GetDatum(ids[i]));
-		index_rescan(scan, &key, 1, NULL, 0);
-		if (!index_getnext_slot(scan, ForwardScanDirection, slot))
+		if (!omni_fetch_by_pkey(heap, snap, ids[i], slot))
 			continue;
 		tid = slot->tts_tid;
-		ExecClearTuple(slot);
-		res = table_tuple_lock(heap, &tid, snap, slot, GetCurrentCommandId(false),
-							   LockTupleExclusive, LockWaitBlock, flags, &tmfd);
-		if (res == TM_Updated && IsolationUsesXactSnapshot())
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not serialize access due to concurrent update")));
-		if (res != TM_Ok)
+		if (omni_lock_row(heap, &tid, snap, slot, LockTupleExclusive) != TM_Ok)
 			continue;
 		d = slot_getattr(slot, attrs_att, &isnull);
 		if (!isnull)
@@ -646,10 +624,8 @@ lock_customers_direct(int64 c1, int64 c2, bool *carry)
 		tz[i] = !isnull;
 		ExecClearTuple(slot);
 	}
-	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	UnregisterSnapshot(snap);
-	index_close(index, NoLock);
 	table_close(heap, NoLock);
 	/* the newer is absorbed by the older: does it give anything? */
 	if (carry)
@@ -673,25 +649,14 @@ lock_identity_rows(Ident **idents, int n)
 	AttrNumber	id_att = attnameAttNum(heap, "identity_id", false);
 	TupleTableSlot *slot = table_slot_create(heap, NULL);
 	Snapshot	snap = RegisterSnapshot(GetTransactionSnapshot());
-	int			flags = TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS;
 
-	if (!IsolationUsesXactSnapshot())
-		flags |= TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
 	for (int i = 0; i < n; i++)
 	{
 		ItemPointerData tid = idents[i]->tid;
-		TM_FailureData tmfd;
-		TM_Result	res;
 		bool		isnull;
 
-		res = table_tuple_lock(heap, &tid, snap, slot, GetCurrentCommandId(false),
-							   LockTupleKeyShare, LockWaitBlock, flags, &tmfd);
-		if (res == TM_Updated && IsolationUsesXactSnapshot())
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not serialize access due to concurrent update")));
 		/* the version locked must still be this identifier */
-		if (res != TM_Ok ||
+		if (omni_lock_row(heap, &tid, snap, slot, LockTupleKeyShare) != TM_Ok ||
 			DatumGetInt64(slot_getattr(slot, id_att, &isnull)) != idents[i]->id)
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
@@ -713,44 +678,25 @@ lock_identity_rows(Ident **idents, int n)
 static bool
 lock_rule_row(const char *kind)
 {
-	Oid			nsp = get_namespace_oid("omni", false);
-	Oid			relid = get_relname_relid("identity_rule", nsp);
-	Oid			indexid = get_relname_relid("identity_rule_pkey", nsp);
+	Oid			relid = get_relname_relid("identity_rule", get_namespace_oid("omni", false));
 	Relation	heap;
-	Relation	index;
 	Snapshot	snap;
 	TupleTableSlot *slot;
-	IndexScanDesc scan;
-	ScanKeyData key;
 	bool		locked = false;
 
-	if (!OidIsValid(relid) || !OidIsValid(indexid))
+	if (!OidIsValid(relid))
 		return false;
 	heap = table_open(relid, RowShareLock);
-	index = index_open(indexid, AccessShareLock);
 	snap = RegisterSnapshot(GetTransactionSnapshot());
 	slot = table_slot_create(heap, NULL);
-	scan = index_beginscan(heap, index, snap, 1, 0);
-	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
-						   index->rd_indcollation[0], F_TEXTEQ, CStringGetTextDatum(kind));
-	index_rescan(scan, &key, 1, NULL, 0);
-	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	if (omni_fetch_by_key(heap, snap, F_TEXTEQ, CStringGetTextDatum(kind), slot))
 	{
 		ItemPointerData tid = slot->tts_tid;
-		TM_FailureData tmfd;
-		int			flags = TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS;
 
-		if (!IsolationUsesXactSnapshot())
-			flags |= TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
-		ExecClearTuple(slot);
-		locked = (table_tuple_lock(heap, &tid, snap, slot, GetCurrentCommandId(false),
-								   LockTupleKeyShare, LockWaitBlock, flags, &tmfd) == TM_Ok);
+		locked = (omni_lock_row(heap, &tid, snap, slot, LockTupleKeyShare) == TM_Ok);
 	}
-	ExecClearTuple(slot);
-	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	UnregisterSnapshot(snap);
-	index_close(index, NoLock);
 	table_close(heap, NoLock);
 	return locked;
 }
@@ -981,13 +927,10 @@ direct_merge_usable(void)
 static void
 reread_identities(Ident *x, Ident *y, int64 *cx, int64 *cy)
 {
-	Oid			nsp = get_namespace_oid("omni", false);
-	Relation	heap = table_open(get_relname_relid("identity", nsp), AccessShareLock);
-	Relation	index = index_open(get_relname_relid("identity_pkey", nsp), AccessShareLock);
+	Relation	heap = table_open(omni_relid("identity"), AccessShareLock);
 	AttrNumber	customer_att = attnameAttNum(heap, "customer_id", false);
 	TupleTableSlot *slot = table_slot_create(heap, NULL);
 	Snapshot	snap;
-	IndexScanDesc scan;
 	Ident	   *both[2] = {x, y};
 	int64	   *out[2] = {cx, cy};
 
@@ -995,16 +938,11 @@ reread_identities(Ident *x, Ident *y, int64 *cx, int64 *cy)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(heap));
 	CommandCounterIncrement();
 	snap = RegisterSnapshot(GetTransactionSnapshot());
-	scan = index_beginscan(heap, index, snap, 1, 0);
 	for (int i = 0; i < 2; i++)
 	{
-		ScanKeyData key;
 		bool		isnull;
 
-		ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
-							   index->rd_indcollation[0], F_INT8EQ, Int64GetDatum(both[i]->id));
-		index_rescan(scan, &key, 1, NULL, 0);
-		if (!index_getnext_slot(scan, ForwardScanDirection, slot))
+		if (!omni_fetch_by_pkey(heap, snap, both[i]->id, slot))
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("identifier %lld was erased by a concurrent transaction",
@@ -1013,10 +951,8 @@ reread_identities(Ident *x, Ident *y, int64 *cx, int64 *cy)
 		both[i]->tid = slot->tts_tid;
 		ExecClearTuple(slot);
 	}
-	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	UnregisterSnapshot(snap);
-	index_close(index, NoLock);
 	table_close(heap, NoLock);
 }
 

@@ -124,9 +124,9 @@ attnum_of(Relation rel, const char *name)
  * procedure eqproc) in heap, visible to snap.  The slot holds the row when
  * found.
  */
-static bool
-fetch_by_key(Relation heap, Snapshot snap, RegProcedure eqproc, Datum key,
-			 TupleTableSlot *slot)
+bool
+omni_fetch_by_key(Relation heap, Snapshot snap, RegProcedure eqproc, Datum key,
+				  TupleTableSlot *slot)
 {
 	Oid			indexoid = RelationGetPrimaryKeyIndex(heap);
 	Relation	index;
@@ -147,11 +147,11 @@ fetch_by_key(Relation heap, Snapshot snap, RegProcedure eqproc, Datum key,
 	return found;
 }
 
-/* fetch_by_key() for a bigint key. */
-static bool
-fetch_by_pkey(Relation heap, Snapshot snap, int64 key, TupleTableSlot *slot)
+/* omni_fetch_by_key() for a bigint key. */
+bool
+omni_fetch_by_pkey(Relation heap, Snapshot snap, int64 key, TupleTableSlot *slot)
 {
-	return fetch_by_key(heap, snap, F_INT8EQ, Int64GetDatum(key), slot);
+	return omni_fetch_by_key(heap, snap, F_INT8EQ, Int64GetDatum(key), slot);
 }
 
 /*
@@ -195,7 +195,7 @@ check_channel(TriggerData *trigdata, HeapTuple tuple)
 	rel = table_open(omni_relid("channel"), AccessShareLock);
 	slot = table_slot_create(rel, NULL);
 	snap = RegisterSnapshot(GetLatestSnapshot());
-	found = fetch_by_key(rel, snap, F_TEXTEQ, channel, slot);
+	found = omni_fetch_by_key(rel, snap, F_TEXTEQ, channel, slot);
 	UnregisterSnapshot(snap);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(rel, NoLock);
@@ -221,7 +221,7 @@ identity_customer(Relation identity, AttrNumber attnum, TupleTableSlot *slot,
 	bool		isnull = true;
 	Datum		d = (Datum) 0;
 
-	found = fetch_by_pkey(identity, snap, identity_id, slot);
+	found = omni_fetch_by_pkey(identity, snap, identity_id, slot);
 	if (found)
 		d = slot_getattr(slot, attnum, &isnull);
 	ExecClearTuple(slot);
@@ -242,7 +242,7 @@ lock_live_customer(Relation customer, TupleTableSlot *slot, int64 customer_id)
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 	bool		live = false;
 
-	if (fetch_by_pkey(customer, snap, customer_id, slot))
+	if (omni_fetch_by_pkey(customer, snap, customer_id, slot))
 	{
 		ItemPointerData tid = slot->tts_tid;
 		TM_FailureData tmfd;
