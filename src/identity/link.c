@@ -798,6 +798,17 @@ insert_link(Ident *a, Ident *b, text *source, TimestampTz observed_at, const cha
 	return result_int8(0, 1, NULL);
 }
 
+/* Arrays for the new values of a row of rel, as omni_update_row takes them. */
+static void
+row_buffers(Relation rel, bool **set, Datum **values, bool **nulls)
+{
+	int			natts = RelationGetDescr(rel)->natts;
+
+	*set = palloc0(sizeof(bool) * natts);
+	*values = palloc0(sizeof(Datum) * natts);
+	*nulls = palloc0(sizeof(bool) * natts);
+}
+
 /* Widen first/last seen of a row locked or seen by u, into values/set. */
 static bool
 widen(TupleTableSlot *slot, AttrNumber first_att, AttrNumber last_att, TimestampTz ts,
@@ -847,9 +858,7 @@ widen_seen(int n, const int64 *ids, const ItemPointerData *tids, TimestampTz ts)
 	id_att = attnameAttNum(rel, "identity_id", false);
 	first_att = attnameAttNum(rel, "first_seen", false);
 	last_att = attnameAttNum(rel, "last_seen", false);
-	set = palloc(sizeof(bool) * RelationGetDescr(rel)->natts);
-	values = palloc0(sizeof(Datum) * RelationGetDescr(rel)->natts);
-	nulls = palloc0(sizeof(bool) * RelationGetDescr(rel)->natts);
+	row_buffers(rel, &set, &values, &nulls);
 	for (int i = 0; i < n && done; i++)
 	{
 		ItemPointerData tid = tids[i];
@@ -1085,9 +1094,7 @@ merge_direct(Ident *survivor, Ident *absorbed, int64 link_id, TimestampTz ts)
 	cust_att = attnameAttNum(rel, "customer_id", false);
 	first_att = attnameAttNum(rel, "first_seen", false);
 	last_att = attnameAttNum(rel, "last_seen", false);
-	set = palloc(sizeof(bool) * desc->natts);
-	values = palloc0(sizeof(Datum) * desc->natts);
-	nulls = palloc0(sizeof(bool) * desc->natts);
+	row_buffers(rel, &set, &values, &nulls);
 	omni_update_find(u, "identity_customer_id_idx", x, &tids, &n, &size);
 	moved = palloc(sizeof(Datum) * Max(1, n));
 	for (int i = 0; i < n; i++)
@@ -1137,9 +1144,7 @@ merge_direct(Ident *survivor, Ident *absorbed, int64 link_id, TimestampTz ts)
 	cid_att = attnameAttNum(rel, "customer_id", false);
 	merged_att = attnameAttNum(rel, "merged_into", false);
 	at_att = attnameAttNum(rel, "merged_at", false);
-	set = palloc0(sizeof(bool) * desc->natts);
-	values = palloc0(sizeof(Datum) * desc->natts);
-	nulls = palloc0(sizeof(bool) * desc->natts);
+	row_buffers(rel, &set, &values, &nulls);
 	n = 0;
 	omni_update_find(u, "customer_pkey", x, &tids, &n, &size);
 	omni_update_find(u, "customer_merged_into_idx", x, &tids, &n, &size);
