@@ -468,6 +468,26 @@ omni_bulk_end(OmniBulkInsert *b)
 }
 
 /*
+ * The attribute of column "ret" of the table being written, a by-value
+ * column the caller reads back: which needs what INSERT ... RETURNING it
+ * needs, SELECT on the table or on the column.
+ */
+static AttrNumber
+returned_column(OmniBulkInsert *b, const char *ret)
+{
+	AttrNumber	att = attnameAttNum(b->rel, ret, false);
+	Oid			relid = RelationGetRelid(b->rel);
+
+	if (att <= 0 || !TupleDescAttr(RelationGetDescr(b->rel), att - 1)->attbyval)
+		elog(ERROR, "column \"%s\" of omni.%s is not a by-value column", ret,
+			 RelationGetRelationName(b->rel));
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+		pg_attribute_aclcheck(relid, att, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(b->rel));
+	return att;
+}
+
+/*
  * Insert one row into omni.<relname> the way omni_bulk_row does (defaults,
  * NOT NULL and CHECK constraints, index entries, INSERT privilege) and
  * without its foreign key checks: the caller holds the locks those checks
@@ -480,15 +500,9 @@ omni_insert_row(const char *relname, int ncols, const char *const *cols,
 				Datum *values, bool *nulls, const char *ret)
 {
 	OmniBulkInsert *b = omni_bulk_begin(relname, ncols, cols, 1);
-	AttrNumber	ret_att = attnameAttNum(b->rel, ret, false);
+	AttrNumber	ret_att = returned_column(b, ret);
 	Datum		result;
 
-	if (ret_att <= 0 || !TupleDescAttr(RelationGetDescr(b->rel), ret_att - 1)->attbyval)
-		elog(ERROR, "column \"%s\" of omni.%s is not a by-value column", ret, relname);
-	/* reading it back needs what INSERT ... RETURNING it needs */
-	if (pg_class_aclcheck(RelationGetRelid(b->rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
-		pg_attribute_aclcheck(RelationGetRelid(b->rel), ret_att, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(b->rel));
 	omni_bulk_row(b, values, nulls);
 	if (b->slots[0]->tts_isnull[ret_att - 1])
 		elog(ERROR, "column \"%s\" of omni.%s got no value", ret, relname);
@@ -516,17 +530,12 @@ omni_insert_row_unless_exists(const char *relname, const char *arbiter, int ncol
 	OmniBulkInsert *b = bulk_begin(relname, ncols, cols, 1, true);
 	Oid			arbiter_oid = get_relname_relid(arbiter, RelationGetNamespace(b->rel));
 	List	   *arbiters;
-	AttrNumber	ret_att = attnameAttNum(b->rel, ret, false);
+	AttrNumber	ret_att = returned_column(b, ret);
 	TupleTableSlot *slot;
 	bool		inserted = false;
 
 	if (!OidIsValid(arbiter_oid))
 		elog(ERROR, "index \"omni.%s\" does not exist", arbiter);
-	if (ret_att <= 0 || !TupleDescAttr(RelationGetDescr(b->rel), ret_att - 1)->attbyval)
-		elog(ERROR, "column \"%s\" of omni.%s is not a by-value column", ret, relname);
-	if (pg_class_aclcheck(RelationGetRelid(b->rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
-		pg_attribute_aclcheck(RelationGetRelid(b->rel), ret_att, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, RelationGetRelationName(b->rel));
 	arbiters = list_make1_oid(arbiter_oid);
 
 	/* the row, with its defaults and constraints checked, out of the batch */

@@ -572,7 +572,7 @@ lock_customers(int64 c1, int64 c2, bool *carry)
 static bool
 lock_customers_direct(int64 c1, int64 c2, bool *carry)
 {
-	Oid			relid = get_relname_relid("customer", get_namespace_oid("omni", false));
+	Oid			relid = omni_relid("customer");
 	Oid			userid = GetUserId();
 	Relation	heap;
 	AttrNumber	attrs_att,
@@ -583,7 +583,7 @@ lock_customers_direct(int64 c1, int64 c2, bool *carry)
 	bool		attrs[2] = {false, false},
 				tz[2] = {false, false};
 
-	if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_RELATION)
+	if (get_rel_relkind(relid) != RELKIND_RELATION)
 		return false;
 	heap = table_open(relid, RowShareLock);
 	if (pg_class_aclcheck(relid, userid, ACL_SELECT) != ACLCHECK_OK ||
@@ -678,15 +678,11 @@ lock_identity_rows(Ident **idents, int n)
 static bool
 lock_rule_row(const char *kind)
 {
-	Oid			relid = get_relname_relid("identity_rule", get_namespace_oid("omni", false));
-	Relation	heap;
+	Relation	heap = table_open(omni_relid("identity_rule"), RowShareLock);
 	Snapshot	snap;
 	TupleTableSlot *slot;
 	bool		locked = false;
 
-	if (!OidIsValid(relid))
-		return false;
-	heap = table_open(relid, RowShareLock);
 	snap = RegisterSnapshot(GetTransactionSnapshot());
 	slot = table_slot_create(heap, NULL);
 	if (omni_fetch_by_key(heap, snap, F_TEXTEQ, CStringGetTextDatum(kind), slot))
