@@ -76,7 +76,8 @@ struct OmniBulkInsert
 	AttrNumber *default_attnums;
 	ExprState **default_exprs;
 	bool		defer_indexes;	/* rebuild them at the end */
-	TupleTableSlot *slots[BULK_BATCH];
+	TupleTableSlot **slots;		/* room for maxslots rows between flushes */
+	int			maxslots;
 	int			nslots;
 	MemoryContext batchcxt;
 };
@@ -355,8 +356,12 @@ bulk_begin(const char *relname, int ncols, const char *const *cols, int64 nrows,
 		}
 		MemoryContextSwitchTo(old);
 	}
-	b->batchcxt = AllocSetContextCreate(CurrentMemoryContext, "omni bulk insert",
-										ALLOCSET_DEFAULT_SIZES);
+	/* a single row (most callers) needs one slot and little memory */
+	b->maxslots = (int) Min(Max(nrows, 1), BULK_BATCH);
+	b->slots = palloc0(sizeof(TupleTableSlot *) * b->maxslots);
+	b->batchcxt = nrows > 1 ?
+		AllocSetContextCreate(CurrentMemoryContext, "omni bulk insert", ALLOCSET_DEFAULT_SIZES) :
+		AllocSetContextCreate(CurrentMemoryContext, "omni bulk insert", ALLOCSET_SMALL_SIZES);
 	return b;
 }
 
@@ -398,7 +403,14 @@ omni_bulk_row(OmniBulkInsert *b, Datum *values, bool *nulls)
 	MemoryContext old;
 	int			i;
 
-	/* the slots are made as they are first needed: a single row needs one */
+	/*
+	 * A full batch is written when the next row comes (or at the end), so
+	 * the row just added stays in its slot until then: the single-row
+	 * callers below read it back.  The slots are made as they are first
+	 * needed.
+	 */
+	if (b->nslots == b->maxslots)
+		bulk_flush(b);
 	if (b->slots[b->nslots] == NULL)
 		b->slots[b->nslots] = table_slot_create(b->rel, &b->estate->es_tupleTable);
 	slot = b->slots[b->nslots];
@@ -436,8 +448,7 @@ omni_bulk_row(OmniBulkInsert *b, Datum *values, bool *nulls)
 	ExecStoreVirtualTuple(slot);
 	if (b->rel->rd_att->constr)
 		ExecConstraints(b->rri, slot, b->estate);
-	if (++b->nslots == BULK_BATCH)
-		bulk_flush(b);
+	b->nslots++;
 }
 
 /* Finish: write what is buffered, close everything, make the rows visible. */
@@ -643,6 +654,7 @@ struct OmniUpdate
 	TupleTableSlot *cur;
 	TupleTableSlot *upd;
 	Snapshot	snap;
+	bool		indexes_open;	/* opened by the first update that is not HOT */
 };
 
 OmniUpdate *
@@ -676,7 +688,6 @@ omni_update_begin(const char *relname, const char *by, int ncols, const char *co
 		rte->updatedCols = bms_add_member(rte->updatedCols, att - FirstLowInvalidHeapAttributeNumber);
 	}
 	ExecCheckRTPerms(list_make1(rte), true);
-	ExecOpenIndices(u->rri, false);
 	desc = RelationGetDescr(u->rel);
 	if (desc->constr != NULL && desc->constr->num_check > 0)
 	{
@@ -799,8 +810,17 @@ omni_update_row(OmniUpdate *u, ItemPointer tid, const bool *set, const Datum *va
 	if (res != TM_Ok)
 		elog(ERROR, "could not update a row of omni.%s locked by this transaction: %d",
 			 RelationGetRelationName(u->rel), (int) res);
-	if (update_indexes && u->rri->ri_NumIndices > 0)
-		list_free(ExecInsertIndexTuples(u->rri, u->upd, u->estate, true, false, NULL, NIL));
+	if (update_indexes)
+	{
+		/* most updates here are HOT, and some callers only read */
+		if (!u->indexes_open)
+		{
+			ExecOpenIndices(u->rri, false);
+			u->indexes_open = true;
+		}
+		if (u->rri->ri_NumIndices > 0)
+			list_free(ExecInsertIndexTuples(u->rri, u->upd, u->estate, true, false, NULL, NIL));
+	}
 	ExecClearTuple(u->upd);
 	ExecClearTuple(u->cur);
 }
