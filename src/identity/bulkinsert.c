@@ -783,12 +783,15 @@ omni_update_lock(OmniUpdate *u, ItemPointer tid)
 }
 
 /*
- * Rewrite the row omni_update_lock locked at tid with the values of its
- * locked version changed where set[i] (attribute i + 1) is true.
+ * Write the new version of the row at tid: the version in u->cur with the
+ * columns set[i] (attribute i + 1) taken from values/nulls, its CHECK
+ * constraints checked first (on the row as computed, as UPDATE does) and
+ * its index entries added when the update is not HOT.  Returns the
+ * result of the update; nothing is written unless it is TM_Ok.
  */
-void
-omni_update_row(OmniUpdate *u, ItemPointer tid, const bool *set, const Datum *values,
-				const bool *nulls)
+static TM_Result
+update_row(OmniUpdate *u, ItemPointer tid, const bool *set, const Datum *values,
+		   const bool *nulls)
 {
 	TupleDesc	desc = RelationGetDescr(u->rel);
 	TM_FailureData tmfd;
@@ -807,10 +810,7 @@ omni_update_row(OmniUpdate *u, ItemPointer tid, const bool *set, const Datum *va
 		ExecConstraints(u->rri, u->upd, u->estate);
 	res = table_tuple_update(u->rel, tid, u->upd, GetCurrentCommandId(true), u->snap,
 							 InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
-	if (res != TM_Ok)
-		elog(ERROR, "could not update a row of omni.%s locked by this transaction: %d",
-			 RelationGetRelationName(u->rel), (int) res);
-	if (update_indexes)
+	if (res == TM_Ok && update_indexes)
 	{
 		/* most updates here are HOT, and some callers only read */
 		if (!u->indexes_open)
@@ -822,7 +822,43 @@ omni_update_row(OmniUpdate *u, ItemPointer tid, const bool *set, const Datum *va
 			list_free(ExecInsertIndexTuples(u->rri, u->upd, u->estate, true, false, NULL, NIL));
 	}
 	ExecClearTuple(u->upd);
+	return res;
+}
+
+/*
+ * Rewrite the row omni_update_lock locked at tid with the values of its
+ * locked version changed where set[i] (attribute i + 1) is true.
+ */
+void
+omni_update_row(OmniUpdate *u, ItemPointer tid, const bool *set, const Datum *values,
+				const bool *nulls)
+{
+	TM_Result	res = update_row(u, tid, set, values, nulls);
+
+	if (res != TM_Ok)
+		elog(ERROR, "could not update a row of omni.%s locked by this transaction: %d",
+			 RelationGetRelationName(u->rel), (int) res);
 	ExecClearTuple(u->cur);
+}
+
+/*
+ * omni_update_row on the version omni_update_fetch returned, without
+ * locking it first (the update takes the same lock): true when that was
+ * the row's last version, now rewritten.  False, with nothing written,
+ * when it is not (another transaction updated or deleted the row and
+ * committed, waited for if it was still running, or this transaction
+ * changed it since): the caller then locks the row, which finds its last
+ * version, and decides again, as UPDATE re-checks a row updated
+ * concurrently.
+ */
+bool
+omni_update_fetched(OmniUpdate *u, ItemPointer tid, const bool *set, const Datum *values,
+					const bool *nulls)
+{
+	TM_Result	res = update_row(u, tid, set, values, nulls);
+
+	ExecClearTuple(u->cur);
+	return res == TM_Ok;
 }
 
 /* Finish: close everything, make the changes visible. */

@@ -168,6 +168,8 @@ extern TupleTableSlot *omni_update_fetch(OmniUpdate *u, ItemPointer tid);
 extern TupleTableSlot *omni_update_lock(OmniUpdate *u, ItemPointer tid);
 extern void omni_update_row(OmniUpdate *u, ItemPointer tid, const bool *set,
 							const Datum *values, const bool *nulls);
+extern bool omni_update_fetched(OmniUpdate *u, ItemPointer tid, const bool *set,
+								const Datum *values, const bool *nulls);
 extern void omni_update_end(OmniUpdate *u);
 extern Datum omni_insert_row(const char *relname, int ncols, const char *const *cols,
 							 Datum *values, bool *nulls, const char *ret);

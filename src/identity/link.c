@@ -867,9 +867,10 @@ widen_seen(int n, const int64 *ids, const ItemPointerData *tids, TimestampTz ts)
 		memset(set, 0, sizeof(bool) * RelationGetDescr(rel)->natts);
 		if (slot == NULL)
 			done = false;
-		else if (widen(slot, first_att, last_att, ts, set, values))
+		else if (widen(slot, first_att, last_att, ts, set, values) &&
+				 !omni_update_fetched(u, &tid, set, values, nulls))
 		{
-			/* the version locked (perhaps a later one) decides */
+			/* changed since: the version locked (its last one) decides */
 			slot = omni_update_lock(u, &tid);
 			memset(set, 0, sizeof(bool) * RelationGetDescr(rel)->natts);
 			if (slot == NULL || DatumGetInt64(slot->tts_values[id_att - 1]) != ids[i])
@@ -1096,34 +1097,54 @@ merge_direct(Ident *survivor, Ident *absorbed, int64 link_id, TimestampTz ts)
 	for (int i = 0; i < n; i++)
 	{
 		int64		id;
+		bool		locked = false;
 
 		CHECK_FOR_INTERRUPTS();
-		slot = omni_update_lock(u, &tids[i]);
-		if (slot == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("an identifier of customer %lld was erased by a concurrent transaction",
-							(long long) x)));
-		/* a version that no longer belongs to the absorbed customer stays */
-		if (DatumGetInt64(slot->tts_values[cust_att - 1]) != x)
-			continue;
-		id = DatumGetInt64(slot->tts_values[id_att - 1]);
-		memset(set, 0, sizeof(bool) * desc->natts);
-		set[cust_att - 1] = true;
-		values[cust_att - 1] = Int64GetDatum(s);
-		if (id == absorbed->id)
-			(void) widen(slot, first_att, last_att, ts, set, values);
-		omni_update_row(u, &tids[i], set, values, nulls);
-		if (id != survivor->id)
-			moved[nmoved++] = Int64GetDatum(id);
+
+		/*
+		 * The version found is rewritten; when it is not the row's last one
+		 * any more, the row is locked, which finds that one, and decided
+		 * again.
+		 */
+		slot = omni_update_fetch(u, &tids[i]);
+		for (;;)
+		{
+			if (slot == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("an identifier of customer %lld was erased by a concurrent transaction",
+								(long long) x)));
+			/* a version that no longer belongs to the absorbed customer stays */
+			if (DatumGetInt64(slot->tts_values[cust_att - 1]) != x)
+				break;
+			id = DatumGetInt64(slot->tts_values[id_att - 1]);
+			memset(set, 0, sizeof(bool) * desc->natts);
+			set[cust_att - 1] = true;
+			values[cust_att - 1] = Int64GetDatum(s);
+			if (id == absorbed->id)
+				(void) widen(slot, first_att, last_att, ts, set, values);
+			if (locked)
+				omni_update_row(u, &tids[i], set, values, nulls);
+			else if (!omni_update_fetched(u, &tids[i], set, values, nulls))
+			{
+				slot = omni_update_lock(u, &tids[i]);
+				locked = true;
+				continue;
+			}
+			if (id != survivor->id)
+				moved[nmoved++] = Int64GetDatum(id);
+			break;
+		}
 	}
 	/* the survivor's identifier of the link widens when it must */
 	if (ItemPointerIsValid(&survivor->tid) &&
 		(slot = omni_update_fetch(u, &survivor->tid)) != NULL)
 	{
 		memset(set, 0, sizeof(bool) * desc->natts);
-		if (widen(slot, first_att, last_att, ts, set, values))
+		if (widen(slot, first_att, last_att, ts, set, values) &&
+			!omni_update_fetched(u, &survivor->tid, set, values, nulls))
 		{
+			/* changed since: the version locked (its last one) decides */
 			slot = omni_update_lock(u, &survivor->tid);
 			memset(set, 0, sizeof(bool) * desc->natts);
 			if (slot != NULL && DatumGetInt64(slot->tts_values[id_att - 1]) == survivor->id &&
