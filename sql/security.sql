@@ -68,6 +68,25 @@ SELECT omni.customer_of('cookie', 'ck_sec_a') OPERATOR(pg_catalog.=) omni.custom
   FROM omni.customer c WHERE c.customer_id OPERATOR(pg_catalog.=) omni.customer_of('cookie', 'ck_sec_a');
 SELECT error FROM omni.link_staging WHERE value_a OPERATOR(pg_catalog.=) 'not an address';
 SELECT omni.forget(omni.customer_of('email', 'sec.test@acme-mail.com')) > 0 AS forgotten;
+-- with triggers of the user's own on the identity tables, omni.link,
+-- omni.identify and omni.customer_of write through their statements, which
+-- use plain operators: those pin the path themselves (the functions have
+-- no SET clause)
+CREATE FUNCTION public.pass_row() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog
+    AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER user_row BEFORE INSERT OR UPDATE ON omni.identity FOR EACH ROW EXECUTE FUNCTION public.pass_row();
+CREATE TRIGGER user_row BEFORE INSERT OR UPDATE ON omni.identity_link FOR EACH ROW EXECUTE FUNCTION public.pass_row();
+CREATE TRIGGER user_row BEFORE INSERT OR UPDATE ON omni.customer FOR EACH ROW EXECUTE FUNCTION public.pass_row();
+SELECT omni.link('email', 'sec.sql.a@acme-mail.com', 'cookie', 'ck_sql_a', 'login') IS NOT NULL AS linked,
+       omni.link('email', 'sec.sql.a@acme-mail.com', 'device', 'dev_sql_a', 'login') IS NOT NULL AS joined,
+       omni.link('email', 'sec.sql.b@acme-mail.com', 'cookie', 'ck_sql_b', 'login') IS NOT NULL AS linked;
+SELECT omni.link('cookie', 'ck_sql_a', 'cookie', 'ck_sql_b', 'merge') IS NOT NULL AS merged,
+       omni.link('cookie', 'ck_sql_a', 'cookie', 'ck_sql_b', 'again') IS NOT NULL AS seen_again,
+       omni.identify('device', 'dev_sql_c') > 0 AS identified;
+SELECT omni.customer_of('cookie', 'ck_sql_b') OPERATOR(pg_catalog.=) omni.customer_of('device', 'dev_sql_a') AS one_customer;
+DROP TRIGGER user_row ON omni.identity;
+DROP TRIGGER user_row ON omni.identity_link;
+DROP TRIGGER user_row ON omni.customer;
 -- none of it ran the hostile operators or functions
 SELECT what, pg_catalog.count(*) FROM public.hijacked GROUP BY what ORDER BY what;
 ROLLBACK;

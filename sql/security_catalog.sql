@@ -107,12 +107,14 @@ SELECT fn, pg_temp.qualified_lint(prosrc) AS unqualified
 ROLLBACK;
 
 -- C functions cannot be read from the catalog.  The ones that run SQL
--- (src/identity/{link,rules}.c, src/suppress/{rules,trigger}.c: identify,
--- link, touch, customer_of, normalize, try_normalize, blocked,
--- identifier_hash, forget, unmerge, would_suppress and the extension's
--- triggers) pin search_path; omni.suppress() runs no query per message (it
--- reads its tables through their indexes, src/suppress/scan.c) and its rare
--- queries pin the path themselves; omni.resolve_all
+-- (src/identity/{link,rules}.c, src/suppress/{rules,trigger}.c: touch,
+-- normalize, try_normalize, blocked, identifier_hash, forget, unmerge,
+-- would_suppress and the extension's triggers) pin search_path; identify,
+-- customer_of and link run no query in their common case (they read and
+-- write through the indexes, src/identity/link.c) and omni.suppress() none
+-- per message (src/suppress/scan.c): the queries they do run pin the path
+-- themselves (omni_pin_search_path, sql/security.sql runs them under
+-- hostile public operators); omni.resolve_all
 -- (src/identity/graph.c) keeps the caller's path so that users' triggers on
 -- the identity tables fire as usual, and names the schema of everything it
 -- uses (sql/security.sql runs it under hostile public operators).  Every

@@ -8,6 +8,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "fmgr.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
@@ -115,4 +116,36 @@ Datum
 omni_icu_version(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(U_ICU_VERSION));
+}
+
+/*
+ * Pin search_path to OMNI_PINNED_SEARCH_PATH for the queries that follow,
+ * unless it is that already (a function's SET clause pinned it); returns
+ * what omni_unpin_search_path needs to put it back.  An error in between
+ * puts it back with the abort of the (sub)transaction.  Functions that run
+ * no query in their common case (omni.link, omni.suppress()) pin the path
+ * only around the queries they do run: a SET clause would set and restore
+ * it on every call.
+ */
+int
+omni_pin_search_path(void)
+{
+	int			level;
+
+	if (namespace_search_path != NULL &&
+		strcmp(namespace_search_path, OMNI_PINNED_SEARCH_PATH) == 0)
+		return 0;
+	level = NewGUCNestLevel();
+	(void) set_config_option("search_path", OMNI_PINNED_SEARCH_PATH,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/* Undo omni_pin_search_path. */
+void
+omni_unpin_search_path(int level)
+{
+	if (level > 0)
+		AtEOXact_GUC(true, level);
 }

@@ -432,18 +432,22 @@ CREATE FUNCTION omni.identifier_hash(kind text, value text) RETURNS bytea
 COMMENT ON FUNCTION omni.identifier_hash(text, text) IS
     'Keyed hash (HMAC-SHA256, per-database key) of a normalized identifier, as kept in omni.forgotten.hash';
 
-/* The graph. */
+/*
+ * The graph.  omni.identify, omni.customer_of and omni.link have no SET
+ * search_path clause: in their common case they run no query (they read
+ * and write the tables through their indexes, src/identity/link.c), and
+ * the queries they do run pin the path themselves (omni_pin_search_path).
+ * A SET clause would set and restore the path on every call.
+ */
 CREATE FUNCTION omni.identify(kind text, value text) RETURNS bigint
     AS 'MODULE_PATHNAME', 'omni_identify'
-    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE
-    SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION omni.identify(text, text) IS
     'Identifier id of a value (normalized), created with a customer of its own when new';
 
 CREATE FUNCTION omni.customer_of(kind text, value text) RETURNS bigint
     AS 'MODULE_PATHNAME', 'omni_customer_of'
-    LANGUAGE C STABLE STRICT PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION omni.customer_of(text, text) IS
     'Live customer of an identifier (the value is normalized), NULL when the identifier is unknown';
 
@@ -452,8 +456,7 @@ CREATE FUNCTION omni.link(kind_a text, value_a text, kind_b text, value_b text,
                           source text DEFAULT NULL,
                           observed_at timestamptz DEFAULT pg_catalog.now()) RETURNS bigint
     AS 'MODULE_PATHNAME', 'omni_link'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE
-    SET search_path = pg_catalog, pg_temp;
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION omni.link(text, text, text, text, text, timestamptz) IS
     'Two identifiers seen together: merges their customers unless a rule refuses (then the link is kept as rejected, with the reason); returns the link id';
 

@@ -317,9 +317,11 @@ plan_of(LinkQuery q)
 static uint64
 run(LinkQuery q, Datum *values, const char *nulls, int expect)
 {
+	int			level = omni_pin_search_path();
 	int			ret;
 
 	ret = SPI_execute_plan(plan_of(q), values, nulls, false, 0);
+	omni_unpin_search_path(level);
 	if (ret != expect)
 		elog(ERROR, "unexpected result %s of \"%s\"", SPI_result_code_string(ret),
 			 link_queries[q].sql);
@@ -1237,13 +1239,21 @@ merge_customers(Ident *a, Ident *b, int64 link_id, bool carry, bool direct, Time
 		 */
 		int			ret;
 
+		int			level = omni_pin_search_path();
+
 		CommandCounterIncrement();
 		ret = SPI_execute_snapshot(plan_of(Q_MERGE), v, NULL, GetLatestSnapshot(),
 								   GetTransactionSnapshot(), false, true, 0);
+		omni_unpin_search_path(level);
 		if (ret != SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "unexpected result %s of the merge", SPI_result_code_string(ret));
 	}
-	omni_touchpoint_repoint(plan_of(omni_touchpoint_partitioned() ? Q_MOVE_MERGE : Q_REPOINT_MERGE), v);
+	{
+		int			level = omni_pin_search_path();
+
+		omni_touchpoint_repoint(plan_of(omni_touchpoint_partitioned() ? Q_MOVE_MERGE : Q_REPOINT_MERGE), v);
+		omni_unpin_search_path(level);
+	}
 }
 
 /*

@@ -48,10 +48,12 @@ omni_rules_load(MemoryContext mcxt)
 	StringInfoData known;
 	uint64		i;
 	int			ret;
+	int			level;
 
 	rules = MemoryContextAllocZero(mcxt, sizeof(OmniRules));
 	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+	level = omni_pin_search_path();
 
 	ret = SPI_execute("SELECT kind, priority, max_per_customer, normalizer, region "
 					  "FROM omni.identity_rule ORDER BY priority, kind", true, 0);
@@ -121,6 +123,7 @@ omni_rules_load(MemoryContext mcxt)
 		b->reason = SPI_getvalue(tup, desc, 4);
 	}
 	MemoryContextSwitchTo(old);
+	omni_unpin_search_path(level);
 	SPI_finish();
 	return rules;
 }

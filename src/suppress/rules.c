@@ -154,25 +154,6 @@ suppress_prepare(SPIPlanPtr *cache, const char *query, int nargs, Oid *argtypes)
 	return *cache;
 }
 
-/*
- * Run the engine's own queries with search_path = pg_catalog, pg_temp, so
- * that operators or functions a user creates elsewhere cannot change them;
- * returns the GUC nest level to pass to AtEOXact_GUC(true, level) after.
- * The trigger itself runs no query per message, so omni.suppress() does not
- * pin the path for every call: only these rare queries (loading the rules,
- * counting in an outbox without an index) do.
- */
-int
-suppress_pin_search_path(void)
-{
-	int			nestlevel = NewGUCNestLevel();
-
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	return nestlevel;
-}
-
 /* Copy a text[] datum into a palloc'd array of C strings; returns its length. */
 static int
 text_array_to_cstrings(Datum d, char ***out)
@@ -227,7 +208,7 @@ suppress_load_config(void)
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		nestlevel = suppress_pin_search_path();
+		nestlevel = omni_pin_search_path();
 		suppress_prepare(&plan_rules,
 						 "SELECT name, kind, channels, categories, max_messages, time_window,"
 						 " calendar_day, quiet_start, quiet_end, action, event, match_topic,"
@@ -313,7 +294,7 @@ suppress_load_config(void)
 		MemoryContextSwitchTo(old);
 
 		config.identity = omni_rules_load(cxt);
-		AtEOXact_GUC(true, nestlevel);
+		omni_unpin_search_path(nestlevel);
 		SPI_finish();
 	}
 	PG_CATCH();
@@ -1021,7 +1002,7 @@ read_history(SuppressHistorySource *history, SuppressContext *ctx, TimestampTz s
 	values[1] = TimestampTzGetDatum(since);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	nestlevel = suppress_pin_search_path();
+	nestlevel = omni_pin_search_path();
 	if (latest)
 		rc = SPI_execute_snapshot(history->plan, values, NULL, GetLatestSnapshot(),
 								  InvalidSnapshot, false, false, 0);
@@ -1046,7 +1027,7 @@ read_history(SuppressHistorySource *history, SuppressContext *ctx, TimestampTz s
 		d = SPI_getbinval(tup, desc, 4, &isnull);
 		rows[i].created_at = isnull ? DT_NOBEGIN : DatumGetTimestampTz(d);
 	}
-	AtEOXact_GUC(true, nestlevel);
+	omni_unpin_search_path(nestlevel);
 	SPI_finish();
 	return rows;
 }

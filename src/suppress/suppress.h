@@ -134,7 +134,6 @@ extern void suppress_decide(const SuppressMessage *msg,
 							SuppressDecision *decision,
 							MemoryContext resultcxt,
 							MemoryContext stmtcxt);
-extern int	suppress_pin_search_path(void);
 extern const char *suppress_status_name(SuppressStatus status);
 extern void suppress_check_channel(const char *channel);
 

@@ -319,7 +319,7 @@ history_source(OutboxMap *map, Relation rel)
 			break;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	nestlevel = suppress_pin_search_path();
+	nestlevel = omni_pin_search_path();
 	if (hp != NULL && strcmp(hp->query, q.data) != 0)
 	{
 		SPI_freeplan(hp->source.plan);
@@ -347,7 +347,7 @@ history_source(OutboxMap *map, Relation rel)
 			elog(ERROR, "SPI_keepplan failed");
 		hp->source.plan = plan;
 	}
-	AtEOXact_GUC(true, nestlevel);
+	omni_unpin_search_path(nestlevel);
 	SPI_finish();
 	h->plan = hp->source.plan;
 	pfree(q.data);
