@@ -57,6 +57,7 @@
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "identity/identity.h"
 
@@ -82,14 +83,51 @@ struct OmniBulkInsert
 	MemoryContext batchcxt;
 };
 
+/*
+ * The OIDs omni_relid found, by name, kept until a relation or a schema is
+ * created, renamed or dropped: every link looks several of them up.
+ */
+#define RELID_CACHE_SIZE 32
+
+typedef struct RelidCacheEntry
+{
+	char		name[NAMEDATALEN];
+	Oid			relid;
+} RelidCacheEntry;
+
+static RelidCacheEntry relid_cache[RELID_CACHE_SIZE];
+static int	relid_cache_n = 0;
+
+static void
+relid_cache_reset(Datum arg, int cacheid, uint32 hashvalue)
+{
+	relid_cache_n = 0;
+}
+
 /* The OID of omni.<relname>; an error when there is none. */
 Oid
 omni_relid(const char *relname)
 {
-	Oid			relid = get_relname_relid(relname, get_namespace_oid("omni", false));
+	static bool registered = false;
+	Oid			relid;
 
+	for (int i = 0; i < relid_cache_n; i++)
+		if (strcmp(relid_cache[i].name, relname) == 0)
+			return relid_cache[i].relid;
+	if (!registered)
+	{
+		CacheRegisterSyscacheCallback(RELNAMENSP, relid_cache_reset, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACENAME, relid_cache_reset, (Datum) 0);
+		registered = true;
+	}
+	relid = get_relname_relid(relname, get_namespace_oid("omni", false));
 	if (!OidIsValid(relid))
 		elog(ERROR, "relation \"omni.%s\" does not exist", relname);
+	if (relid_cache_n < RELID_CACHE_SIZE && strlen(relname) < NAMEDATALEN)
+	{
+		strlcpy(relid_cache[relid_cache_n].name, relname, NAMEDATALEN);
+		relid_cache[relid_cache_n++].relid = relid;
+	}
 	return relid;
 }
 
@@ -159,103 +197,143 @@ can_defer_indexes(Relation rel)
  * the backend's life until the table's relcache entry is invalidated.  The
  * executor reads them from their catalog text form at every statement
  * (stringToNode, then planning), which costs more than inserting the row
- * when a statement inserts one (omni.link).  Users get copies: an
- * invalidation may drop an entry at any catalog access.
+ * when a statement inserts one (omni.link).  The executor only reads them
+ * (as it reads a cached plan), but an invalidation may arrive at any
+ * catalog access while a user still evaluates them: each user pins the
+ * entry until its executor state goes, and an entry invalidated meanwhile
+ * is freed when its last pin goes.
  */
 typedef struct PlannedRel
 {
-	Oid			relid;			/* hash key */
-	MemoryContext cxt;
+	Oid			relid;
+	MemoryContext cxt;			/* holds this struct and the expressions */
+	int			pins;
+	bool		dropped;		/* out of the cache: freed at the last unpin */
 	int			natts;
 	Expr	  **defaults;		/* by attribute number - 1; NULL: none */
 	int			ncheck;
 	Expr	  **checks;			/* in the order of the relcache's */
 } PlannedRel;
 
+typedef struct PlannedRelEntry
+{
+	Oid			relid;			/* hash key */
+	PlannedRel *rel;
+} PlannedRelEntry;
+
 static HTAB *planned_rels = NULL;
 static uint64 planned_invalidations = 0;
+
+static void
+planned_rel_drop(PlannedRel *p)
+{
+	p->dropped = true;
+	if (p->pins == 0)
+		MemoryContextDelete(p->cxt);
+}
 
 /* Relcache invalidation: forget the table (every table: relid invalid). */
 static void
 planned_rels_invalidate(Datum arg, Oid relid)
 {
 	HASH_SEQ_STATUS status;
-	PlannedRel *p;
+	PlannedRelEntry *e;
 
 	planned_invalidations++;
 	if (planned_rels == NULL)
 		return;
 	hash_seq_init(&status, planned_rels);
-	while ((p = hash_seq_search(&status)) != NULL)
+	while ((e = hash_seq_search(&status)) != NULL)
 	{
-		if (OidIsValid(relid) && p->relid != relid)
+		if (OidIsValid(relid) && e->relid != relid)
 			continue;
-		MemoryContextDelete(p->cxt);
-		(void) hash_search(planned_rels, &p->relid, HASH_REMOVE, NULL);
+		planned_rel_drop(e->rel);
+		(void) hash_search(planned_rels, &e->relid, HASH_REMOVE, NULL);
 	}
 }
 
+/* The end of a pin: its executor state's memory goes. */
+static void
+planned_rel_unpin(void *arg)
+{
+	PlannedRel *p = (PlannedRel *) arg;
+
+	if (--p->pins == 0 && p->dropped)
+		MemoryContextDelete(p->cxt);
+}
+
 /*
- * The planned defaults and checks of rel (open and locked): the cached
- * ones, or read now, and cached unless an invalidation arrived meanwhile
- * (then they serve this caller only, from its memory).
+ * The planned defaults and checks of rel (open and locked), pinned until
+ * owner (an executor state's memory) is reset or deleted: the cached ones,
+ * or read now, and cached unless an invalidation arrived meanwhile (then
+ * they serve this caller only).
  */
 static PlannedRel *
-planned_rel(Relation rel)
+planned_rel(Relation rel, MemoryContext owner)
 {
 	Oid			relid = RelationGetRelid(rel);
 	TupleDesc	desc = RelationGetDescr(rel);
+	PlannedRelEntry *e;
 	PlannedRel *p;
-	PlannedRel	built;
+	MemoryContextCallback *cb;
 	uint64		before = planned_invalidations;
-	MemoryContext old;
+	MemoryContext cxt,
+				old;
 
 	if (planned_rels == NULL)
 	{
 		HASHCTL		ctl;
 
 		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(PlannedRel);
+		ctl.entrysize = sizeof(PlannedRelEntry);
 		ctl.hcxt = CacheMemoryContext;
 		planned_rels = hash_create("omnichannel planned relations", 16, &ctl,
 								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		CacheRegisterRelcacheCallback(planned_rels_invalidate, (Datum) 0);
 	}
-	p = hash_search(planned_rels, &relid, HASH_FIND, NULL);
-	if (p != NULL)
-		return p;
-
-	built.relid = relid;
-	built.cxt = AllocSetContextCreate(CurrentMemoryContext, "omnichannel planned relation",
-									  ALLOCSET_SMALL_SIZES);
-	old = MemoryContextSwitchTo(built.cxt);
-	built.natts = desc->natts;
-	built.defaults = palloc0(sizeof(Expr *) * Max(1, desc->natts));
-	for (int i = 1; i <= desc->natts; i++)
+	e = hash_search(planned_rels, &relid, HASH_FIND, NULL);
+	if (e != NULL)
+		p = e->rel;
+	else
 	{
-		Node	   *def;
+		/* under this call's memory until built: an error frees it */
+		cxt = AllocSetContextCreate(CurrentMemoryContext, "omnichannel planned relation",
+									ALLOCSET_SMALL_SIZES);
+		old = MemoryContextSwitchTo(cxt);
+		p = palloc0(sizeof(PlannedRel));
+		p->relid = relid;
+		p->cxt = cxt;
+		p->natts = desc->natts;
+		p->defaults = palloc0(sizeof(Expr *) * Max(1, desc->natts));
+		for (int i = 1; i <= desc->natts; i++)
+		{
+			Node	   *def;
 
-		if (TupleDescAttr(desc, i - 1)->attisdropped)
-			continue;
-		def = build_column_default(rel, i);
-		if (def != NULL)
-			built.defaults[i - 1] = expression_planner((Expr *) def);
+			if (TupleDescAttr(desc, i - 1)->attisdropped)
+				continue;
+			def = build_column_default(rel, i);
+			if (def != NULL)
+				p->defaults[i - 1] = expression_planner((Expr *) def);
+		}
+		p->ncheck = desc->constr ? desc->constr->num_check : 0;
+		p->checks = palloc0(sizeof(Expr *) * Max(1, p->ncheck));
+		for (int i = 0; i < p->ncheck; i++)
+			p->checks[i] = expression_planner((Expr *) stringToNode(desc->constr->check[i].ccbin));
+		MemoryContextSwitchTo(old);
+		MemoryContextSetParent(cxt, CacheMemoryContext);
+		if (planned_invalidations != before)
+			p->dropped = true;	/* possibly stale: for this caller only */
+		else
+		{
+			e = hash_search(planned_rels, &relid, HASH_ENTER, NULL);
+			e->rel = p;
+		}
 	}
-	built.ncheck = desc->constr ? desc->constr->num_check : 0;
-	built.checks = palloc0(sizeof(Expr *) * Max(1, built.ncheck));
-	for (int i = 0; i < built.ncheck; i++)
-		built.checks[i] = expression_planner((Expr *) stringToNode(desc->constr->check[i].ccbin));
-	MemoryContextSwitchTo(old);
-
-	if (planned_invalidations != before)
-	{
-		p = palloc(sizeof(PlannedRel));
-		*p = built;
-		return p;
-	}
-	MemoryContextSetParent(built.cxt, CacheMemoryContext);
-	p = hash_search(planned_rels, &relid, HASH_ENTER, NULL);
-	*p = built;
+	cb = MemoryContextAlloc(owner, sizeof(MemoryContextCallback));
+	cb->func = planned_rel_unpin;
+	cb->arg = p;
+	p->pins++;
+	MemoryContextRegisterResetCallback(owner, cb);
 	return p;
 }
 
@@ -322,37 +400,29 @@ bulk_begin(const char *relname, int ncols, const char *const *cols, int64 nrows,
 	/*
 	 * The defaults of the columns not set, and the CHECK constraints, which
 	 * ExecConstraints would otherwise read from the catalog's text form;
-	 * copied before use (see PlannedRel), in the executor state's memory,
-	 * as ExecPrepareExpr would.
+	 * their states in the executor state's memory, as ExecPrepareExpr would
+	 * make them, the planned expressions pinned as long (see PlannedRel).
 	 */
 	{
-		PlannedRel *pr = planned_rel(b->rel);
+		PlannedRel *pr = planned_rel(b->rel, b->estate->es_query_cxt);
 		int			ncheck = desc->constr ? desc->constr->num_check : 0;
-		Expr	  **defaults = palloc0(sizeof(Expr *) * (desc->natts + 1));
-		Expr	  **checks = palloc0(sizeof(Expr *) * Max(1, ncheck));
 		MemoryContext old;
 
 		if (pr->natts != desc->natts || pr->ncheck != ncheck)
 			elog(ERROR, "cached form of omni.%s is out of date", relname);
-		for (i = 1; i <= desc->natts; i++)
-			if (!set[i] && pr->defaults[i - 1] != NULL)
-				defaults[i] = copyObject(pr->defaults[i - 1]);
-		for (i = 0; i < ncheck; i++)
-			checks[i] = copyObject(pr->checks[i]);
-
 		old = MemoryContextSwitchTo(b->estate->es_query_cxt);
 		for (i = 1; i <= desc->natts; i++)
 		{
-			if (defaults[i] == NULL)
+			if (set[i] || pr->defaults[i - 1] == NULL)
 				continue;		/* set by the caller, or NULL */
 			b->default_attnums[b->ndefaults] = i;
-			b->default_exprs[b->ndefaults++] = ExecInitExpr(defaults[i], NULL);
+			b->default_exprs[b->ndefaults++] = ExecInitExpr(pr->defaults[i - 1], NULL);
 		}
 		if (ncheck > 0)
 		{
 			b->rri->ri_ConstraintExprs = palloc(sizeof(ExprState *) * ncheck);
 			for (i = 0; i < ncheck; i++)
-				b->rri->ri_ConstraintExprs[i] = ExecInitExpr(checks[i], NULL);
+				b->rri->ri_ConstraintExprs[i] = ExecInitExpr(pr->checks[i], NULL);
 		}
 		MemoryContextSwitchTo(old);
 	}
@@ -691,19 +761,16 @@ omni_update_begin(const char *relname, const char *by, int ncols, const char *co
 	desc = RelationGetDescr(u->rel);
 	if (desc->constr != NULL && desc->constr->num_check > 0)
 	{
-		PlannedRel *pr = planned_rel(u->rel);
+		PlannedRel *pr = planned_rel(u->rel, u->estate->es_query_cxt);
 		int			ncheck = desc->constr->num_check;
-		Expr	  **checks = palloc(sizeof(Expr *) * ncheck);
 		MemoryContext old;
 
 		if (pr->ncheck != ncheck)
 			elog(ERROR, "cached form of omni.%s is out of date", relname);
-		for (int i = 0; i < ncheck; i++)
-			checks[i] = copyObject(pr->checks[i]);
 		old = MemoryContextSwitchTo(u->estate->es_query_cxt);
 		u->rri->ri_ConstraintExprs = palloc(sizeof(ExprState *) * ncheck);
 		for (int i = 0; i < ncheck; i++)
-			u->rri->ri_ConstraintExprs[i] = ExecInitExpr(checks[i], NULL);
+			u->rri->ri_ConstraintExprs[i] = ExecInitExpr(pr->checks[i], NULL);
 		MemoryContextSwitchTo(old);
 	}
 	u->cur = table_slot_create(u->rel, &u->estate->es_tupleTable);
