@@ -1238,7 +1238,6 @@ merge_customers(Ident *a, Ident *b, int64 link_id, bool carry, bool direct, Time
 		 * serialization failure (the cross-check), as the direct path does.
 		 */
 		int			ret;
-
 		int			level = omni_pin_search_path();
 
 		CommandCounterIncrement();
