@@ -850,6 +850,93 @@ omni_update_lock(OmniUpdate *u, ItemPointer tid)
 }
 
 /*
+ * Does the update of the row in u->cur to u->upd change the key of index i
+ * (its columns set[] and given other values)?  An expression, or a
+ * predicate (the old version may have had no entry), counts as changed.
+ */
+static bool
+index_key_changed(OmniUpdate *u, int i, const bool *set)
+{
+	IndexInfo  *ii = u->rri->ri_IndexRelationInfo[i];
+	TupleDesc	desc = RelationGetDescr(u->rel);
+
+	if (ii->ii_Predicate != NIL)
+		return true;
+	for (int k = 0; k < ii->ii_NumIndexKeyAttrs; k++)
+	{
+		AttrNumber	att = ii->ii_IndexAttrNumbers[k];
+		Form_pg_attribute a;
+
+		if (att <= 0)
+			return true;
+		if (!set[att - 1])
+			continue;
+		a = TupleDescAttr(desc, att - 1);
+		if (u->cur->tts_isnull[att - 1] != u->upd->tts_isnull[att - 1] ||
+			(!u->upd->tts_isnull[att - 1] &&
+			 !datumIsEqual(u->cur->tts_values[att - 1], u->upd->tts_values[att - 1],
+						   a->attbyval, a->attlen)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The index entries of the new version u->upd of the row in u->cur, which
+ * was not updated HOT: ExecInsertIndexTuples, except that a unique index
+ * whose key the update leaves as it was is not checked for a duplicate.
+ * The old version held that key and is locked by this transaction (the
+ * update deletes it): no other row can hold it, and an insertion of it
+ * elsewhere finds the old version and waits for this transaction, as it
+ * would for the new one.  Exclusion constraints and deferrable unique
+ * indexes go through ExecInsertIndexTuples.
+ */
+static void
+update_index_entries(OmniUpdate *u, const bool *set)
+{
+	ResultRelInfo *rri = u->rri;
+	ExprContext *econtext;
+	Datum		values[INDEX_MAX_KEYS];
+	bool		isnull[INDEX_MAX_KEYS];
+
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+	{
+		Relation	irel = rri->ri_IndexRelationDescs[i];
+
+		if (irel != NULL && (rri->ri_IndexRelationInfo[i]->ii_ExclusionOps != NULL ||
+							 !irel->rd_index->indimmediate))
+		{
+			list_free(ExecInsertIndexTuples(rri, u->upd, u->estate, true, false, NULL, NIL));
+			return;
+		}
+	}
+	econtext = GetPerTupleExprContext(u->estate);
+	econtext->ecxt_scantuple = u->upd;
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+	{
+		Relation	irel = rri->ri_IndexRelationDescs[i];
+		IndexInfo  *ii = rri->ri_IndexRelationInfo[i];
+		bool		changed;
+
+		if (irel == NULL || !ii->ii_ReadyForInserts)
+			continue;
+		if (ii->ii_Predicate != NIL)
+		{
+			if (ii->ii_PredicateState == NULL)
+				ii->ii_PredicateState = ExecPrepareQual(ii->ii_Predicate, u->estate);
+			if (!ExecQual(ii->ii_PredicateState, econtext))
+				continue;
+		}
+		changed = index_key_changed(u, i, set);
+		FormIndexDatum(ii, u->upd, u->estate, values, isnull);
+		(void) index_insert(irel, values, isnull, &u->upd->tts_tid, u->rel,
+							(ii->ii_Unique && changed) ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+							!changed, ii);
+	}
+	ResetPerTupleExprContext(u->estate);
+}
+
+/*
  * Write the new version of the row at tid: the version in u->cur with the
  * columns set[i] (attribute i + 1) taken from values/nulls, its CHECK
  * constraints checked first (on the row as computed, as UPDATE does) and
@@ -886,7 +973,7 @@ update_row(OmniUpdate *u, ItemPointer tid, const bool *set, const Datum *values,
 			u->indexes_open = true;
 		}
 		if (u->rri->ri_NumIndices > 0)
-			list_free(ExecInsertIndexTuples(u->rri, u->upd, u->estate, true, false, NULL, NIL));
+			update_index_entries(u, set);
 	}
 	ExecClearTuple(u->upd);
 	return res;

@@ -929,14 +929,17 @@ direct_merge_usable(void)
 
 /*
  * The current customers and rows of two identifiers (or of one, given
- * twice), read through omni.identity's primary key with a new snapshot.
- * An identifier erased meanwhile is a serialization failure.
+ * twice), as a new snapshot sees them: the version this call found first
+ * when the snapshot still sees it (a snapshot sees one version of a row at
+ * most), else the one omni.identity's primary key finds.  An identifier
+ * erased meanwhile is a serialization failure.
  */
 static void
 reread_identities(Ident *x, Ident *y, int64 *cx, int64 *cy)
 {
 	Relation	heap = table_open(omni_relid("identity"), AccessShareLock);
 	AttrNumber	customer_att = attnameAttNum(heap, "customer_id", false);
+	AttrNumber	id_att = attnameAttNum(heap, "identity_id", false);
 	TupleTableSlot *slot = table_slot_create(heap, NULL);
 	Snapshot	snap;
 	Ident	   *both[2] = {x, y};
@@ -950,7 +953,13 @@ reread_identities(Ident *x, Ident *y, int64 *cx, int64 *cy)
 	{
 		bool		isnull;
 
-		if (!omni_fetch_by_pkey(heap, snap, both[i]->id, slot))
+		if (ItemPointerIsValid(&both[i]->tid) &&
+			table_tuple_fetch_row_version(heap, &both[i]->tid, snap, slot) &&
+			DatumGetInt64(slot_getattr(slot, id_att, &isnull)) == both[i]->id)
+		{
+			/* still the row's visible version */
+		}
+		else if (!omni_fetch_by_pkey(heap, snap, both[i]->id, slot))
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("identifier %lld was erased by a concurrent transaction",
@@ -965,14 +974,31 @@ reread_identities(Ident *x, Ident *y, int64 *cx, int64 *cy)
 }
 
 /*
+ * The identifier rows of the customer a merge absorbs, as the limit check
+ * found them (with the customers locked), and the direct update of
+ * omni.identity that found them, still open: the merge that follows moves
+ * those rows without looking them up again.
+ */
+typedef struct AbsorbedRows
+{
+	OmniUpdate *u;				/* NULL: none kept */
+	int64		customer;
+	ItemPointerData *tids;
+	int			n;
+} AbsorbedRows;
+
+static const char *const merge_identity_cols[3] = {"customer_id", "first_seen", "last_seen"};
+
+/*
  * Why merging customers c1 and c2 (both locked) would break a rule: the
  * most trusted kind whose limit their identifiers together exceed, or
- * NULL.  The wording is that of the SQL path's.
+ * NULL.  The wording is that of the SQL path's.  When the merge may go on,
+ * the rows of the newer customer's identifiers (the one a merge absorbs)
+ * are kept in *kept for it.
  */
 static char *
-limit_reason(OmniRules *rules, int64 c1, int64 c2)
+limit_reason(OmniRules *rules, int64 c1, int64 c2, AbsorbedRows *kept)
 {
-	static const char *const cols[1] = {"customer_id"};
 	int64	   *counts;
 	bool		limited = false;
 	OmniUpdate *u;
@@ -980,21 +1006,24 @@ limit_reason(OmniRules *rules, int64 c1, int64 c2)
 	AttrNumber	kind_att;
 	ItemPointerData *tids = NULL;
 	int			n = 0,
-				size = 0;
+				size = 0,
+				nolder;
 	char	   *reason = NULL;
 
+	kept->u = NULL;
 	for (int k = 0; k < rules->nkinds; k++)
 		limited |= rules->kinds[k].max_per_customer > 0;
 	if (!limited)
 		return NULL;
 	counts = palloc0(sizeof(int64) * rules->nkinds);
-	/* read only; the privileges checked are the merge's (it moves customer_id) */
-	u = omni_update_begin("identity", "kind", 1, cols);
+	/* the privileges checked are the merge's */
+	u = omni_update_begin("identity", "kind", lengthof(merge_identity_cols), merge_identity_cols);
 	rel = omni_update_relation(u);
 	kind_att = attnameAttNum(rel, "kind", false);
-	omni_update_find(u, "identity_customer_id_idx", c1, &tids, &n, &size);
+	omni_update_find(u, "identity_customer_id_idx", Min(c1, c2), &tids, &n, &size);
+	nolder = n;
 	if (c2 != c1)
-		omni_update_find(u, "identity_customer_id_idx", c2, &tids, &n, &size);
+		omni_update_find(u, "identity_customer_id_idx", Max(c1, c2), &tids, &n, &size);
 	for (int i = 0; i < n; i++)
 	{
 		TupleTableSlot *slot = omni_update_fetch(u, &tids[i]);
@@ -1006,7 +1035,6 @@ limit_reason(OmniRules *rules, int64 c1, int64 c2)
 		if (k >= 0)
 			counts[k]++;
 	}
-	omni_update_end(u);
 	for (int k = 0; k < rules->nkinds && reason == NULL; k++)
 	{
 		OmniKindRule *kr = &rules->kinds[k];
@@ -1015,6 +1043,15 @@ limit_reason(OmniRules *rules, int64 c1, int64 c2)
 			reason = psprintf("max_per_customer exceeded: customers %lld and %lld together would hold %lld %s identifiers (max %d)",
 							  (long long) Min(c1, c2), (long long) Max(c1, c2),
 							  (long long) counts[k], kr->kind, kr->max_per_customer);
+	}
+	if (reason != NULL || c1 == c2)
+		omni_update_end(u);
+	else
+	{
+		kept->u = u;
+		kept->customer = Max(c1, c2);
+		kept->tids = tids + nolder;
+		kept->n = n - nolder;
 	}
 	return reason;
 }
@@ -1025,7 +1062,8 @@ limit_reason(OmniRules *rules, int64 c1, int64 c2)
  */
 static bool
 insert_link_checked_direct(OmniRules *rules, Ident *a, Ident *b, text *source,
-						   TimestampTz observed_at, int64 *link_id, bool *refused)
+						   TimestampTz observed_at, int64 *link_id, bool *refused,
+						   AbsorbedRows *kept)
 {
 	int64		ca,
 				cb;
@@ -1040,7 +1078,7 @@ insert_link_checked_direct(OmniRules *rules, Ident *a, Ident *b, text *source,
 		b->customer = cb;
 		return false;
 	}
-	reason = limit_reason(rules, ca, cb);
+	reason = limit_reason(rules, ca, cb, kept);
 	lock_identity_rows(both, 2);
 	*link_id = insert_link_row(a->id, b->id, source, observed_at, reason);
 	*refused = (reason != NULL);
@@ -1053,12 +1091,14 @@ insert_link_checked_direct(OmniRules *rules, Ident *a, Ident *b, text *source,
  * identifiers widen their first/last seen to include ts), the absorbed
  * customer and those it had absorbed point at the survivor, and the merge
  * is logged.  Both customers are locked (FOR UPDATE) by this transaction:
- * what the foreign key checks of the rows written would verify holds.
+ * what the foreign key checks of the rows written would verify holds.  The
+ * absorbed customer's identifier rows are those the limit check kept, when
+ * it kept them.
  */
 static void
-merge_direct(Ident *survivor, Ident *absorbed, int64 link_id, TimestampTz ts)
+merge_direct(Ident *survivor, Ident *absorbed, int64 link_id, TimestampTz ts,
+			 AbsorbedRows *kept)
 {
-	static const char *const icols[3] = {"customer_id", "first_seen", "last_seen"};
 	static const char *const ccols[2] = {"merged_into", "merged_at"};
 	static const char *const mcols[4] = {"survivor", "absorbed", "link_id", "identities"};
 	int64		s = survivor->customer,
@@ -1086,7 +1126,20 @@ merge_direct(Ident *survivor, Ident *absorbed, int64 link_id, TimestampTz ts)
 	bool		mnulls[4] = {false, false, false, false};
 
 	/* the identifiers */
-	u = omni_update_begin("identity", "identity_id", 3, icols);
+	if (kept->u != NULL && kept->customer == x)
+	{
+		u = kept->u;
+		tids = kept->tids;
+		n = kept->n;
+		size = n;
+		kept->u = NULL;
+	}
+	else
+	{
+		u = omni_update_begin("identity", "identity_id", lengthof(merge_identity_cols),
+							  merge_identity_cols);
+		omni_update_find(u, "identity_customer_id_idx", x, &tids, &n, &size);
+	}
 	rel = omni_update_relation(u);
 	desc = RelationGetDescr(rel);
 	id_att = attnameAttNum(rel, "identity_id", false);
@@ -1094,7 +1147,6 @@ merge_direct(Ident *survivor, Ident *absorbed, int64 link_id, TimestampTz ts)
 	first_att = attnameAttNum(rel, "first_seen", false);
 	last_att = attnameAttNum(rel, "last_seen", false);
 	row_buffers(rel, &set, &values, &nulls);
-	omni_update_find(u, "identity_customer_id_idx", x, &tids, &n, &size);
 	moved = palloc(sizeof(Datum) * Max(1, n));
 	for (int i = 0; i < n; i++)
 	{
@@ -1164,7 +1216,8 @@ merge_direct(Ident *survivor, Ident *absorbed, int64 link_id, TimestampTz ts)
 	merged_att = attnameAttNum(rel, "merged_into", false);
 	at_att = attnameAttNum(rel, "merged_at", false);
 	row_buffers(rel, &set, &values, &nulls);
-	n = 0;
+	tids = NULL;
+	n = size = 0;
 	omni_update_find(u, "customer_pkey", x, &tids, &n, &size);
 	omni_update_find(u, "customer_merged_into_idx", x, &tids, &n, &size);
 	for (int i = 0; i < n; i++)
@@ -1211,7 +1264,8 @@ merge_direct(Ident *survivor, Ident *absorbed, int64 link_id, TimestampTz ts)
  * identifiers.
  */
 static void
-merge_customers(Ident *a, Ident *b, int64 link_id, bool carry, bool direct, TimestampTz ts)
+merge_customers(Ident *a, Ident *b, int64 link_id, bool carry, bool direct, TimestampTz ts,
+				AbsorbedRows *kept)
 {
 	Ident	   *survivor = a->customer < b->customer ? a : b;
 	Ident	   *absorbed = survivor == a ? b : a;
@@ -1226,7 +1280,7 @@ merge_customers(Ident *a, Ident *b, int64 link_id, bool carry, bool direct, Time
 	v[4] = Int64GetDatum(absorbed->id);
 	v[5] = TimestampTzGetDatum(ts);
 	if (direct)
-		merge_direct(survivor, absorbed, link_id, ts);
+		merge_direct(survivor, absorbed, link_id, ts, kept);
 	else if (!IsolationUsesXactSnapshot())
 		run(Q_MERGE, v, NULL, SPI_OK_INSERT_RETURNING);
 	else
@@ -1397,6 +1451,7 @@ link_existing(OmniRules *rules, Ident *a, Ident *b, text *source, TimestampTz ob
 	bool		carry = false;
 	int			direct = -1;	/* not known yet */
 	int64		link_id;
+	AbsorbedRows kept = {NULL};
 
 	*seen_done = false;
 	for (;;)
@@ -1406,7 +1461,8 @@ link_existing(OmniRules *rules, Ident *a, Ident *b, text *source, TimestampTz ob
 		if (direct < 0)
 			direct = direct_merge_usable();
 		lock_customers(a->customer, b->customer, &carry);
-		if (direct ? insert_link_checked_direct(rules, a, b, source, observed_at, &link_id, &refused)
+		if (direct ? insert_link_checked_direct(rules, a, b, source, observed_at, &link_id, &refused,
+												&kept)
 			: insert_link_checked(a, b, source, observed_at, &link_id, &refused))
 			break;
 		/* another transaction moved one of them: start from what is now */
@@ -1414,9 +1470,11 @@ link_existing(OmniRules *rules, Ident *a, Ident *b, text *source, TimestampTz ob
 	}
 	if (!refused)
 	{
-		merge_customers(a, b, link_id, carry, direct > 0, observed_at);
+		merge_customers(a, b, link_id, carry, direct > 0, observed_at, &kept);
 		*seen_done = true;
 	}
+	if (kept.u != NULL)
+		omni_update_end(kept.u);
 	return link_id;
 }
 
