@@ -712,7 +712,8 @@ omni_lock_row(Relation heap, ItemPointer tid, Snapshot snap, TupleTableSlot *slo
  * UPDATE's re-check does), then rewritten with the table's CHECK
  * constraints and, when the update is not HOT, its index entries.  The
  * privileges are those of the UPDATE it replaces: UPDATE on the columns
- * set, SELECT on those and on the column the rows are found by.  Foreign
+ * set, SELECT on those and on the other columns the caller reads (those
+ * the rows are found by among them).  Foreign
  * key triggers are skipped: the caller holds the locks their checks would
  * take.  Only for a table omni_bulk_usable() accepts.
  */
@@ -728,7 +729,8 @@ struct OmniUpdate
 };
 
 OmniUpdate *
-omni_update_begin(const char *relname, const char *by, int ncols, const char *const *cols)
+omni_update_begin(const char *relname, int nread, const char *const *read, int ncols,
+				  const char *const *cols)
 {
 	OmniUpdate *u = palloc0(sizeof(OmniUpdate));
 	RangeTblEntry *rte = makeNode(RangeTblEntry);
@@ -745,10 +747,13 @@ omni_update_begin(const char *relname, const char *by, int ncols, const char *co
 	u->rri = makeNode(ResultRelInfo);
 	ExecInitResultRelation(u->estate, u->rri, 1);
 	u->rel = u->rri->ri_RelationDesc;
-	att = attnameAttNum(u->rel, by, false);
-	if (att <= 0)
-		elog(ERROR, "column \"%s\" of omni.%s does not exist", by, relname);
-	rte->selectedCols = bms_make_singleton(att - FirstLowInvalidHeapAttributeNumber);
+	for (int i = 0; i < nread; i++)
+	{
+		att = attnameAttNum(u->rel, read[i], false);
+		if (att <= 0)
+			elog(ERROR, "column \"%s\" of omni.%s does not exist", read[i], relname);
+		rte->selectedCols = bms_add_member(rte->selectedCols, att - FirstLowInvalidHeapAttributeNumber);
+	}
 	for (int i = 0; i < ncols; i++)
 	{
 		att = attnameAttNum(u->rel, cols[i], false);

@@ -159,8 +159,8 @@ extern bool omni_fetch_by_pkey(Relation heap, Snapshot snap, int64 key, TupleTab
 extern TM_Result omni_lock_row(Relation heap, ItemPointer tid, Snapshot snap,
 							   TupleTableSlot *slot, LockTupleMode mode);
 typedef struct OmniUpdate OmniUpdate;
-extern OmniUpdate *omni_update_begin(const char *relname, const char *by, int ncols,
-									 const char *const *cols);
+extern OmniUpdate *omni_update_begin(const char *relname, int nread, const char *const *read,
+									 int ncols, const char *const *cols);
 extern Relation omni_update_relation(OmniUpdate *u);
 extern void omni_update_find(OmniUpdate *u, const char *indexname, int64 key,
 							 ItemPointerData **tids, int *n, int *size);

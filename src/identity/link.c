@@ -838,6 +838,7 @@ widen(TupleTableSlot *slot, AttrNumber first_att, AttrNumber last_att, Timestamp
 static bool
 widen_seen(int n, const int64 *ids, const ItemPointerData *tids, TimestampTz ts)
 {
+	static const char *const read[1] = {"identity_id"};
 	static const char *const cols[2] = {"first_seen", "last_seen"};
 	OmniUpdate *u;
 	Relation	rel;
@@ -851,7 +852,7 @@ widen_seen(int n, const int64 *ids, const ItemPointerData *tids, TimestampTz ts)
 
 	if (!omni_bulk_usable("identity"))
 		return false;
-	u = omni_update_begin("identity", "identity_id", 2, cols);
+	u = omni_update_begin("identity", 1, read, 2, cols);
 	rel = omni_update_relation(u);
 	id_att = attnameAttNum(rel, "identity_id", false);
 	first_att = attnameAttNum(rel, "first_seen", false);
@@ -987,6 +988,8 @@ typedef struct AbsorbedRows
 	int			n;
 } AbsorbedRows;
 
+/* what a merge reads of omni.identity and what it sets */
+static const char *const merge_identity_read[2] = {"identity_id", "kind"};
 static const char *const merge_identity_cols[3] = {"customer_id", "first_seen", "last_seen"};
 
 /*
@@ -1017,7 +1020,8 @@ limit_reason(OmniRules *rules, int64 c1, int64 c2, AbsorbedRows *kept)
 		return NULL;
 	counts = palloc0(sizeof(int64) * rules->nkinds);
 	/* the privileges checked are the merge's */
-	u = omni_update_begin("identity", "kind", lengthof(merge_identity_cols), merge_identity_cols);
+	u = omni_update_begin("identity", lengthof(merge_identity_read), merge_identity_read,
+						  lengthof(merge_identity_cols), merge_identity_cols);
 	rel = omni_update_relation(u);
 	kind_att = attnameAttNum(rel, "kind", false);
 	omni_update_find(u, "identity_customer_id_idx", Min(c1, c2), &tids, &n, &size);
@@ -1099,6 +1103,7 @@ static void
 merge_direct(Ident *survivor, Ident *absorbed, int64 link_id, TimestampTz ts,
 			 AbsorbedRows *kept)
 {
+	static const char *const cread[1] = {"customer_id"};
 	static const char *const ccols[2] = {"merged_into", "merged_at"};
 	static const char *const mcols[4] = {"survivor", "absorbed", "link_id", "identities"};
 	int64		s = survivor->customer,
@@ -1136,8 +1141,8 @@ merge_direct(Ident *survivor, Ident *absorbed, int64 link_id, TimestampTz ts,
 	}
 	else
 	{
-		u = omni_update_begin("identity", "identity_id", lengthof(merge_identity_cols),
-							  merge_identity_cols);
+		u = omni_update_begin("identity", lengthof(merge_identity_read), merge_identity_read,
+							  lengthof(merge_identity_cols), merge_identity_cols);
 		omni_update_find(u, "identity_customer_id_idx", x, &tids, &n, &size);
 	}
 	rel = omni_update_relation(u);
@@ -1209,7 +1214,7 @@ merge_direct(Ident *survivor, Ident *absorbed, int64 link_id, TimestampTz ts,
 	omni_update_end(u);
 
 	/* the absorbed customer, and those it had absorbed */
-	u = omni_update_begin("customer", "customer_id", 2, ccols);
+	u = omni_update_begin("customer", 1, cread, 2, ccols);
 	rel = omni_update_relation(u);
 	desc = RelationGetDescr(rel);
 	cid_att = attnameAttNum(rel, "customer_id", false);
