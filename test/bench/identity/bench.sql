@@ -60,6 +60,8 @@ SELECT :raw_pairs AS raw_pairs,
        round(:raw_pairs / extract(epoch FROM :'t2'::timestamptz - :'t0'::timestamptz)) AS pairs_per_s,
        :r_customers AS customers, :r_identities AS identities, :r_links AS links, :r_rejected AS rejected;
 VACUUM ANALYZE omni.identity, omni.identity_link, omni.customer;
+/* write out what the load and VACUUM dirtied now, not while the timings run */
+CHECKPOINT;
 
 \echo == re-resolution of every customer: omni.resolve_all() vs a recursive CTE
 /*
