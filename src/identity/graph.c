@@ -40,6 +40,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "access/heapam.h"
 #include "access/parallel.h"
@@ -1178,9 +1179,26 @@ prefault_start(Resolver *r, Prefault *pf)
 }
 
 /*
+ * Whether a CPU is left for the thread that faults the memory in: one
+ * beyond this process and its worker.  Where there is none, the thread
+ * only takes turns with them: on 2 CPUs with the worker, a re-resolution
+ * of 1.2 million identities took 0.143 s with it and 0.128 s without
+ * (the faults then cost this process less than the turns did), and
+ * varied more.
+ */
+static bool
+prefault_has_cpu(const Resolver *r)
+{
+	long		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return cpus <= 0 || cpus > (r->reader != NULL ? 2 : 1);
+}
+
+/*
  * Reserve the nodes, the links and the union-find at the estimated sizes
- * (they still grow if the estimates were short) and have them faulted in.
- * Only worth it on large graphs.
+ * (they still grow if the estimates were short) and have them faulted in
+ * by a thread of this process, on a CPU of its own.  Only worth it on
+ * large graphs.
  */
 #define PREFAULT_MIN_NODES 100000
 
@@ -1202,7 +1220,7 @@ reserve_memory(Resolver *r, int64 staged)
 	r->uf_parent = alloc_large(r->cxt, sizeof(int32) * r->uf_max);
 	r->uf_roots = alloc_large(r->cxt, r->uf_stride * r->uf_max);
 	reader_start(r, links, staged);
-	if (nodes < PREFAULT_MIN_NODES)
+	if (nodes < PREFAULT_MIN_NODES || !prefault_has_cpu(r))
 		return;
 	/* in the order they are first written */
 	prefault_add(pf, r->nodes, sizeof(GNode) * Min(r->maxnodes, nodes + nodes / 16));
