@@ -1181,10 +1181,11 @@ prefault_start(Resolver *r, Prefault *pf)
 /*
  * Whether a CPU is left for the thread that faults the memory in: one
  * beyond this process and its worker.  Where there is none, the thread
- * only takes turns with them: on 2 CPUs with the worker, a re-resolution
- * of 1.2 million identities took 0.143 s with it and 0.128 s without
- * (the faults then cost this process less than the turns did), and
- * varied more.
+ * only takes turns with them: on 2 CPUs with the worker, the median
+ * re-resolution of 1.2 million identities took 0.141 to 0.144 s with it
+ * and 0.136 to 0.142 s without (the faults then cost this process less
+ * than the turns did), and varied more.  sysconf() failing (-1) leaves
+ * the thread on.
  */
 static bool
 prefault_has_cpu(const Resolver *r)
