@@ -27,7 +27,22 @@ SET client_min_messages = warning;
 SELECT customers, merges FROM omni.resolve_all();
 RESET client_min_messages;
 SELECT omni.customer_of('email', 'anna@shop.org') <> omni.customer_of('email', 'bob@shop.org') AS still_apart;
--- a new observation is new evidence and merges them again
+-- the split pair seen again is recorded, names the unmerge and merges nothing, by omni.link
+SELECT omni.link('cookie', 'ck_1', 'phone', '+12125550101', 'web_login', '2026-01-05 12:00+00') AS seen_again \gset
+SELECT status, reason = 'undone by omni.unmerge(' || :m || ')' AS reason_names_the_merge
+  FROM omni.identity_link WHERE link_id = :seen_again;
+SELECT omni.customer_of('phone', '+12125550101') = :bob AS phone_stays_with_bob,
+       omni.customer_of('cookie', 'ck_1') = :anna AS cookie_stays_with_anna;
+-- nor in bulk, and re-resolution agrees with what omni.link recorded
+INSERT INTO omni.link_staging (kind_a, value_a, kind_b, value_b, source, observed_at)
+VALUES ('phone', '(212) 555-0101', 'cookie', 'ck_1', 'import', '2026-01-05 13:00+00');
+SET client_min_messages = warning;
+SELECT customers, links, rejected, merges, changed_links FROM omni.resolve_all();
+RESET client_min_messages;
+SELECT source, status, reason = 'undone by omni.unmerge(' || :m || ')' AS reason_names_the_merge
+  FROM omni.identity_link WHERE observed_at >= '2026-01-05 12:00+00' ORDER BY observed_at;
+SELECT omni.customer_of('email', 'anna@shop.org') <> omni.customer_of('email', 'bob@shop.org') AS still_apart;
+-- a new observation of another pair is new evidence and merges them again
 SELECT omni.link('email', 'bob@shop.org', 'email', 'anna@shop.org', 'crm_import', '2026-01-06 10:00+00') > 0;
 SELECT omni.customer_of('email', 'bob@shop.org') = :anna AS merged_again;
 

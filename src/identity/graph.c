@@ -2093,12 +2093,27 @@ first_seen_of_split(Resolver *r, int32 *parent, char *roots, Size stride,
 	pfree(ids);
 }
 
+/* A pair of identifiers split by omni.unmerge, and its first unmerged link. */
+typedef struct UnmergedPair
+{
+	uint64		key;			/* pair_key() of the two nodes */
+	int32		link;
+} UnmergedPair;
+
+/* The two nodes of a link, in either order, as one hash key. */
+static inline uint64
+pair_key(int32 a, int32 b)
+{
+	return ((uint64) (uint32) Min(a, b) << 32) | (uint32) Max(a, b);
+}
+
 /*
  * The run: load, resolve, write back.
  */
 static void
 resolve(Resolver *r, ResolveCounts *counts)
 {
+	HTAB	   *unmerged = NULL;	/* of UnmergedPair, when there are any */
 	int32	   *parent;
 	char	   *roots;			/* UfRoot of each node, stride apart */
 	Size		stride;
@@ -2234,6 +2249,35 @@ resolve(Resolver *r, ResolveCounts *counts)
 	for (j = 0; j < ct.n; j++)
 		ct.absorbed_by[j] = -1;
 
+	/*
+	 * The pairs of identifiers omni.unmerge split: another link of such a
+	 * pair joins nothing either (as omni.link records it), only other
+	 * evidence does.  Their first unmerged link gives the reason.
+	 */
+	for (i = 0; i < r->nlinks; i++)
+	{
+		Link	   *l = &r->links[i];
+		uint64		key;
+		UnmergedPair *p;
+		bool		found;
+
+		if (l->old_status != 'u')
+			continue;
+		if (unmerged == NULL)
+		{
+			HASHCTL		ctl;
+
+			ctl.keysize = sizeof(uint64);
+			ctl.entrysize = sizeof(UnmergedPair);
+			ctl.hcxt = r->cxt;
+			unmerged = hash_create("unmerged pairs", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		}
+		key = pair_key(l->a, l->b);
+		p = hash_search(unmerged, &key, HASH_ENTER, &found);
+		if (!found)
+			p->link = (int32) i;
+	}
+
 	progress_start(r, "resolving links", r->nlinks, false);
 	for (i = 0; i < r->nlinks; i++)
 	{
@@ -2289,6 +2333,18 @@ resolve(Resolver *r, ResolveCounts *counts)
 		l->new_status = 'a';
 		if (ra == rb)
 			continue;
+		if (unmerged != NULL)
+		{
+			uint64		key = pair_key(l->a, l->b);
+			UnmergedPair *p = hash_search(unmerged, &key, HASH_FIND, NULL);
+
+			if (p != NULL)
+			{
+				l->new_status = 'u';
+				set_new_reason(r, l, link_old_reason(r, &r->links[p->link]));
+				continue;
+			}
+		}
 		ua = UF_ROOT(ra);
 		ub = UF_ROOT(rb);
 		for (s = 0; s < nlimited; s++)

@@ -101,6 +101,8 @@ CREATE TABLE omni.identity_link (
 ALTER SEQUENCE omni.identity_link_link_id_seq OWNED BY omni.identity_link.link_id;
 CREATE INDEX identity_link_a_idx ON omni.identity_link (identity_a);
 CREATE INDEX identity_link_b_idx ON omni.identity_link (identity_b);
+CREATE INDEX identity_link_unmerged_idx ON omni.identity_link
+    (LEAST(identity_a, identity_b), GREATEST(identity_a, identity_b)) WHERE status = 'unmerged';
 COMMENT ON TABLE omni.identity_link IS
     'Observations of two identifiers together; a link a rule refuses is kept with status rejected and its reason';
 COMMENT ON COLUMN omni.identity_link.link_id IS 'Link id';
@@ -113,6 +115,8 @@ COMMENT ON COLUMN omni.identity_link.reason IS 'Why the link is not accepted';
 COMMENT ON COLUMN omni.identity_link.created_at IS 'When the link was recorded';
 COMMENT ON INDEX omni.identity_link_a_idx IS 'Links of an identifier (first side)';
 COMMENT ON INDEX omni.identity_link_b_idx IS 'Links of an identifier (second side)';
+COMMENT ON INDEX omni.identity_link_unmerged_idx IS
+    'Pairs of identifiers split by omni.unmerge: a later observation of such a pair merges nothing';
 
 /* Blocked values: placeholders and shared identifiers that must never link. */
 CREATE SEQUENCE omni.blocklist_blocked_id_seq;

@@ -743,9 +743,13 @@ insert_identity(Ident *x, int64 customer, TimestampTz seen)
 	return true;
 }
 
-/* Record the accepted link of two identifiers whose rows are locked, directly. */
+/*
+ * Record the link of two identifiers whose rows are locked, directly: status
+ * accepted when reason is NULL, else status (rejected when NULL).
+ */
 static int64
-insert_link_row(int64 a, int64 b, text *source, TimestampTz observed_at, const char *reason)
+insert_link_row_as(int64 a, int64 b, text *source, TimestampTz observed_at, const char *reason,
+				   const char *status)
 {
 	static const char *const cols[6] = {"identity_a", "identity_b", "source",
 	"observed_at", "reason", "status"};
@@ -757,8 +761,15 @@ insert_link_row(int64 a, int64 b, text *source, TimestampTz observed_at, const c
 	v[2] = source ? PointerGetDatum(source) : (Datum) 0;
 	v[3] = TimestampTzGetDatum(observed_at);
 	v[4] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
-	v[5] = CStringGetTextDatum(reason ? "rejected" : "accepted");
+	v[5] = CStringGetTextDatum(reason == NULL ? "accepted" : status ? status : "rejected");
 	return DatumGetInt64(omni_insert_row("identity_link", 6, cols, v, nulls, "link_id"));
+}
+
+/* insert_link_row_as for an accepted or a rejected link. */
+static int64
+insert_link_row(int64 a, int64 b, text *source, TimestampTz observed_at, const char *reason)
+{
+	return insert_link_row_as(a, b, source, observed_at, reason, NULL);
 }
 
 /*
@@ -773,7 +784,8 @@ insert_link_row(int64 a, int64 b, text *source, TimestampTz observed_at, const c
  * level security that applies) it is an INSERT.
  */
 static int64
-insert_link(Ident *a, Ident *b, text *source, TimestampTz observed_at, const char *reason)
+insert_link_as(Ident *a, Ident *b, text *source, TimestampTz observed_at, const char *reason,
+			   const char *status)
 {
 	Datum		v[6];
 	char		nulls[6] = {' ', ' ', source ? ' ' : 'n', ' ', reason ? ' ' : 'n', ' '};
@@ -783,17 +795,72 @@ insert_link(Ident *a, Ident *b, text *source, TimestampTz observed_at, const cha
 	v[2] = source ? PointerGetDatum(source) : (Datum) 0;
 	v[3] = TimestampTzGetDatum(observed_at);
 	v[4] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
-	v[5] = CStringGetTextDatum(reason ? "rejected" : "accepted");
+	v[5] = CStringGetTextDatum(reason == NULL ? "accepted" : status ? status : "rejected");
 	if (ItemPointerIsValid(&a->tid) && ItemPointerIsValid(&b->tid) &&
 		omni_bulk_usable("identity_link"))
 	{
 		Ident	   *both[2] = {a, b};
 
 		lock_identity_rows(both, 2);
-		return insert_link_row(a->id, b->id, source, observed_at, reason);
+		return insert_link_row_as(a->id, b->id, source, observed_at, reason, status);
 	}
 	run(Q_INSERT_LINK, v, nulls, SPI_OK_INSERT_RETURNING);
 	return result_int8(0, 1, NULL);
+}
+
+/* insert_link_as for an accepted or a rejected link. */
+static int64
+insert_link(Ident *a, Ident *b, text *source, TimestampTz observed_at, const char *reason)
+{
+	return insert_link_as(a, b, source, observed_at, reason, NULL);
+}
+
+/*
+ * The reason of the latest link of identifiers a and b that omni.unmerge
+ * marked unmerged, or NULL when it split no link of theirs: one probe of
+ * the partial index of such pairs, which is empty until an unmerge.
+ */
+static char *
+unmerged_pair_reason(int64 a, int64 b)
+{
+	Relation	heap = table_open(omni_relid("identity_link"), AccessShareLock);
+	Relation	index = index_open(omni_relid("identity_link_unmerged_idx"), AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(heap, NULL);
+	AttrNumber	id_att = attnameAttNum(heap, "link_id", false);
+	AttrNumber	reason_att = attnameAttNum(heap, "reason", false);
+	AttrNumber	status_att = attnameAttNum(heap, "status", false);
+	ScanKeyData keys[2];
+	IndexScanDesc scan;
+	int64		latest = 0;
+	char	   *reason = NULL;
+
+	ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   InvalidOid, F_INT8EQ, Int64GetDatum(Min(a, b)));
+	ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+						   InvalidOid, F_INT8EQ, Int64GetDatum(Max(a, b)));
+	scan = index_beginscan(heap, index, GetLatestSnapshot(), 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		int64		id;
+		char	   *status;
+
+		slot_getallattrs(slot);
+		if (slot->tts_isnull[status_att - 1] || slot->tts_isnull[reason_att - 1])
+			continue;
+		status = TextDatumGetCString(slot->tts_values[status_att - 1]);
+		id = DatumGetInt64(slot->tts_values[id_att - 1]);
+		if (strcmp(status, "unmerged") == 0 && id > latest)
+		{
+			latest = id;
+			reason = TextDatumGetCString(slot->tts_values[reason_att - 1]);
+		}
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+	return reason;
 }
 
 /* Arrays for the new values of a row of rel, as omni_update_row takes them. */
@@ -1461,8 +1528,18 @@ link_existing(OmniRules *rules, Ident *a, Ident *b, text *source, TimestampTz ob
 	*seen_done = false;
 	for (;;)
 	{
+		char	   *unmerged;
+
 		if (a->customer == b->customer)
 			return insert_link(a, b, source, observed_at, NULL);
+
+		/*
+		 * A pair that omni.unmerge split is recorded when seen again, with
+		 * the unmerge named, and merges nothing: only other evidence joins
+		 * the two customers again.
+		 */
+		if ((unmerged = unmerged_pair_reason(a->id, b->id)) != NULL)
+			return insert_link_as(a, b, source, observed_at, unmerged, "unmerged");
 		if (direct < 0)
 			direct = direct_merge_usable();
 		lock_customers(a->customer, b->customer, &carry);
