@@ -117,6 +117,22 @@ INSERT INTO omni.message (priority, customer_id, recipient_kind, recipient, chan
     (1116, 900002, 'email', 'bob@shop.test', 'app', 'marketing', '2026-04-10 11:30+00'),
     (1117, 900002, 'email', 'bob@shop.test', 'push', 'marketing', '2026-04-10 10:59+00');
 SELECT n, category, status, reasons FROM m WHERE n > 1110;
+-- messages on both sides need not fit in one window with the new one: at two
+-- pushes an hour, 09:00 and 10:30 leave room at 09:45 (no hour holds all
+-- three) and at 10:10, but not at 10:00 (10:00 to 11:00 would hold three)
+DELETE FROM omni.suppression_rule WHERE kind = 'frequency_cap' AND name <> 'one_push_an_hour';
+UPDATE omni.suppression_rule SET max_messages = 2 WHERE name = 'one_push_an_hour';
+INSERT INTO omni.message (priority, customer_id, recipient_kind, recipient, channel, category, created_at) VALUES
+    (1118, 900002, 'email', 'bob@shop.test', 'push', 'marketing', '2026-04-12 09:00+00'),
+    (1119, 900002, 'email', 'bob@shop.test', 'push', 'marketing', '2026-04-12 10:30+00');
+SELECT status, details FROM omni.would_suppress('email', 'bob@shop.test', 'push',
+    created_at => '2026-04-12 09:45+00');
+INSERT INTO omni.message (priority, customer_id, recipient_kind, recipient, channel, category, created_at) VALUES
+    (1120, 900002, 'email', 'bob@shop.test', 'push', 'marketing', '2026-04-12 10:10+00'),
+    (1121, 900002, 'email', 'bob@shop.test', 'push', 'marketing', '2026-04-12 10:00+00');
+SELECT n, created_at, status, reasons FROM m WHERE n > 1117;
+SELECT details FROM omni.would_suppress('email', 'bob@shop.test', 'push',
+    created_at => '2026-04-12 10:00+00');
 -- a cap of 0 stops every message it applies to
 UPDATE omni.suppression_rule SET max_messages = 0 WHERE name = 'one_push_an_hour';
 SELECT status, reasons, details FROM omni.would_suppress('email', 'bob@shop.test', 'app',
@@ -147,6 +163,12 @@ INSERT INTO omni.message (priority, recipient_kind, recipient, channel, topic, c
 SELECT n, topic, category, created_at, status, reasons FROM m;
 SELECT status, details FROM omni.would_suppress('email', 'ann@shop.test', 'push', topic => 'hat',
     created_at => '2026-04-10 10:30+00');
+-- a rule that names the transactional category applies to it
+UPDATE omni.suppression_rule SET categories = '{transactional}' WHERE name = 'quiet_after_purchase';
+SELECT status, reasons FROM omni.would_suppress('email', 'ann@shop.test', 'email', 'transactional',
+    topic => 'hat', created_at => '2026-04-10 10:01+00');
+SELECT status, reasons FROM omni.would_suppress('email', 'ann@shop.test', 'email', 'marketing',
+    topic => 'scarf', created_at => '2026-04-10 10:01+00');
 DELETE FROM omni.suppression_rule WHERE kind = 'recent_event';
 DELETE FROM omni.touchpoint WHERE identity_id IN (SELECT identity_id FROM omni.identity WHERE customer_id = 900001);
 DELETE FROM omni.message WHERE priority >= 1000;
@@ -166,6 +188,12 @@ INSERT INTO omni.message (priority, recipient_kind, recipient, channel, campaign
     (1306, 'email', 'cy@shop.test', 'email', 'spring', '2026-04-05 14:59+00'),
     (1307, 'email', 'cy@shop.test', 'email', 'spring', '2026-04-05 15:00:01+00');
 SELECT n, channel, campaign, created_at, status, reasons FROM m;
+-- transactional messages only where the rule names them
+SELECT status FROM omni.would_suppress('email', 'cy@shop.test', 'push', 'transactional',
+    campaign => 'spring', created_at => '2026-04-01 17:00+00');
+UPDATE omni.suppression_rule SET categories = '{transactional}' WHERE name = 'campaign_once';
+SELECT status, reasons FROM omni.would_suppress('email', 'cy@shop.test', 'push', 'transactional',
+    campaign => 'spring', created_at => '2026-04-01 17:00+00');
 DELETE FROM omni.suppression_rule WHERE kind = 'same_campaign';
 DELETE FROM omni.message WHERE priority >= 1000;
 

@@ -107,6 +107,28 @@ DELETE FROM omni.suppression_rule WHERE kind = 'quiet_hours' AND NOT builtin;
 DELETE FROM omni.message WHERE priority >= 2000;
 
 --
+-- Quiet windows that end inside a DST change (New York).  02:30 is skipped
+-- on March 8th: the window ends when the clocks jump to 03:00 EDT.  01:30
+-- happens twice on November 1st: the first one after the message ends it.
+--
+INSERT INTO omni.suppression_rule (name, kind, channels, quiet_start, quiet_end, action) VALUES
+    ('no_push_until_0230', 'quiet_hours', '{push}', '00:00', '02:30', 'delay');
+INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at) VALUES
+    -- 00:30 EST on March 8th
+    (2111, 'email', 'dee@shop.test', 900201, 'push', '2026-03-08 05:30+00');
+UPDATE omni.suppression_rule SET quiet_end = '01:30' WHERE name = 'no_push_until_0230';
+INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at) VALUES
+    -- 00:30 EDT on November 1st: to the first 01:30 (EDT)
+    (2112, 'email', 'dee@shop.test', 900201, 'push', '2026-11-01 04:30+00'),
+    -- 01:10 EST, the second time round: to the second 01:30 (EST)
+    (2113, 'email', 'dee@shop.test', 900201, 'push', '2026-11-01 06:10+00'),
+    -- 01:40 EDT, between the two: outside the window, at once
+    (2114, 'email', 'dee@shop.test', 900201, 'push', '2026-11-01 05:40+00');
+SELECT n, created_at, send_at, status, local_send FROM m;
+DELETE FROM omni.suppression_rule WHERE name = 'no_push_until_0230';
+DELETE FROM omni.message WHERE priority >= 2000;
+
+--
 -- Calendar-day caps count per local day
 --
 INSERT INTO omni.suppression_rule (name, kind, channels, max_messages, calendar_day) VALUES

@@ -401,15 +401,32 @@ is_transactional(const char *category)
 
 /*
  * Whether a rule may suppress or delay the message.  Transactional messages
- * are exempt from every rule but consent (their own purpose) and erasure.
+ * are exempt from frequency caps, quiet hours and the holdout always (they
+ * count toward a cap that names their category, see rule_counts), and from
+ * recent-event and same-campaign rules unless the rule names their category
+ * (a receipt must not be stopped by the purchase it confirms); consent (of
+ * their own purpose) and erasure apply to them.
  */
 static bool
 rule_applies(const SuppressRule *r, const SuppressMessage *msg)
 {
 	if (!name_in_list(msg->channel, r->nchannels, r->channels))
 		return false;
-	if (r->kind != RULE_CONSENT && is_transactional(msg->category))
-		return false;
+	if (is_transactional(msg->category))
+	{
+		switch (r->kind)
+		{
+			case RULE_CONSENT:
+				break;
+			case RULE_RECENT_EVENT:
+			case RULE_SAME_CAMPAIGN:
+				if (r->ncategories < 0)
+					return false;
+				break;
+			default:
+				return false;
+		}
+	}
 	return name_in_list(msg->category, r->ncategories, r->categories);
 }
 
@@ -488,33 +505,110 @@ local_time(TimestampTz t, pg_tz *tz, struct pg_tm *tm, TimeADT *tod)
 			+ tm->tm_sec) * USECS_PER_SEC + fsec;
 }
 
-/*
- * The instant of a local date (Julian day) and time of day in a zone.  A
- * local time skipped by a DST change is read in the offset before the
- * change, which lands just after the gap, as PostgreSQL's AT TIME ZONE does.
- */
-static TimestampTz
-local_to_instant(int julian, TimeADT tod, pg_tz *tz)
+/* The UTC offset of a zone at an instant, in seconds west (as timestamp2tm gives it). */
+static int
+zone_offset_at(TimestampTz t, pg_tz *tz)
 {
 	struct pg_tm tm;
-	Timestamp	result;
+	fsec_t		fsec;
 	int			tzoff;
-	int64		rem = tod;
 
-	memset(&tm, 0, sizeof(tm));
-	j2date(julian, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
-	tm.tm_hour = rem / USECS_PER_HOUR;
-	rem -= (int64) tm.tm_hour * USECS_PER_HOUR;
-	tm.tm_min = rem / USECS_PER_MINUTE;
-	rem -= (int64) tm.tm_min * USECS_PER_MINUTE;
-	tm.tm_sec = rem / USECS_PER_SEC;
-	rem -= (int64) tm.tm_sec * USECS_PER_SEC;
-	tzoff = DetermineTimeZoneOffset(&tm, tz);
-	if (tm2timestamp(&tm, (fsec_t) rem, &tzoff, &result) != 0)
+	if (timestamp2tm(t, &tzoff, &tm, &fsec, NULL, tz) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("timestamp out of range")));
-	return result;
+	return tzoff;
+}
+
+/*
+ * The first instant after "after" at which the local time in a zone is the
+ * local date (Julian day) and time of day given; DT_NOEND when there is
+ * none.  A DST change that repeats that local time gives it twice: the
+ * earlier one after "after" is taken.  One that skips it gives the instant
+ * of the change, the first one whose local time is past it.
+ *
+ * The offsets a day before and a day after are the candidates (a zone's
+ * offset changes at most once in two days); a candidate holds when the
+ * zone has that offset at the instant it gives.
+ */
+static TimestampTz
+local_instant_after(int julian, TimeADT tod, pg_tz *tz, TimestampTz after)
+{
+	Timestamp	wall;
+	int			offs[2];
+	TimestampTz best = DT_NOEND;
+	bool		exists = false;
+
+	if (julian < 1 || julian > TIMESTAMP_END_JULIAN)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	wall = (Timestamp) (julian - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY + tod;
+	offs[0] = zone_offset_at(wall - USECS_PER_DAY, tz);
+	offs[1] = zone_offset_at(wall + USECS_PER_DAY, tz);
+	for (int k = 0; k < 2; k++)
+	{
+		TimestampTz u = wall + (int64) offs[k] * USECS_PER_SEC;
+
+		if (zone_offset_at(u, tz) != offs[k])
+			continue;
+		exists = true;
+		if (u > after && u < best)
+			best = u;
+	}
+	if (!exists && offs[0] != offs[1])
+	{
+		/*
+		 * Skipped: the change lies between the two candidates.  Find its
+		 * second (changes fall on whole seconds) by bisection.
+		 */
+		int64		lo = (wall + (int64) Min(offs[0], offs[1]) * USECS_PER_SEC) / USECS_PER_SEC;
+		int64		hi = (wall + (int64) Max(offs[0], offs[1]) * USECS_PER_SEC) / USECS_PER_SEC;
+
+		while (hi - lo > 1)
+		{
+			int64		mid = lo + (hi - lo) / 2;
+
+			if (zone_offset_at(mid * USECS_PER_SEC, tz) == offs[1])
+				hi = mid;
+			else
+				lo = mid;
+		}
+		if (hi * USECS_PER_SEC > after)
+			best = hi * USECS_PER_SEC;
+	}
+	else if (!exists)
+	{
+		/* two changes within two days: read it as PostgreSQL does */
+		struct pg_tm tm;
+		int			tzoff;
+		Timestamp	result;
+		int64		rem = tod;
+
+		memset(&tm, 0, sizeof(tm));
+		j2date(julian, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+		tm.tm_hour = rem / USECS_PER_HOUR;
+		rem -= (int64) tm.tm_hour * USECS_PER_HOUR;
+		tm.tm_min = rem / USECS_PER_MINUTE;
+		rem -= (int64) tm.tm_min * USECS_PER_MINUTE;
+		tm.tm_sec = rem / USECS_PER_SEC;
+		rem -= (int64) tm.tm_sec * USECS_PER_SEC;
+		tzoff = DetermineTimeZoneOffset(&tm, tz);
+		if (tm2timestamp(&tm, (fsec_t) rem, &tzoff, &result) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("timestamp out of range")));
+		if (result > after)
+			best = result;
+	}
+	return best;
+}
+
+/* The first instant of a local date in a zone. */
+static TimestampTz
+local_day_start(int julian, pg_tz *tz)
+{
+	return local_instant_after(julian, 0, tz, DT_NOBEGIN);
 }
 
 /* Render a time of day as HH:MM (seconds when not zero). */
@@ -550,12 +644,12 @@ quiet_window_end(const SuppressRule *r, TimestampTz t, pg_tz *tz)
 
 	local_time(t, tz, &tm, &tod);
 	day = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
-	if (tod >= r->quiet_end)
-		day++;
-	next = local_to_instant(day, r->quiet_end, tz);
-	/* a DST change can fold the end back before t: take the next day's */
-	if (next <= t)
-		next = local_to_instant(day + 1, r->quiet_end, tz);
+	/* today's end when it is still ahead, else tomorrow's */
+	next = local_instant_after(day, r->quiet_end, tz, t);
+	if (next == DT_NOEND)
+		next = local_instant_after(day + 1, r->quiet_end, tz, t);
+	if (next == DT_NOEND)
+		next = local_instant_after(day + 2, r->quiet_end, tz, t);
 	return next;
 }
 
@@ -569,8 +663,8 @@ calendar_window_start(TimestampTz t, pg_tz *tz, int days, TimestampTz *end)
 
 	local_time(t, tz, &tm, &tod);
 	day = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
-	*end = local_to_instant(day + 1, 0, tz);
-	return local_to_instant(day - (days - 1), 0, tz);
+	*end = local_day_start(day + 1, tz);
+	return local_day_start(day - (days - 1), tz);
 }
 
 /* Whole days of a calendar-day cap's window (validated by the table's checks). */
@@ -1125,6 +1219,65 @@ window_calendar(RuleWindow *w, const SuppressRule *r, TimestampTz t, pg_tz *tz,
 	return w->cal_lo;
 }
 
+static int
+timestamptz_cmp_qsort(const void *a, const void *b)
+{
+	TimestampTz x = *(const TimestampTz *) a;
+	TimestampTz y = *(const TimestampTz *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * The most messages a rolling window of a cap that holds time t also holds
+ * (the message at t not counted), over the messages of hist that count
+ * toward the cap and were created in [lo, hi), lo and hi being t less and
+ * plus the window.  A window [s, s + window) holds t when s is in (t -
+ * window, t]; the fullest starts at t or at a message before t, so those
+ * starts are tried.  Only asked when the messages in [lo, hi) together
+ * reach the cap: they need not all fit in one window.
+ */
+static int
+busiest_window(const SuppressRule *r, const SuppressHistoryRow *hist, int nhist,
+			   TimestampTz t, TimestampTz lo, TimestampTz hi)
+{
+	TimestampTz *x = palloc(sizeof(TimestampTz) * Max(nhist, 1));
+	int			n = 0;
+	int			best = 0;
+	int			end = 0;
+
+	for (int k = 0; k < nhist; k++)
+		if (hist[k].created_at >= lo && hist[k].created_at < hi &&
+			rule_counts(r, hist[k].channel, hist[k].category))
+			x[n++] = hist[k].created_at;
+	qsort(x, n, sizeof(TimestampTz), timestamptz_cmp_qsort);
+	/* the windows that start at a message before t, in time order */
+	for (int first = 0; first < n && x[first] <= t; first++)
+	{
+		TimestampTz until;
+
+		if (first > 0 && x[first] == x[first - 1])
+			continue;			/* the same window as the one before */
+		until = plus_interval(x[first], &r->window);
+		end = Max(end, first);
+		while (end < n && x[end] < until)
+			end++;
+		best = Max(best, end - first);
+	}
+	/* the window that starts at t */
+	{
+		TimestampTz until = plus_interval(t, &r->window);
+		int			held = 0;
+
+		for (int k = 0; k < n; k++)
+			if (x[k] >= t && x[k] < until)
+				held++;
+		best = Max(best, held);
+	}
+	pfree(x);
+	return best;
+}
+
 /* Render an interval for an explanation. */
 static char *
 interval_text(const Interval *i)
@@ -1334,12 +1487,12 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 						int			count = 0;
 
 						/*
-						 * A rolling window reaches both ways: the messages
-						 * created less than the window before or after this
-						 * one.  Whichever of two such messages is decided
-						 * second sees the first, so no window holds more
-						 * than the cap even when messages are scheduled or
-						 * inserted out of time order.
+						 * A rolling window reaches both ways: every window
+						 * of the rule's length that holds this message must
+						 * stay within the cap with it.  The last message of
+						 * a window to be decided sees all the others, so no
+						 * window holds more than the cap even when messages
+						 * are scheduled or inserted out of time order.
 						 */
 						if (r->calendar_day)
 							lo = window_calendar(&win[i], r, t, tz, &hi);
@@ -1352,6 +1505,13 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 							if (hist[k].created_at >= lo && hist[k].created_at < hi &&
 								rule_counts(r, hist[k].channel, hist[k].category))
 								count++;
+
+						/*
+						 * Messages on both sides of this one need not fit
+						 * in one window with it: count the fullest window.
+						 */
+						if (!r->calendar_day && count >= r->max_messages)
+							count = busiest_window(r, hist, nhist, t, lo, hi);
 						if (count >= r->max_messages)
 						{
 							char	   *span = r->calendar_day
