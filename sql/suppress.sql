@@ -290,7 +290,53 @@ SELECT status, reasons FROM omni.would_suppress('email', 'bob@shop.test', 'pager
 DELETE FROM omni.channel WHERE channel = 'pager';
 SELECT status, reasons FROM omni.would_suppress('email', 'bob@shop.test', 'pager', created_at => '2026-04-01 12:00+00');
 
+--
+-- Rules and consents that do not mean anything are refused, each with its
+-- SQLSTATE: a CHECK per kind (23514) and the rule trigger (22023)
+--
+CREATE FUNCTION pg_temp.refused(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    state text;
+    msg text;
+BEGIN
+    EXECUTE stmt;
+    RETURN 'accepted';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+    RETURN state || ': ' || msg;
+END $$;
+SELECT case_, pg_temp.refused(stmt) AS outcome FROM (VALUES
+    ('recent_event without event', $$INSERT INTO omni.suppression_rule (name, kind, time_window) VALUES ('r1', 'recent_event', '1 day')$$),
+    ('recent_event without window', $$INSERT INTO omni.suppression_rule (name, kind, event) VALUES ('r2', 'recent_event', 'purchase')$$),
+    ('same_campaign without window', $$INSERT INTO omni.suppression_rule (name, kind) VALUES ('r3', 'same_campaign')$$),
+    ('holdout without share', $$INSERT INTO omni.suppression_rule (name, kind) VALUES ('r4', 'holdout')$$),
+    ('holdout of everyone', $$INSERT INTO omni.suppression_rule (name, kind, share) VALUES ('r5', 'holdout', 1)$$),
+    ('negative cap', $$INSERT INTO omni.suppression_rule (name, kind, max_messages, time_window) VALUES ('r6', 'frequency_cap', -1, '1 day')$$),
+    ('unknown kind', $$INSERT INTO omni.suppression_rule (name, kind) VALUES ('r7', 'throttle')$$),
+    ('empty name', $$INSERT INTO omni.suppression_rule (name, kind, share) VALUES ('', 'holdout', 0.1)$$),
+    ('delay outside quiet hours', $$INSERT INTO omni.suppression_rule (name, kind, share, action) VALUES ('r8', 'holdout', 0.1, 'delay')$$),
+    ('unknown channel', $$INSERT INTO omni.suppression_rule (name, kind, channels, share) VALUES ('r9', 'holdout', '{email,fax}', 0.1)$$),
+    ('empty channel list', $$INSERT INTO omni.suppression_rule (name, kind, channels, share) VALUES ('r10', 'holdout', '{}', 0.1)$$),
+    ('NULL in channel list', $$INSERT INTO omni.suppression_rule (name, kind, channels, share) VALUES ('r11', 'holdout', '{email,NULL}', 0.1)$$),
+    ('empty category list', $$INSERT INTO omni.suppression_rule (name, kind, categories, share) VALUES ('r12', 'holdout', '{}', 0.1)$$),
+    ('empty category', $$INSERT INTO omni.suppression_rule (name, kind, categories, share) VALUES ('r13', 'holdout', '{promo,""}', 0.1)$$),
+    ('column the kind ignores', $$INSERT INTO omni.suppression_rule (name, kind, share, max_messages) VALUES ('r14', 'holdout', 0.1, 3)$$),
+    ('window the kind ignores', $$INSERT INTO omni.suppression_rule (name, kind, quiet_start, quiet_end, time_window) VALUES ('r15', 'quiet_hours', '22:00', '07:00', '1 day')$$),
+    ('topic matching of a cap', $$INSERT INTO omni.suppression_rule (name, kind, max_messages, time_window, match_topic) VALUES ('r16', 'frequency_cap', 1, '1 day', true)$$),
+    ('empty event', $$INSERT INTO omni.suppression_rule (name, kind, event, time_window) VALUES ('r17', 'recent_event', '', '1 day')$$),
+    ('zero window', $$INSERT INTO omni.suppression_rule (name, kind, time_window) VALUES ('r18', 'same_campaign', '0')$$),
+    ('rule made bad by an update', $$UPDATE omni.suppression_rule SET channels = '{telex}' WHERE name = 'tcpa_quiet_hours'$$),
+    ('consent for nobody', $$INSERT INTO omni.consent (channel, status) VALUES ('email', 'opt_out')$$),
+    ('consent expiring before it is given', $$INSERT INTO omni.consent (customer_id, channel, status, granted_at, expires_at) VALUES (900002, 'sms', 'opt_in', '2026-04-01', '2026-03-01')$$),
+    ('consent revoked before it is given', $$INSERT INTO omni.consent (customer_id, channel, status, granted_at, revoked_at) VALUES (900002, 'sms', 'opt_in', '2026-04-01', '2026-03-01')$$),
+    ('consent of another purpose', $$INSERT INTO omni.consent (customer_id, channel, status, purpose) VALUES (900002, 'sms', 'opt_in', 'sales')$$),
+    ('consent of an unknown status', $$INSERT INTO omni.consent (customer_id, channel, status) VALUES (900002, 'sms', 'maybe')$$),
+    ('consent on an unknown channel', $$INSERT INTO omni.consent (customer_id, channel, status) VALUES (900002, 'fax', 'opt_in')$$)
+) AS c (case_, stmt);
+SELECT count(*) AS rules_left_behind FROM omni.suppression_rule WHERE name ~ '^r[0-9]+$' OR name = '';
+
 DELETE FROM omni.identity WHERE customer_id BETWEEN 900001 AND 900004;
 DELETE FROM omni.customer WHERE customer_id = 900004;
 DELETE FROM omni.customer WHERE customer_id BETWEEN 900001 AND 900003;
 SELECT name FROM omni.suppression_rule ORDER BY name;
+

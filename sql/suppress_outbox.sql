@@ -76,10 +76,13 @@ CREATE TRIGGER outbox_narrow_suppress BEFORE INSERT ON outbox_narrow FOR EACH RO
     EXECUTE FUNCTION omni.suppress();
 INSERT INTO outbox_narrow (recipient_kind, recipient, channel, created_at)
     VALUES ('email', 'wide@shop.test', 'email', '2026-04-01 10:00+00');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 INSERT INTO outbox_narrow (recipient_kind, recipient, channel, created_at)
     VALUES ('email', 'lea@shop.test', NULL, '2026-04-01 10:00+00');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 INSERT INTO outbox_narrow (recipient_kind, recipient, channel, created_at)
     VALUES ('email', 'lea@shop.test', 'telegraph', '2026-04-01 10:00+00');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 --
 -- Bad mappings and bad firings are reported by CREATE TRIGGER (the event
@@ -97,20 +100,34 @@ END $$;
 SET client_min_messages = warning;
 \set VERBOSITY default
 SELECT try_mapping('customer_id=cust', 'channel', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT try_mapping('customer_id=cust', '=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT try_mapping('customer_id=cust', 'channel=', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT try_mapping('customer_id=cust', 'colour=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT try_mapping('customer_id=cust', 'channel=chan', 'channel=note', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT try_mapping('customer_id=cust', 'channel=nosuch', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT try_mapping('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'reasons=why');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT try_mapping('customer_id=cust', 'channel=chan', 'created_at=note', 'send_at=later', 'status=state', 'reasons=why');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT try_mapping('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=note');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT try_mapping('customer_id=chan', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT try_mapping('customer_id=n', 'channel=chan', 'created_at=at', 'send_at=at', 'status=state', 'reasons=why');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT try_mapping('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why', 'recipient=note');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT try_mapping('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why', 'customer_id=n');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 -- system columns are not columns of the mapping
 SELECT try_mapping('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why', 'topic=ctid');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 -- a good mapping
 SELECT try_mapping('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why', 'topic=note');
 INSERT INTO bad (cust, chan, at) VALUES (900301, 'email', '2026-04-01 10:00+00');
@@ -118,15 +135,19 @@ SELECT cust, chan, state, why FROM bad;
 -- a column renamed after the trigger was created: the insert says so
 ALTER TABLE bad RENAME COLUMN state TO stage;
 INSERT INTO bad (cust, chan, at) VALUES (900301, 'email', '2026-04-01 11:00+00');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 ALTER TABLE bad RENAME COLUMN stage TO state;
 DROP TRIGGER bad_suppress ON bad;
 -- fired other than BEFORE INSERT FOR EACH ROW
 CREATE TRIGGER bad_after AFTER INSERT ON bad FOR EACH ROW
     EXECUTE FUNCTION omni.suppress('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 CREATE TRIGGER bad_statement BEFORE INSERT ON bad FOR EACH STATEMENT
     EXECUTE FUNCTION omni.suppress('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 CREATE TRIGGER bad_update BEFORE INSERT OR UPDATE ON bad FOR EACH ROW
     EXECUTE FUNCTION omni.suppress('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 -- with the event trigger disabled, the trigger itself refuses to run
 ALTER EVENT TRIGGER omni_suppress_trigger_check DISABLE;
 CREATE TRIGGER bad_after AFTER INSERT ON bad FOR EACH ROW
@@ -135,10 +156,13 @@ CREATE TRIGGER bad_update BEFORE INSERT OR UPDATE ON bad FOR EACH ROW
     EXECUTE FUNCTION omni.suppress('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
 ALTER EVENT TRIGGER omni_suppress_trigger_check ENABLE;
 INSERT INTO bad (cust, chan, at) VALUES (900301, 'email', '2026-04-01 10:00+00');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 DROP TRIGGER bad_after ON bad;
 UPDATE bad SET note = 'changed';
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 DROP TRIGGER bad_update ON bad;
 SELECT omni.suppress();
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 RESET client_min_messages;
 
 -- with an index on (customer, created_at), an integer customer column is

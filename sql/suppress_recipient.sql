@@ -33,12 +33,17 @@ SELECT reasons, details FROM omni.would_suppress('phone', 'call me maybe', 'sms'
 SELECT reasons, details FROM omni.would_suppress('email', ' TEST@TEST.COM', 'email');
 -- an unknown identifier kind is an error, not a suppression
 INSERT INTO omni.message (priority, recipient_kind, recipient, channel) VALUES (3008, 'fax', '+1 555', 'email');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT * FROM omni.would_suppress('fax', '+1 555', 'email');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 -- recipient kind and value go together in the preview
 SELECT * FROM omni.would_suppress('email', NULL, 'email');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT * FROM omni.would_suppress(NULL, NULL, NULL);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 -- a customer id that is not a customer
 INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel) VALUES (3009, 'email', 'x@shop.test', -42, 'email');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 --
 -- Erasure: after omni.forget, every message to the erased identifiers is

@@ -163,28 +163,39 @@ DELETE FROM omni.message WHERE priority >= 2000;
 -- Bad time zones and windows
 --
 SET omni.default_time_zone = 'Nowhere/Never';
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SET omni.default_time_zone = '';
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SHOW omni.default_time_zone;
 UPDATE omni.customer SET time_zone = 'Mars/Olympus_Mons' WHERE customer_id = 900202;
 INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at) VALUES
     (2301, 'phone', '+447700900123', 900202, 'sms', '2026-03-02 12:00+00');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT * FROM omni.would_suppress(NULL, NULL, 'sms', customer_id => 900202);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 -- a customer's zone is not read when no rule needs it
 SELECT status FROM omni.would_suppress(NULL, NULL, 'email', customer_id => 900202,
     created_at => '2026-03-02 12:00+00');
 \set VERBOSITY terse
 INSERT INTO omni.suppression_rule (name, kind, quiet_start, quiet_end) VALUES ('empty', 'quiet_hours', '08:00', '08:00');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 INSERT INTO omni.suppression_rule (name, kind, quiet_start) VALUES ('half', 'quiet_hours', '08:00');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 INSERT INTO omni.suppression_rule (name, kind, max_messages, calendar_day, time_window)
     VALUES ('day and a half', 'frequency_cap', 3, true, '36 hours');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 INSERT INTO omni.suppression_rule (name, kind, max_messages, calendar_day, time_window)
     VALUES ('a month', 'frequency_cap', 3, true, '1 month');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 INSERT INTO omni.suppression_rule (name, kind, max_messages, time_window) VALUES ('backwards', 'frequency_cap', 3, '-1 day');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 \set VERBOSITY default
 INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at) VALUES
     (2302, 'phone', '+447700900123', 900201, 'sms', 'infinity');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at, send_at) VALUES
     (2303, 'phone', '+447700900123', 900201, 'sms', '2026-03-02 12:00+00', '-infinity');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT count(*) AS messages FROM m;
 
 DELETE FROM omni.consent WHERE customer_id BETWEEN 900201 AND 900204;

@@ -21,9 +21,9 @@ CREATE TABLE omni.consent (
     granted_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     expires_at   timestamptz,
     revoked_at   timestamptz,
-    CHECK (customer_id IS NOT NULL OR identity_id IS NOT NULL),
-    CHECK (expires_at IS NULL OR expires_at > granted_at),
-    CHECK (revoked_at IS NULL OR revoked_at >= granted_at)
+    CONSTRAINT consent_needs_subject CHECK (customer_id IS NOT NULL OR identity_id IS NOT NULL),
+    CONSTRAINT consent_expires_after_granted CHECK (expires_at IS NULL OR expires_at > granted_at),
+    CONSTRAINT consent_revoked_after_granted CHECK (revoked_at IS NULL OR revoked_at >= granted_at)
 );
 ALTER SEQUENCE omni.consent_consent_id_seq OWNED BY omni.consent.consent_id;
 CREATE INDEX consent_customer_idx ON omni.consent (customer_id, channel) WHERE customer_id IS NOT NULL;
