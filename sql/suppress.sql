@@ -133,6 +133,14 @@ INSERT INTO omni.message (priority, customer_id, recipient_kind, recipient, chan
 SELECT n, created_at, status, reasons FROM m WHERE n > 1117;
 SELECT details FROM omni.would_suppress('email', 'bob@shop.test', 'push',
     created_at => '2026-04-12 10:00+00');
+-- the trigger counts through the outbox's index on (customer, created_at)
+SELECT coalesce(idx_scan, 0) AS scans_before FROM pg_stat_user_indexes
+ WHERE indexrelname = 'message_customer_counted_idx' \gset
+INSERT INTO omni.message (priority, customer_id, recipient_kind, recipient, channel, category, created_at) VALUES
+    (1122, 900002, 'email', 'bob@shop.test', 'push', 'marketing', '2026-04-13 09:00+00');
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan > :scans_before AS counted_through_the_index FROM pg_stat_user_indexes
+ WHERE indexrelname = 'message_customer_counted_idx';
 -- a cap of 0 stops every message it applies to
 UPDATE omni.suppression_rule SET max_messages = 0 WHERE name = 'one_push_an_hour';
 SELECT status, reasons, details FROM omni.would_suppress('email', 'bob@shop.test', 'app',
