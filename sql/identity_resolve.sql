@@ -38,9 +38,21 @@ SELECT a.kind || ':' || a.value AS a, b.kind || ':' || b.value AS b, l.source, l
 -- rows it could not resolve stay, with the error; resolved rows are gone
 SELECT kind_a, value_a, kind_b, value_b, error FROM omni.link_staging ORDER BY staging_id;
 
--- A second run with nothing new changes nothing.
+-- A second run with nothing new changes nothing, and writes no row: every
+-- row keeps the version (xmin, ctid) it had.
+CREATE TEMP TABLE versions AS
+SELECT 'identity' AS t, identity_id AS id, xmin::text || ctid::text AS v FROM omni.identity
+UNION ALL SELECT 'link', link_id, xmin::text || ctid::text FROM omni.identity_link
+UNION ALL SELECT 'customer', customer_id, xmin::text || ctid::text FROM omni.customer;
 SELECT customers, identities, links, rejected, merges, new_identities, new_links, changed_links, moved_identities
   FROM omni.resolve_all();
+SELECT count(*) AS rows_rewritten FROM versions v
+ WHERE v.v IS DISTINCT FROM
+       CASE v.t WHEN 'identity' THEN (SELECT i.xmin::text || i.ctid::text FROM omni.identity i WHERE i.identity_id = v.id)
+                WHEN 'link' THEN (SELECT l.xmin::text || l.ctid::text FROM omni.identity_link l WHERE l.link_id = v.id)
+                ELSE (SELECT c.xmin::text || c.ctid::text FROM omni.customer c WHERE c.customer_id = v.id) END;
+SELECT count(*) > 0 AS rows_compared FROM versions;
+DROP TABLE versions;
 
 -- Incremental: new pairs join the existing graph and merge existing customers, keeping the older id.
 SELECT omni.customer_of('email', 'annasmith@gmail.com') AS anna, omni.customer_of('email', 'claire@shop.fr') AS claire \gset
