@@ -14,6 +14,12 @@ SELECT v, omni.normalize_email(v) FROM (VALUES
     ('first.last+tag@live.com'),
     ('john-doe-shop@yahoo.com'),
     ('john+x@yahoo.com'),
+    -- the providers' country domains follow their rules; Yahoo Japan is another company
+    ('First.Last+tag@Hotmail.co.uk'),
+    ('first.last+tag@outlook.de'),
+    ('first.last+tag@live.com.mx'),
+    ('john-doe-shop@yahoo.co.uk'),
+    ('john-doe-shop@yahoo.co.jp'),
     ('a.b_c-d+x@proton.me'),
     ('a.b_c-d+x@protonmail.com'),
     ('a.b+x@company.example'),

@@ -1485,6 +1485,8 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 						TimestampTz lo;
 						TimestampTz hi = DT_NOEND;
 						int			count = 0;
+						bool		before = false,
+									after = false;
 
 						/*
 						 * A rolling window reaches both ways: every window
@@ -1504,13 +1506,20 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 						for (int k = 0; k < nhist; k++)
 							if (hist[k].created_at >= lo && hist[k].created_at < hi &&
 								rule_counts(r, hist[k].channel, hist[k].category))
+							{
 								count++;
+								if (hist[k].created_at > t)
+									after = true;
+								else
+									before = true;
+							}
 
 						/*
 						 * Messages on both sides of this one need not fit
 						 * in one window with it: count the fullest window.
+						 * (Those on one side all fit in one.)
 						 */
-						if (!r->calendar_day && count >= r->max_messages)
+						if (!r->calendar_day && count >= r->max_messages && before && after)
 							count = busiest_window(r, hist, nhist, t, lo, hi);
 						if (count >= r->max_messages)
 						{
