@@ -9,7 +9,8 @@ SET IntervalStyle = 'postgres';
 SET omni.default_time_zone = 'Asia/Tokyo';
 
 INSERT INTO omni.customer (customer_id, time_zone) VALUES
-    (900201, 'America/New_York'), (900202, 'Europe/London'), (900203, NULL), (900204, 'Asia/Kolkata');
+    (900201, 'America/New_York'), (900202, 'Europe/London'), (900203, NULL), (900204, 'Asia/Kolkata'),
+    (900205, 'America/Havana');
 INSERT INTO omni.consent (customer_id, channel, status, granted_at)
 SELECT customer_id, 'sms', 'opt_in', '2026-01-01 00:00+00' FROM omni.customer
  WHERE customer_id BETWEEN 900201 AND 900204;
@@ -148,7 +149,16 @@ INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, chan
     (2208, 'email', 'raj@shop.test', 900204, 'email', '2026-04-01 10:00+00'),
     (2209, 'email', 'raj@shop.test', 900204, 'email', '2026-04-01 18:00+00'),
     (2210, 'email', 'raj@shop.test', 900204, 'email', '2026-04-01 18:29+00'),
-    (2211, 'email', 'raj@shop.test', 900204, 'email', '2026-04-01 18:30+00');
+    (2211, 'email', 'raj@shop.test', 900204, 'email', '2026-04-01 18:30+00'),
+    -- Havana falls back from 01:00 CDT to 00:00 CST on November 1st: the
+    -- day starts at the first of its two midnights
+    (2212, 'email', 'ana@shop.test', 900205, 'email', '2026-10-31 22:00+00'),
+    (2213, 'email', 'ana@shop.test', 900205, 'email', '2026-11-01 03:30+00'),
+    -- 00:30 CDT, the first time round: November 1st
+    (2214, 'email', 'ana@shop.test', 900205, 'email', '2026-11-01 04:30+00'),
+    -- 00:30 CST, the second time round: the same day's second
+    (2215, 'email', 'ana@shop.test', 900205, 'email', '2026-11-01 05:30+00'),
+    (2216, 'email', 'ana@shop.test', 900205, 'email', '2026-11-01 06:00+00');
 SELECT n, customer_id, created_at, status, reasons, local_send FROM m;
 -- a window of several calendar days: today and the six days before
 UPDATE omni.suppression_rule SET max_messages = 4, time_window = '7 days' WHERE name = 'two_mails_a_local_day';
@@ -198,5 +208,5 @@ INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, chan
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT count(*) AS messages FROM m;
 
-DELETE FROM omni.consent WHERE customer_id BETWEEN 900201 AND 900204;
-DELETE FROM omni.customer WHERE customer_id BETWEEN 900201 AND 900204;
+DELETE FROM omni.consent WHERE customer_id BETWEEN 900201 AND 900205;
+DELETE FROM omni.customer WHERE customer_id BETWEEN 900201 AND 900205;

@@ -7,8 +7,9 @@
  * the identity capability's SQL functions (try_normalize, identifier_hash,
  * blocked) for the recipient, and reads the rules once per message.
  * One difference, which the benchmark's rules and zones never meet: a quiet
- * window whose end falls in a DST gap or fold ends where AT TIME ZONE puts
- * that local time, not at the first instant the local clock reaches it.
+ * window whose end, or a local day whose midnight, falls in a DST gap or
+ * fold starts or ends where AT TIME ZONE puts that local time, not at the
+ * first instant the local clock reaches it.
  */
 SET client_min_messages = warning;
 CREATE SCHEMA IF NOT EXISTS bench;
