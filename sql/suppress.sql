@@ -1,8 +1,8 @@
 -- Cross-channel suppression: every rule kind, their combination, the
 -- exemptions of transactional messages, merged customers and the preview.
--- Times are given explicitly: the rules are evaluated at each message's
--- created_at.  Messages carry a label in their priority column (the rules
--- do not read it).
+-- Times are given explicitly: a message is decided for its created_at, and
+-- counted by the caps at the time it goes out.  Messages carry a label in
+-- their priority column (the rules do not read it).
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';
 SET IntervalStyle = 'postgres';

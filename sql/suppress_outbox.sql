@@ -165,11 +165,19 @@ SELECT omni.suppress();
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 RESET client_min_messages;
 
--- with an index on (customer, created_at), an integer customer column is
--- counted through the index; a message refused inside a subtransaction
--- leaves the next one decided as usual
+-- with an index on (customer, the time a message goes out), an integer
+-- customer column is counted through the index (one on created_at alone
+-- does not do: the table has a send_at); a message refused inside a
+-- subtransaction leaves the next one decided as usual
 CREATE INDEX ON outbox_plain (customer_id, created_at);
+CREATE INDEX outbox_plain_out_idx ON outbox_plain (customer_id, (coalesce(send_at, created_at)));
+SELECT pg_stat_force_next_flush();
+SELECT coalesce(idx_scan, 0) AS scans_before FROM pg_stat_user_indexes
+ WHERE indexrelname = 'outbox_plain_out_idx' \gset
 INSERT INTO outbox_plain (customer_id, channel, created_at) VALUES (900301, 'email', '2026-04-01 12:00+00');
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan > :scans_before AS counted_through_the_index FROM pg_stat_user_indexes
+ WHERE indexrelname = 'outbox_plain_out_idx';
 DO $$
 BEGIN
     BEGIN

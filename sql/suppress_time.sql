@@ -170,6 +170,29 @@ DELETE FROM omni.suppression_rule WHERE name = 'two_mails_a_local_day';
 DELETE FROM omni.message WHERE priority >= 2000;
 
 --
+-- A message counts toward caps when it goes out: a text delayed overnight
+-- by the TCPA rule counts for the morning it is sent, a scheduled one for
+-- its day
+--
+INSERT INTO omni.suppression_rule (name, kind, channels, max_messages, calendar_day) VALUES
+    ('one_text_a_local_day', 'frequency_cap', '{sms}', 1, true);
+INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at, send_at) VALUES
+    -- 22:00 EDT on May 4th: delayed to 08:00 on May 5th
+    (2221, 'phone', '+12125550001', 900201, 'sms', '2026-05-05 02:00+00', NULL),
+    -- 09:00 on May 5th: the day already has the delayed text
+    (2222, 'phone', '+12125550001', 900201, 'sms', '2026-05-05 13:00+00', NULL),
+    -- made on May 5th for 10:00 on May 7th, then a text at 09:00 on May 7th
+    (2223, 'phone', '+12125550001', 900201, 'sms', '2026-05-05 14:00+00', '2026-05-07 14:00+00'),
+    (2224, 'phone', '+12125550001', 900201, 'sms', '2026-05-07 13:00+00', NULL),
+    -- May 6th has none
+    (2225, 'phone', '+12125550001', 900201, 'sms', '2026-05-06 13:00+00', NULL);
+SELECT n, created_at, send_at, status, reasons, local_send FROM m;
+SELECT details FROM omni.would_suppress('phone', '+12125550001', 'sms', customer_id => 900201,
+    created_at => '2026-05-06 23:00+00');
+DELETE FROM omni.suppression_rule WHERE name = 'one_text_a_local_day';
+DELETE FROM omni.message WHERE priority >= 2000;
+
+--
 -- Bad time zones and windows
 --
 SET omni.default_time_zone = 'Nowhere/Never';

@@ -1119,7 +1119,7 @@ read_history(SuppressHistorySource *history, SuppressContext *ctx, TimestampTz s
 		rows[i].category = SPI_getvalue(tup, desc, 2);
 		rows[i].campaign = SPI_getvalue(tup, desc, 3);
 		d = SPI_getbinval(tup, desc, 4, &isnull);
-		rows[i].created_at = isnull ? DT_NOBEGIN : DatumGetTimestampTz(d);
+		rows[i].out_at = isnull ? DT_NOBEGIN : DatumGetTimestampTz(d);
 	}
 	omni_unpin_search_path(nestlevel);
 	SPI_finish();
@@ -1247,9 +1247,9 @@ busiest_window(const SuppressRule *r, const SuppressHistoryRow *hist, int nhist,
 	int			end = 0;
 
 	for (int k = 0; k < nhist; k++)
-		if (hist[k].created_at >= lo && hist[k].created_at < hi &&
+		if (hist[k].out_at >= lo && hist[k].out_at < hi &&
 			rule_counts(r, hist[k].channel, hist[k].category))
-			x[n++] = hist[k].created_at;
+			x[n++] = hist[k].out_at;
 	qsort(x, n, sizeof(TimestampTz), timestamptz_cmp_qsort);
 	/* the windows that start at a message before t, in time order */
 	for (int first = 0; first < n && x[first] <= t; first++)
@@ -1303,7 +1303,9 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 	List	   *sup_reasons = NIL,
 			   *sup_details = NIL,
 			   *delay_reasons = NIL,
-			   *delay_details = NIL;
+			   *delay_details = NIL,
+			   *quiet_reasons = NIL,
+			   *quiet_details = NIL;
 	RecipientEntry *recipient = NULL;
 	char	   *normalized = NULL;
 	bytea	   *hash = NULL;
@@ -1407,8 +1409,6 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 				need_history = true;
 				if (r->calendar_day)
 					need_zone = true;
-				else
-					history_since = Min(history_since, window_back(&win[i], r, t));
 				break;
 			case RULE_RECENT_EVENT:
 				if (r->match_topic && msg->topic == NULL)
@@ -1428,15 +1428,83 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 	if (need_zone)
 		tz = customer_time_zone(ctx.time_zone, customer_id, &zone_name);
 
-	/* Calendar-day windows start at a local midnight. */
+	/*
+	 * Quiet hours first, at the time the message would go out: the caps
+	 * count it at the time it goes out.  A delay can land in another rule's
+	 * window, so pass over the rules until the time stays put; a "suppress"
+	 * rule whose window the (delayed) time is in wins.
+	 */
+	{
+		bool		moved = true;
+		int			pass;
+		SuppressRule *stopped_by = NULL;
+		List	   *delayers = NIL;
+
+		for (pass = 0; moved && pass < MAX_QUIET_PASSES && stopped_by == NULL; pass++)
+		{
+			moved = false;
+			for (int i = 0; i < cfg->nrules && stopped_by == NULL; i++)
+			{
+				SuppressRule *r = &cfg->rules[i];
+				struct pg_tm tm;
+				TimeADT		tod;
+
+				if (r->kind != RULE_QUIET_HOURS || !rule_applies(r, msg))
+					continue;
+				local_time(send, tz, &tm, &tod);
+				if (!in_quiet_window(r, tod))
+					continue;
+				if (!r->delay)
+				{
+					stopped_by = r;
+					add_reason(d, &quiet_reasons, &quiet_details, resultcxt, r->name,
+							   psprintf("%s local time (%s) is inside quiet hours %s-%s",
+										tod_text(tod), zone_name,
+										tod_text(r->quiet_start), tod_text(r->quiet_end)));
+					break;
+				}
+				send = quiet_window_end(r, send, tz);
+				moved = true;
+				if (!list_member_ptr(delayers, r))
+				{
+					delayers = lappend(delayers, r);
+					add_reason(d, &delay_reasons, &delay_details, resultcxt, r->name,
+							   psprintf("%s local time (%s) is inside quiet hours %s-%s",
+										tod_text(tod), zone_name,
+										tod_text(r->quiet_start), tod_text(r->quiet_end)));
+				}
+			}
+		}
+		if (moved && stopped_by == NULL)
+		{
+			/* the quiet windows cover the whole day: no time is allowed */
+			ListCell   *lc;
+
+			foreach(lc, delayers)
+				add_reason(d, &quiet_reasons, &quiet_details, resultcxt,
+						   ((SuppressRule *) lfirst(lc))->name,
+						   "the quiet hours of the rules together leave no time to send");
+		}
+	}
+
+	/*
+	 * The history the caps and the campaign rule read: around the time the
+	 * message goes out (calendar-day windows start at a local midnight).
+	 */
 	for (int i = 0; i < cfg->nrules; i++)
 	{
 		SuppressRule *r = &cfg->rules[i];
 		TimestampTz end;
 
-		if (r->kind == RULE_FREQUENCY_CAP && r->calendar_day && rule_applies(r, msg))
+		if ((r->kind != RULE_FREQUENCY_CAP && r->kind != RULE_SAME_CAMPAIGN) ||
+			!rule_applies(r, msg) ||
+			(r->kind == RULE_SAME_CAMPAIGN && msg->campaign == NULL))
+			continue;
+		if (r->kind == RULE_FREQUENCY_CAP && r->calendar_day)
 			history_since = Min(history_since,
-								window_calendar(&win[i], r, t, tz, &end) - 1);
+								window_calendar(&win[i], r, send, tz, &end) - 1);
+		else
+			history_since = Min(history_since, window_back(&win[i], r, send));
 	}
 
 	{
@@ -1497,18 +1565,18 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 						 * are scheduled or inserted out of time order.
 						 */
 						if (r->calendar_day)
-							lo = window_calendar(&win[i], r, t, tz, &hi);
+							lo = window_calendar(&win[i], r, send, tz, &hi);
 						else
 						{
-							lo = window_back(&win[i], r, t) + 1;
-							hi = window_fwd(&win[i], r, t);
+							lo = window_back(&win[i], r, send) + 1;
+							hi = window_fwd(&win[i], r, send);
 						}
 						for (int k = 0; k < nhist; k++)
-							if (hist[k].created_at >= lo && hist[k].created_at < hi &&
+							if (hist[k].out_at >= lo && hist[k].out_at < hi &&
 								rule_counts(r, hist[k].channel, hist[k].category))
 							{
 								count++;
-								if (hist[k].created_at > t)
+								if (hist[k].out_at > send)
 									after = true;
 								else
 									before = true;
@@ -1520,7 +1588,7 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 						 * (Those on one side all fit in one.)
 						 */
 						if (!r->calendar_day && count >= r->max_messages && before && after)
-							count = busiest_window(r, hist, nhist, t, lo, hi);
+							count = busiest_window(r, hist, nhist, send, lo, hi);
 						if (count >= r->max_messages)
 						{
 							char	   *span = r->calendar_day
@@ -1542,10 +1610,10 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 
 						if (msg->campaign == NULL)
 							break;
-						lo = window_back(&win[i], r, t) + 1;
-						hi = window_fwd(&win[i], r, t);
+						lo = window_back(&win[i], r, send) + 1;
+						hi = window_fwd(&win[i], r, send);
 						for (int k = 0; k < nhist; k++)
-							if (hist[k].created_at >= lo && hist[k].created_at < hi &&
+							if (hist[k].out_at >= lo && hist[k].out_at < hi &&
 								hist[k].campaign != NULL &&
 								strcmp(hist[k].campaign, msg->campaign) == 0)
 							{
@@ -1589,63 +1657,9 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 		}
 	}
 
-	/*
-	 * Quiet hours, at the time the message would go out.  A delay can land
-	 * in another rule's window, so pass over the rules until the time stays
-	 * put; a "suppress" rule whose window the (delayed) time is in wins.
-	 */
-	{
-		bool		moved = true;
-		int			pass;
-		SuppressRule *stopped_by = NULL;
-		List	   *delayers = NIL;
-
-		for (pass = 0; moved && pass < MAX_QUIET_PASSES && stopped_by == NULL; pass++)
-		{
-			moved = false;
-			for (int i = 0; i < cfg->nrules && stopped_by == NULL; i++)
-			{
-				SuppressRule *r = &cfg->rules[i];
-				struct pg_tm tm;
-				TimeADT		tod;
-
-				if (r->kind != RULE_QUIET_HOURS || !rule_applies(r, msg))
-					continue;
-				local_time(send, tz, &tm, &tod);
-				if (!in_quiet_window(r, tod))
-					continue;
-				if (!r->delay)
-				{
-					stopped_by = r;
-					add_reason(d, &sup_reasons, &sup_details, resultcxt, r->name,
-							   psprintf("%s local time (%s) is inside quiet hours %s-%s",
-										tod_text(tod), zone_name,
-										tod_text(r->quiet_start), tod_text(r->quiet_end)));
-					break;
-				}
-				send = quiet_window_end(r, send, tz);
-				moved = true;
-				if (!list_member_ptr(delayers, r))
-				{
-					delayers = lappend(delayers, r);
-					add_reason(d, &delay_reasons, &delay_details, resultcxt, r->name,
-							   psprintf("%s local time (%s) is inside quiet hours %s-%s",
-										tod_text(tod), zone_name,
-										tod_text(r->quiet_start), tod_text(r->quiet_end)));
-				}
-			}
-		}
-		if (moved && stopped_by == NULL)
-		{
-			/* the quiet windows cover the whole day: no time is allowed */
-			ListCell   *lc;
-
-			foreach(lc, delayers)
-				add_reason(d, &sup_reasons, &sup_details, resultcxt,
-						   ((SuppressRule *) lfirst(lc))->name,
-						   "the quiet hours of the rules together leave no time to send");
-		}
-	}
+	/* quiet hours' suppressions come after the other rules' */
+	sup_reasons = list_concat(sup_reasons, quiet_reasons);
+	sup_details = list_concat(sup_details, quiet_details);
 
 	if (sup_reasons != NIL)
 	{

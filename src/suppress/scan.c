@@ -1078,9 +1078,9 @@ suppress_read_events(MemoryContext stmtcxt, Snapshot snap, int64 customer_id,
 }
 
 /*
- * The queued and delayed messages created after "since" of the customers
- * of the family, from the outbox through its index on (customer, created
- * at) (history->indexoid), in customer and then time order.
+ * The queued and delayed messages of the customers of the family that go
+ * out after "since", from the outbox through its index on (customer, time
+ * out) (history->indexoid), in customer and then time order.
  */
 SuppressHistoryRow *
 suppress_read_history_index(MemoryContext stmtcxt, SuppressHistorySource *h, Snapshot snap,
@@ -1160,14 +1160,18 @@ suppress_read_history_index(MemoryContext stmtcxt, SuppressHistorySource *h, Sna
 		while (scan_next(scan, slot))
 		{
 			char	   *status = slot_text(slot, h->status_att);
-			bool		isnull;
-			TimestampTz created;
+			bool		isnull = true;
+			TimestampTz out_at = 0;
 
 			CHECK_FOR_INTERRUPTS();
 			if (status == NULL ||
 				(strcmp(status, "queued") != 0 && strcmp(status, "delayed") != 0))
 				continue;
-			created = slot_time(slot, h->created_at_att, &isnull);
+			/* the time it goes out, the index's second column */
+			if (h->send_at_att)
+				out_at = slot_time(slot, h->send_at_att, &isnull);
+			if (isnull)
+				out_at = slot_time(slot, h->created_at_att, &isnull);
 			if (isnull)
 				continue;
 			if (n == size)
@@ -1180,7 +1184,7 @@ suppress_read_history_index(MemoryContext stmtcxt, SuppressHistorySource *h, Sna
 			rows[n].category = h->category_att ? slot_text(slot, h->category_att)
 				: pstrdup("marketing");
 			rows[n].campaign = h->campaign_att ? slot_text(slot, h->campaign_att) : NULL;
-			rows[n].created_at = created;
+			rows[n].out_at = out_at;
 			n++;
 		}
 		ExecClearTuple(slot);

@@ -43,23 +43,26 @@ typedef enum SuppressStatus
 /*
  * Where the counting of past messages (frequency caps, same campaign) reads
  * from: the outbox table the trigger fires on, through its column mapping.
- * Built by trigger.c for each statement.  With an index on (customer
- * column, created_at column) the engine reads it directly (scan.c);
- * without one, it runs a query, prepared once per backend and trigger.
+ * Built by trigger.c for each statement.  A message counts at the time it
+ * goes out: its send_at, else its created_at (only created_at when the
+ * outbox maps no send_at).  With an index on (customer column, that time)
+ * the engine reads it directly (scan.c); without one, it runs a query,
+ * prepared once per backend and trigger.
  */
 typedef struct SuppressHistorySource
 {
 	Relation	heap;			/* the outbox, open for the statement */
-	Oid			indexoid;		/* its btree index on (customer, created_at) */
+	Oid			indexoid;		/* its btree index on (customer, time out) */
 	bool		customer_is_int4;
 	AttrNumber	channel_att;
 	AttrNumber	category_att;	/* 0: not mapped ('marketing') */
 	AttrNumber	campaign_att;	/* 0: not mapped (NULL) */
 	AttrNumber	created_at_att;
+	AttrNumber	send_at_att;	/* 0: not mapped (messages go out when made) */
 	AttrNumber	status_att;
 	SPIPlanPtr	plan;			/* no such index: (customers bigint[], since
 								 * timestamptz) -> (channel, category,
-								 * campaign, created_at) */
+								 * campaign, time out) */
 } SuppressHistorySource;
 
 /* A past message of the customer, as counted by caps and campaign rules. */
@@ -68,7 +71,7 @@ typedef struct SuppressHistoryRow
 	char	   *channel;
 	char	   *category;
 	char	   *campaign;
-	TimestampTz created_at;
+	TimestampTz out_at;			/* when it goes out: send_at, else created_at */
 } SuppressHistoryRow;
 
 /* A recent touchpoint of the customer, as matched by recent-event rules. */

@@ -193,7 +193,7 @@ CREATE TABLE omni.message (
 );
 ALTER SEQUENCE omni.message_message_id_seq OWNED BY omni.message.message_id;
 CREATE INDEX message_customer_created_idx ON omni.message (customer_id, created_at);
-CREATE INDEX message_customer_counted_idx ON omni.message (customer_id, created_at)
+CREATE INDEX message_customer_counted_idx ON omni.message (customer_id, (COALESCE(send_at, created_at)))
     WHERE status IN ('queued', 'delayed');
 COMMENT ON TABLE omni.message IS
     'Outbound messages; omni.suppress() decides in the inserting transaction whether each may go, and keeps suppressed ones with their reasons';
@@ -206,14 +206,14 @@ COMMENT ON COLUMN omni.message.campaign IS 'Campaign the message belongs to';
 COMMENT ON COLUMN omni.message.category IS 'marketing, transactional, or a tag matched by rule categories';
 COMMENT ON COLUMN omni.message.topic IS 'What the message is about (a product), matched by recent-event rules';
 COMMENT ON COLUMN omni.message.priority IS 'Priority of the message, for the sender (the rules do not read it)';
-COMMENT ON COLUMN omni.message.created_at IS 'When the message was queued; the rules are evaluated at this time';
-COMMENT ON COLUMN omni.message.send_at IS 'When it may go out (NULL: now); a delayed message gets the next allowed time';
+COMMENT ON COLUMN omni.message.created_at IS 'When the message was queued; consent, holdouts and recent events are judged at this time';
+COMMENT ON COLUMN omni.message.send_at IS 'When it may go out (NULL: at created_at); a delayed message gets the next allowed time. Caps and same-campaign rules count a message at this time';
 COMMENT ON COLUMN omni.message.status IS 'queued, delayed or suppressed';
 COMMENT ON COLUMN omni.message.reasons IS 'Every rule that suppressed or delayed the message, by name, or forgotten, blocklisted, unknown_recipient, invalid_recipient';
 COMMENT ON COLUMN omni.message.decided_at IS
     'When omni.suppress() decided the message; a row inserted with it already set (a restore) is kept as it is';
 COMMENT ON INDEX omni.message_customer_created_idx IS 'Messages of a customer in time order';
-COMMENT ON INDEX omni.message_customer_counted_idx IS 'Queued and delayed messages of a customer in time order: what frequency caps and same-campaign rules count';
+COMMENT ON INDEX omni.message_customer_counted_idx IS 'Queued and delayed messages of a customer in the order they go out: what frequency caps and same-campaign rules count';
 
 /*
  * Recent-event rules read a customer's touchpoints of one event in a window

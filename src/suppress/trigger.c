@@ -12,8 +12,9 @@
  * mapping is checked when the trigger is created (by the event trigger
  * omni.suppress_trigger_check()) and again once per statement, since the
  * table may have changed since.  The customer's past messages are counted
- * through the table's index on (customer, created_at); a table without one
- * is queried instead, with a query prepared once per backend and trigger.
+ * at the time they go out, through the table's index on (customer,
+ * coalesce(send_at, created_at)); a table without one is queried instead,
+ * with a query prepared once per backend and trigger.
  *
  *-------------------------------------------------------------------------
  */
@@ -206,11 +207,35 @@ predicate_holds_counted(OutboxMap *map, Oid indexoid)
 }
 
 /*
- * The outbox's btree index whose first two columns are the customer and
- * created_at columns (plain columns, default operator classes, no
- * predicate but one every counted message meets), or InvalidOid.  A partial
- * index of the counted messages is preferred: it skips the suppressed
- * ones.  On omni.message it is message_customer_counted_idx.
+ * Whether the index's first expression is coalesce(send_at column,
+ * created_at column): the time a message goes out.
+ */
+static bool
+first_expression_is_out_at(OutboxMap *map, Oid indexoid)
+{
+	Relation	index = index_open(indexoid, AccessShareLock);
+	List	   *exprs = RelationGetIndexExpressions(index);
+	CoalesceExpr *c = makeNode(CoalesceExpr);
+	bool		result;
+
+	c->coalescetype = TIMESTAMPTZOID;
+	c->coalescecollid = InvalidOid;
+	c->args = list_make2(makeVar(1, map->attnum[FIELD_SEND_AT], TIMESTAMPTZOID, -1, InvalidOid, 0),
+						 makeVar(1, map->attnum[FIELD_CREATED_AT], TIMESTAMPTZOID, -1, InvalidOid, 0));
+	c->location = -1;
+	result = exprs != NIL && equal(linitial(exprs), c);
+	index_close(index, AccessShareLock);
+	return result;
+}
+
+/*
+ * The outbox's btree index whose first two columns are the customer column
+ * and the time a message goes out: coalesce(send_at column, created_at
+ * column), or the created_at column when the outbox maps no send_at
+ * (default operator classes, no predicate but one every counted message
+ * meets), or InvalidOid.  A partial index of the counted messages is
+ * preferred: it skips the suppressed ones.  On omni.message it is
+ * message_customer_counted_idx.
  */
 static Oid
 history_index(OutboxMap *map, Relation rel)
@@ -218,6 +243,7 @@ history_index(OutboxMap *map, Relation rel)
 	List	   *indexes = RelationGetIndexList(rel);
 	ListCell   *lc;
 	Oid			result = InvalidOid;
+	bool		has_send_at = map->attnum[FIELD_SEND_AT] != 0;
 
 	foreach(lc, indexes)
 	{
@@ -232,8 +258,9 @@ history_index(OutboxMap *map, Relation rel)
 		index = (Form_pg_index) GETSTRUCT(tup);
 		ok = index->indisvalid && index->indisready && index->indnkeyatts >= 2 &&
 			index->indkey.values[0] == map->attnum[FIELD_CUSTOMER_ID] &&
-			index->indkey.values[1] == map->attnum[FIELD_CREATED_AT] &&
-			heap_attisnull(tup, Anum_pg_index_indexprs, NULL);
+			(has_send_at ? index->indkey.values[1] == 0
+			 : (index->indkey.values[1] == map->attnum[FIELD_CREATED_AT] &&
+				heap_attisnull(tup, Anum_pg_index_indexprs, NULL)));
 		/* a btree default operator class makes it a btree index */
 		if (ok)
 		{
@@ -248,6 +275,8 @@ history_index(OutboxMap *map, Relation rel)
 			partial = !heap_attisnull(tup, Anum_pg_index_indpred, NULL);
 		}
 		ReleaseSysCache(tup);
+		if (ok && has_send_at)
+			ok = first_expression_is_out_at(map, indexoid);
 		if (ok && partial)
 		{
 			if (predicate_holds_counted(map, indexoid))
@@ -266,7 +295,7 @@ history_index(OutboxMap *map, Relation rel)
 /*
  * Where the engine counts the customer's queued and delayed messages, for
  * this statement: the trigger's own table, through its index on (customer
- * column, created_at column) when it has one (omni.message does).  Without
+ * column, time out) when it has one (omni.message does).  Without
  * such an index, a query is prepared once per backend and trigger, and
  * every message costs a scan of the table: the CREATE TRIGGER
  * documentation asks for the index.
@@ -276,6 +305,7 @@ history_source(OutboxMap *map, Relation rel)
 {
 	SuppressHistorySource *h = &map->history;
 	StringInfoData q;
+	StringInfoData out_at;
 	TupleDesc	desc = RelationGetDescr(rel);
 	HistoryPlan *hp;
 	Oid			types[2] = {INT8ARRAYOID, TIMESTAMPTZOID};
@@ -287,6 +317,7 @@ history_source(OutboxMap *map, Relation rel)
 	h->category_att = map->attnum[FIELD_CATEGORY];
 	h->campaign_att = map->attnum[FIELD_CAMPAIGN];
 	h->created_at_att = map->attnum[FIELD_CREATED_AT];
+	h->send_at_att = map->attnum[FIELD_SEND_AT];
 	h->status_att = map->attnum[FIELD_STATUS];
 	h->indexoid = history_index(map, rel);
 	h->plan = NULL;
@@ -297,6 +328,7 @@ history_source(OutboxMap *map, Relation rel)
 #define COL(f) quote_identifier(NameStr(TupleDescAttr(desc, map->attnum[f] - 1)->attname))
 
 	initStringInfo(&q);
+	initStringInfo(&out_at);
 	appendStringInfo(&q, "SELECT %s::pg_catalog.text, ", COL(FIELD_CHANNEL));
 	if (map->attnum[FIELD_CATEGORY])
 		appendStringInfo(&q, "%s::pg_catalog.text, ", COL(FIELD_CATEGORY));
@@ -306,12 +338,17 @@ history_source(OutboxMap *map, Relation rel)
 		appendStringInfo(&q, "%s::pg_catalog.text, ", COL(FIELD_CAMPAIGN));
 	else
 		appendStringInfoString(&q, "NULL::pg_catalog.text, ");
+	/* the time a message goes out */
+	if (map->attnum[FIELD_SEND_AT])
+		appendStringInfo(&out_at, "COALESCE(%s, %s)", COL(FIELD_SEND_AT), COL(FIELD_CREATED_AT));
+	else
+		appendStringInfoString(&out_at, COL(FIELD_CREATED_AT));
 	appendStringInfo(&q, "%s FROM %s WHERE %s = ANY ($1) AND %s > $2"
 					 " AND %s IN ('queued', 'delayed')",
-					 COL(FIELD_CREATED_AT),
+					 out_at.data,
 					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 												RelationGetRelationName(rel)),
-					 COL(FIELD_CUSTOMER_ID), COL(FIELD_CREATED_AT), COL(FIELD_STATUS));
+					 COL(FIELD_CUSTOMER_ID), out_at.data, COL(FIELD_STATUS));
 #undef COL
 
 	for (hp = history_plans; hp != NULL; hp = hp->next)

@@ -44,6 +44,7 @@ DECLARE
     t timestamptz := NEW.created_at;
     send timestamptz := coalesce(NEW.send_at, NEW.created_at);
     sup text[] := '{}';
+    qsup text[] := '{}';
     del text[] := '{}';
     norm text;
     ident bigint;
@@ -110,6 +111,41 @@ BEGIN
     family := array_append(ARRAY(SELECT a.customer_id FROM omni.customer a WHERE a.merged_into = cust), cust);
     zone := coalesce(tz, coalesce(current_setting('omni.default_time_zone', true), 'UTC'));
 
+    /* quiet hours first: caps count the message at the time it goes out */
+    WHILE moved AND pass < 16 AND NOT stopped LOOP
+        moved := false;
+        pass := pass + 1;
+        FOR r IN SELECT * FROM omni.suppression_rule WHERE enabled AND kind = 'quiet_hours'
+                  ORDER BY priority, name LOOP
+            CONTINUE WHEN r.channels IS NOT NULL AND NOT NEW.channel = ANY (r.channels);
+            CONTINUE WHEN tx;
+            CONTINUE WHEN r.categories IS NOT NULL AND NOT NEW.category = ANY (r.categories);
+            local_ts := send AT TIME ZONE zone;
+            tod := local_ts::time;
+            CONTINUE WHEN NOT CASE WHEN r.quiet_start < r.quiet_end
+                                   THEN tod >= r.quiet_start AND tod < r.quiet_end
+                                   ELSE tod >= r.quiet_start OR tod < r.quiet_end END;
+            IF r.action = 'suppress' THEN
+                qsup := qsup || r.name;
+                stopped := true;
+                EXIT;
+            END IF;
+            day := local_ts::date + CASE WHEN tod >= r.quiet_end THEN 1 ELSE 0 END;
+            nxt := (day + r.quiet_end) AT TIME ZONE zone;
+            IF nxt <= send THEN
+                nxt := (day + 1 + r.quiet_end) AT TIME ZONE zone;
+            END IF;
+            send := nxt;
+            moved := true;
+            IF NOT r.name = ANY (del) THEN
+                del := del || r.name;
+            END IF;
+        END LOOP;
+    END LOOP;
+    IF moved AND NOT stopped THEN
+        qsup := qsup || del;
+    END IF;
+
     FOR r IN SELECT * FROM omni.suppression_rule WHERE enabled AND kind <> 'quiet_hours'
               ORDER BY priority, name LOOP
         CONTINUE WHEN r.channels IS NOT NULL AND NOT NEW.channel = ANY (r.channels);
@@ -143,36 +179,38 @@ BEGIN
             END IF;
         WHEN 'frequency_cap' THEN
             IF r.calendar_day THEN
-                lo := (date_trunc('day', t AT TIME ZONE zone)
+                lo := (date_trunc('day', send AT TIME ZONE zone)
                        - (greatest(extract(day FROM coalesce(r.time_window, interval '1 day'))::int, 1) - 1)
                          * interval '1 day') AT TIME ZONE zone;
-                hi := (date_trunc('day', t AT TIME ZONE zone) + interval '1 day') AT TIME ZONE zone;
+                hi := (date_trunc('day', send AT TIME ZONE zone) + interval '1 day') AT TIME ZONE zone;
                 SELECT count(*) INTO n FROM omni.message m
                  WHERE m.customer_id = ANY (family) AND m.status IN ('queued', 'delayed')
-                   AND m.created_at >= lo AND m.created_at < hi
+                   AND coalesce(m.send_at, m.created_at) >= lo AND coalesce(m.send_at, m.created_at) < hi
                    AND (r.channels IS NULL OR m.channel = ANY (r.channels))
                    AND CASE WHEN r.categories IS NULL THEN m.category <> 'transactional'
                             ELSE m.category = ANY (r.categories) END;
             ELSE
                 SELECT count(*) INTO n FROM omni.message m
                  WHERE m.customer_id = ANY (family) AND m.status IN ('queued', 'delayed')
-                   AND m.created_at > t - r.time_window AND m.created_at < t + r.time_window
+                   AND coalesce(m.send_at, m.created_at) > send - r.time_window
+                   AND coalesce(m.send_at, m.created_at) < send + r.time_window
                    AND (r.channels IS NULL OR m.channel = ANY (r.channels))
                    AND CASE WHEN r.categories IS NULL THEN m.category <> 'transactional'
                             ELSE m.category = ANY (r.categories) END;
                 IF n >= r.max_messages THEN
-                    /* the fullest window that holds t: one starting at t or at a message before it */
+                    /* the fullest window that holds send: one starting at it or at a message before it */
                     WITH h AS (
-                        SELECT m.created_at FROM omni.message m
+                        SELECT coalesce(m.send_at, m.created_at) AS created_at FROM omni.message m
                          WHERE m.customer_id = ANY (family) AND m.status IN ('queued', 'delayed')
-                           AND m.created_at > t - r.time_window AND m.created_at < t + r.time_window
+                           AND coalesce(m.send_at, m.created_at) > send - r.time_window
+                   AND coalesce(m.send_at, m.created_at) < send + r.time_window
                            AND (r.channels IS NULL OR m.channel = ANY (r.channels))
                            AND CASE WHEN r.categories IS NULL THEN m.category <> 'transactional'
                                     ELSE m.category = ANY (r.categories) END)
                     SELECT max((SELECT count(*) FROM h h2
                                  WHERE h2.created_at >= st.s AND h2.created_at < st.s + r.time_window))
                       INTO n
-                      FROM (SELECT h.created_at AS s FROM h WHERE h.created_at <= t UNION ALL SELECT t) st;
+                      FROM (SELECT h.created_at AS s FROM h WHERE h.created_at <= send UNION ALL SELECT send) st;
                 END IF;
             END IF;
             IF n >= r.max_messages THEN
@@ -182,7 +220,8 @@ BEGIN
             IF NEW.campaign IS NOT NULL AND EXISTS (
                 SELECT 1 FROM omni.message m
                  WHERE m.customer_id = ANY (family) AND m.status IN ('queued', 'delayed')
-                   AND m.created_at > t - r.time_window AND m.created_at < t + r.time_window
+                   AND coalesce(m.send_at, m.created_at) > send - r.time_window
+                   AND coalesce(m.send_at, m.created_at) < send + r.time_window
                    AND m.campaign = NEW.campaign) THEN
                 sup := sup || r.name;
             END IF;
@@ -197,40 +236,7 @@ BEGIN
         END CASE;
     END LOOP;
 
-    /* quiet hours, at the time the message would go out */
-    WHILE moved AND pass < 16 AND NOT stopped LOOP
-        moved := false;
-        pass := pass + 1;
-        FOR r IN SELECT * FROM omni.suppression_rule WHERE enabled AND kind = 'quiet_hours'
-                  ORDER BY priority, name LOOP
-            CONTINUE WHEN r.channels IS NOT NULL AND NOT NEW.channel = ANY (r.channels);
-            CONTINUE WHEN tx;
-            CONTINUE WHEN r.categories IS NOT NULL AND NOT NEW.category = ANY (r.categories);
-            local_ts := send AT TIME ZONE zone;
-            tod := local_ts::time;
-            CONTINUE WHEN NOT CASE WHEN r.quiet_start < r.quiet_end
-                                   THEN tod >= r.quiet_start AND tod < r.quiet_end
-                                   ELSE tod >= r.quiet_start OR tod < r.quiet_end END;
-            IF r.action = 'suppress' THEN
-                sup := sup || r.name;
-                stopped := true;
-                EXIT;
-            END IF;
-            day := local_ts::date + CASE WHEN tod >= r.quiet_end THEN 1 ELSE 0 END;
-            nxt := (day + r.quiet_end) AT TIME ZONE zone;
-            IF nxt <= send THEN
-                nxt := (day + 1 + r.quiet_end) AT TIME ZONE zone;
-            END IF;
-            send := nxt;
-            moved := true;
-            IF NOT r.name = ANY (del) THEN
-                del := del || r.name;
-            END IF;
-        END LOOP;
-    END LOOP;
-    IF moved AND NOT stopped THEN
-        sup := sup || del;
-    END IF;
+    sup := sup || qsup;
 
     IF cardinality(sup) > 0 THEN
         NEW.status := 'suppressed';

@@ -1,6 +1,7 @@
 /*
  * After the concurrent run: messages per status, and every cap violation.
- * A rolling cap of N in window w holds when no window [t, t + w) starting at
+ * Messages count at the time they go out (send_at, else created_at).  A
+ * rolling cap of N in window w holds when no window [t, t + w) starting at
  * a queued or delayed message holds more than N of them; a calendar-day cap
  * when no local day does.
  */
@@ -16,7 +17,7 @@ SELECT r.name AS rule, r.max_messages,
                  WHERE m.status IN ('queued', 'delayed') AND m.category <> 'transactional'
                    AND (r.channels IS NULL OR m.channel = ANY (r.channels))
                  GROUP BY m.customer_id,
-                          (m.created_at AT TIME ZONE coalesce(c.time_zone, coalesce(current_setting('omni.default_time_zone', true), 'UTC')))::date
+                          (coalesce(m.send_at, m.created_at) AT TIME ZONE coalesce(c.time_zone, coalesce(current_setting('omni.default_time_zone', true), 'UTC')))::date
                 HAVING count(*) > r.max_messages) v)
        ELSE
            (SELECT count(*) FROM omni.message a
@@ -26,7 +27,8 @@ SELECT r.name AS rule, r.max_messages,
                      WHERE b.customer_id = a.customer_id AND b.status IN ('queued', 'delayed')
                        AND b.category <> 'transactional'
                        AND (r.channels IS NULL OR b.channel = ANY (r.channels))
-                       AND b.created_at >= a.created_at AND b.created_at < a.created_at + r.time_window)
+                       AND coalesce(b.send_at, b.created_at) >= coalesce(a.send_at, a.created_at)
+                       AND coalesce(b.send_at, b.created_at) < coalesce(a.send_at, a.created_at) + r.time_window)
                    > r.max_messages)
        END AS violations
   FROM omni.suppression_rule r
