@@ -85,6 +85,15 @@ SELECT v, omni.blocked('cookie', v) IS NOT NULL AS blocked
                     'NaN', 'na', 'N/A', 'Unknown', 'unknowns', 'ck']) WITH ORDINALITY AS t(v, n)
  ORDER BY n;
 DELETE FROM omni.blocklist WHERE reason = 'kiosk test';
+-- every seeded entry, with the reason it gives (values normalized by their kind first)
+SELECT k, v, omni.blocked(k, v) AS reason
+  FROM (VALUES ('cookie', 'null'), ('cookie', 'undefined'), ('device', 'None'), ('cookie', 'NaN'),
+               ('loyalty', 'n/a'), ('crm', '0'), ('crm', '-1'), ('social', 'Anonymous'),
+               ('cookie', 'unknown'), ('device', 'guest'), ('loyalty', '000-000'),
+               ('email', 'test@test.com'), ('email', 'Test@Example.com'), ('email', 'anna@example.org'),
+               ('email', 'noreply@shop.org'), ('email', 'no-reply@shop.org'), ('email', 'mailer-daemon@shop.org'),
+               ('phone', '(555) 555-5555'), ('phone', '212-555-0100'), ('email', 'anna@shop.org'),
+               ('cookie', 'ck_anna_1')) t(k, v);
 
 -- Two spellings of one identifier: nothing to link (NULL), the identifier is seen.
 SELECT omni.link('email', 'anna@shop.org', 'email', 'ANNA@shop.org') AS no_link;
