@@ -802,7 +802,8 @@ omni_suppression_config_changed(PG_FUNCTION_ARGS)
  * TRIGGER.  A trigger that executes omni.suppress() must be BEFORE INSERT
  * FOR EACH ROW and map every field it needs to a column of the right type;
  * checking that now reports a bad trigger when it is created rather than at
- * the first message.
+ * the first message.  A table without the index the counting reads gets a
+ * NOTICE with the statement that creates it.
  */
 Datum
 omni_suppress_trigger_check(PG_FUNCTION_ARGS)
@@ -844,6 +845,7 @@ omni_suppress_trigger_check(PG_FUNCTION_ARGS)
 		Relation	rel = relation_open(relids[i], AccessShareLock);
 		TriggerDesc *td = rel->trigdesc;
 		Trigger    *trigger = NULL;
+		OutboxMap  *map;
 
 		for (int k = 0; td != NULL && k < td->numtriggers; k++)
 			if (td->triggers[k].tgoid == trigoids[i])
@@ -860,7 +862,23 @@ omni_suppress_trigger_check(PG_FUNCTION_ARGS)
 					 errdetail("Trigger \"%s\" on table \"%s\" is not.",
 							   trigger->tgname, RelationGetRelationName(rel)),
 					 errhint("Messages are decided once, when they are inserted.")));
-		(void) build_outbox_map(trigger, rel, CurrentMemoryContext);
+		map = build_outbox_map(trigger, rel, CurrentMemoryContext);
+		if (!OidIsValid(history_index(map, rel)))
+		{
+			TupleDesc	desc = RelationGetDescr(rel);
+
+#define COL(f) quote_identifier(NameStr(TupleDescAttr(desc, map->attnum[f] - 1)->attname))
+			ereport(NOTICE,
+					(errmsg("table \"%s\" has no index that omni.suppress() can count its messages with",
+							RelationGetRelationName(rel)),
+					 errdetail("Frequency caps and same-campaign rules will read the table with a query for every message inserted."),
+					 errhint("CREATE INDEX ON %s (%s, (coalesce(%s, %s))) WHERE %s IN ('queued', 'delayed');",
+							 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+														RelationGetRelationName(rel)),
+							 COL(FIELD_CUSTOMER_ID), COL(FIELD_SEND_AT), COL(FIELD_CREATED_AT),
+							 COL(FIELD_STATUS))));
+#undef COL
+		}
 		relation_close(rel, AccessShareLock);
 	}
 	SPI_finish();
