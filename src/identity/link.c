@@ -743,9 +743,16 @@ insert_identity(Ident *x, int64 customer, TimestampTz seen)
 	return true;
 }
 
+/* A link's status: accepted without a reason, else status (rejected when NULL). */
+static const char *
+link_status(const char *reason, const char *status)
+{
+	return reason == NULL ? "accepted" : status ? status : "rejected";
+}
+
 /*
- * Record the link of two identifiers whose rows are locked, directly: status
- * accepted when reason is NULL, else status (rejected when NULL).
+ * Record the link of two identifiers whose rows are locked, directly, with
+ * link_status(reason, status).
  */
 static int64
 insert_link_row_as(int64 a, int64 b, text *source, TimestampTz observed_at, const char *reason,
@@ -761,7 +768,7 @@ insert_link_row_as(int64 a, int64 b, text *source, TimestampTz observed_at, cons
 	v[2] = source ? PointerGetDatum(source) : (Datum) 0;
 	v[3] = TimestampTzGetDatum(observed_at);
 	v[4] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
-	v[5] = CStringGetTextDatum(reason == NULL ? "accepted" : status ? status : "rejected");
+	v[5] = CStringGetTextDatum(link_status(reason, status));
 	return DatumGetInt64(omni_insert_row("identity_link", 6, cols, v, nulls, "link_id"));
 }
 
@@ -795,7 +802,7 @@ insert_link_as(Ident *a, Ident *b, text *source, TimestampTz observed_at, const 
 	v[2] = source ? PointerGetDatum(source) : (Datum) 0;
 	v[3] = TimestampTzGetDatum(observed_at);
 	v[4] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
-	v[5] = CStringGetTextDatum(reason == NULL ? "accepted" : status ? status : "rejected");
+	v[5] = CStringGetTextDatum(link_status(reason, status));
 	if (ItemPointerIsValid(&a->tid) && ItemPointerIsValid(&b->tid) &&
 		omni_bulk_usable("identity_link"))
 	{

@@ -1160,16 +1160,15 @@ suppress_read_history_index(MemoryContext stmtcxt, SuppressHistorySource *h, Sna
 		while (scan_next(scan, slot))
 		{
 			char	   *status = slot_text(slot, h->status_att);
-			bool		isnull = true;
-			TimestampTz out_at = 0;
+			bool		isnull;
+			TimestampTz out_at;
 
 			CHECK_FOR_INTERRUPTS();
 			if (status == NULL ||
 				(strcmp(status, "queued") != 0 && strcmp(status, "delayed") != 0))
 				continue;
 			/* the time it goes out, the index's second column */
-			if (h->send_at_att)
-				out_at = slot_time(slot, h->send_at_att, &isnull);
+			out_at = slot_time(slot, h->send_at_att, &isnull);
 			if (isnull)
 				out_at = slot_time(slot, h->created_at_att, &isnull);
 			if (isnull)

@@ -44,10 +44,9 @@ typedef enum SuppressStatus
  * Where the counting of past messages (frequency caps, same campaign) reads
  * from: the outbox table the trigger fires on, through its column mapping.
  * Built by trigger.c for each statement.  A message counts at the time it
- * goes out: its send_at, else its created_at (only created_at when the
- * outbox maps no send_at).  With an index on (customer column, that time)
- * the engine reads it directly (scan.c); without one, it runs a query,
- * prepared once per backend and trigger.
+ * goes out: its send_at, else its created_at.  With an index on (customer
+ * column, that time) the engine reads it directly (scan.c); without one, it
+ * runs a query, prepared once per backend and trigger.
  */
 typedef struct SuppressHistorySource
 {
@@ -58,7 +57,7 @@ typedef struct SuppressHistorySource
 	AttrNumber	category_att;	/* 0: not mapped ('marketing') */
 	AttrNumber	campaign_att;	/* 0: not mapped (NULL) */
 	AttrNumber	created_at_att;
-	AttrNumber	send_at_att;	/* 0: not mapped (messages go out when made) */
+	AttrNumber	send_at_att;
 	AttrNumber	status_att;
 	SPIPlanPtr	plan;			/* no such index: (customers bigint[], since
 								 * timestamptz) -> (channel, category,

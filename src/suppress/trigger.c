@@ -230,10 +230,9 @@ first_expression_is_out_at(OutboxMap *map, Oid indexoid)
 
 /*
  * The outbox's btree index whose first two columns are the customer column
- * and the time a message goes out: coalesce(send_at column, created_at
- * column), or the created_at column when the outbox maps no send_at
- * (default operator classes, no predicate but one every counted message
- * meets), or InvalidOid.  A partial index of the counted messages is
+ * and the time a message goes out, coalesce(send_at column, created_at
+ * column) (default operator classes, no predicate but one every counted
+ * message meets), or InvalidOid.  A partial index of the counted messages is
  * preferred: it skips the suppressed ones.  On omni.message it is
  * message_customer_counted_idx.
  */
@@ -243,7 +242,6 @@ history_index(OutboxMap *map, Relation rel)
 	List	   *indexes = RelationGetIndexList(rel);
 	ListCell   *lc;
 	Oid			result = InvalidOid;
-	bool		has_send_at = map->attnum[FIELD_SEND_AT] != 0;
 
 	foreach(lc, indexes)
 	{
@@ -258,9 +256,7 @@ history_index(OutboxMap *map, Relation rel)
 		index = (Form_pg_index) GETSTRUCT(tup);
 		ok = index->indisvalid && index->indisready && index->indnkeyatts >= 2 &&
 			index->indkey.values[0] == map->attnum[FIELD_CUSTOMER_ID] &&
-			(has_send_at ? index->indkey.values[1] == 0
-			 : (index->indkey.values[1] == map->attnum[FIELD_CREATED_AT] &&
-				heap_attisnull(tup, Anum_pg_index_indexprs, NULL)));
+			index->indkey.values[1] == 0;
 		/* a btree default operator class makes it a btree index */
 		if (ok)
 		{
@@ -275,7 +271,7 @@ history_index(OutboxMap *map, Relation rel)
 			partial = !heap_attisnull(tup, Anum_pg_index_indpred, NULL);
 		}
 		ReleaseSysCache(tup);
-		if (ok && has_send_at)
+		if (ok)
 			ok = first_expression_is_out_at(map, indexoid);
 		if (ok && partial)
 		{
@@ -290,6 +286,13 @@ history_index(OutboxMap *map, Relation rel)
 	}
 	list_free(indexes);
 	return result;
+}
+
+/* The quoted name of the column a field of the message is mapped to. */
+static const char *
+mapped_column(OutboxMap *map, TupleDesc desc, int field)
+{
+	return quote_identifier(NameStr(TupleDescAttr(desc, map->attnum[field] - 1)->attname));
 }
 
 /*
@@ -325,7 +328,7 @@ history_source(OutboxMap *map, Relation rel)
 	if (OidIsValid(h->indexoid))
 		return;
 
-#define COL(f) quote_identifier(NameStr(TupleDescAttr(desc, map->attnum[f] - 1)->attname))
+#define COL(f) mapped_column(map, desc, f)
 
 	initStringInfo(&q);
 	initStringInfo(&out_at);
@@ -339,10 +342,7 @@ history_source(OutboxMap *map, Relation rel)
 	else
 		appendStringInfoString(&q, "NULL::pg_catalog.text, ");
 	/* the time a message goes out */
-	if (map->attnum[FIELD_SEND_AT])
-		appendStringInfo(&out_at, "COALESCE(%s, %s)", COL(FIELD_SEND_AT), COL(FIELD_CREATED_AT));
-	else
-		appendStringInfoString(&out_at, COL(FIELD_CREATED_AT));
+	appendStringInfo(&out_at, "COALESCE(%s, %s)", COL(FIELD_SEND_AT), COL(FIELD_CREATED_AT));
 	appendStringInfo(&q, "%s FROM %s WHERE %s = ANY ($1) AND %s > $2"
 					 " AND %s IN ('queued', 'delayed')",
 					 out_at.data,
@@ -867,7 +867,7 @@ omni_suppress_trigger_check(PG_FUNCTION_ARGS)
 		{
 			TupleDesc	desc = RelationGetDescr(rel);
 
-#define COL(f) quote_identifier(NameStr(TupleDescAttr(desc, map->attnum[f] - 1)->attname))
+#define COL(f) mapped_column(map, desc, f)
 			ereport(NOTICE,
 					(errmsg("table \"%s\" has no index that omni.suppress() can count its messages with",
 							RelationGetRelationName(rel)),
