@@ -5,7 +5,9 @@
  * each over the month before the messages (5% purchases of one of 200
  * products), a realistic rule set, and :messages messages to send over one
  * week, in time order, addressed by raw e-mail or phone (so each is
- * normalized and resolved through the identity graph).
+ * normalized and resolved through the identity graph), with the customer
+ * each one resolves to (customer_id: only the "customer given" baseline of
+ * bulk.sql inserts it).
  */
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
@@ -62,7 +64,8 @@ SELECT n,
        'campaign_' || (n / 2000) % 20 AS campaign,
        CASE WHEN n % 10 = 0 THEN 'transactional' WHEN n % 4 = 0 THEN 'promo' ELSE 'marketing' END AS category,
        'P' || lpad(((hashint4(n * 3) & 2147483647) % 200)::text, 3, '0') AS topic,
-       '2026-06-01 00:00+00'::timestamptz + n * (interval '7 days' / :messages) AS created_at
+       '2026-06-01 00:00+00'::timestamptz + n * (interval '7 days' / :messages) AS created_at,
+       c::bigint AS customer_id
   FROM (SELECT n, 1 + (hashint4(n) & 2147483647) % :customers AS c,
                (ARRAY['email', 'email', 'email', 'push', 'app', 'sms', 'whatsapp', 'email'])
                    [1 + (hashint4(n * 5) & 7)] AS ch
