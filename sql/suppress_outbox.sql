@@ -190,7 +190,66 @@ END $$;
 SELECT customer_id, channel, created_at, status, reasons FROM outbox_plain
  WHERE created_at >= '2026-04-01 12:00+00' ORDER BY created_at;
 
-DROP TABLE outbox, outbox_plain, outbox_narrow, bad;
+-- the columns the trigger writes must be of the plain type: a length limit,
+-- a precision or a domain's constraint would not be checked
+CREATE DOMAIN outbox_state AS text CHECK (VALUE IN ('new', 'sent'));
+CREATE DOMAIN outbox_id AS bigint;
+CREATE TABLE typed (cust bigint, chan text, at timestamptz, later timestamptz, state varchar(6),
+                    why text[], state2 outbox_state, later0 timestamptz(0), cust2 outbox_id);
+CREATE TRIGGER typed_suppress BEFORE INSERT ON typed FOR EACH ROW
+    EXECUTE FUNCTION omni.suppress('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+CREATE TRIGGER typed_suppress BEFORE INSERT ON typed FOR EACH ROW
+    EXECUTE FUNCTION omni.suppress('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state2', 'reasons=why');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+CREATE TRIGGER typed_suppress BEFORE INSERT ON typed FOR EACH ROW
+    EXECUTE FUNCTION omni.suppress('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later0', 'status=state2', 'reasons=why');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+CREATE TRIGGER typed_suppress BEFORE INSERT ON typed FOR EACH ROW
+    EXECUTE FUNCTION omni.suppress('customer_id=cust2', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- a read field may be of any text type
+ALTER TABLE typed ALTER COLUMN chan TYPE varchar(10), ALTER COLUMN state TYPE text;
+CREATE TRIGGER typed_suppress BEFORE INSERT ON typed FOR EACH ROW
+    EXECUTE FUNCTION omni.suppress('customer_id=cust', 'channel=chan', 'created_at=at', 'send_at=later', 'status=state', 'reasons=why');
+INSERT INTO typed (cust, chan, at) VALUES (900301, 'email', '2026-04-05 10:00+00');
+SELECT chan, state, why FROM typed;
+
+-- a NULL category is decided, and counted, as marketing
+INSERT INTO omni.suppression_rule (name, kind, categories, max_messages, time_window) VALUES
+    ('one_marketing_a_week', 'frequency_cap', '{marketing}', 1, '7 days');
+CREATE TABLE outbox_nullcat (customer_id bigint, channel text, category text, created_at timestamptz,
+                             send_at timestamptz, status text, reasons text[]);
+CREATE INDEX ON outbox_nullcat (customer_id, (coalesce(send_at, created_at)));
+CREATE TRIGGER outbox_nullcat_suppress BEFORE INSERT ON outbox_nullcat FOR EACH ROW
+    EXECUTE FUNCTION omni.suppress();
+INSERT INTO outbox_nullcat (customer_id, channel, category, created_at) VALUES
+    (900301, 'email', NULL, '2026-05-01 10:00+00'),
+    (900301, 'email', NULL, '2026-05-02 10:00+00'),
+    (900301, 'email', 'marketing', '2026-05-03 10:00+00');
+SELECT category, created_at, status, reasons FROM outbox_nullcat ORDER BY created_at;
+DELETE FROM omni.suppression_rule WHERE name = 'one_marketing_a_week';
+
+-- a partitioned outbox: a cap over all channels counts every partition,
+-- inserted through the partitioned table or straight into a partition
+CREATE TABLE outbox_parted (customer_id bigint, channel text, created_at timestamptz,
+                            send_at timestamptz, status text, reasons text[]) PARTITION BY LIST (channel);
+CREATE TABLE outbox_parted_email PARTITION OF outbox_parted FOR VALUES IN ('email');
+CREATE TABLE outbox_parted_other PARTITION OF outbox_parted DEFAULT;
+CREATE INDEX ON outbox_parted (customer_id, (coalesce(send_at, created_at)));
+CREATE TRIGGER outbox_parted_suppress BEFORE INSERT ON outbox_parted FOR EACH ROW
+    EXECUTE FUNCTION omni.suppress();
+INSERT INTO outbox_parted (customer_id, channel, created_at) VALUES
+    (900301, 'email', '2026-06-01 10:00+00'),
+    (900301, 'push', '2026-06-01 11:00+00');
+INSERT INTO outbox_parted_other (customer_id, channel, created_at) VALUES
+    (900301, 'push', '2026-06-02 11:00+00');
+INSERT INTO outbox_parted_email (customer_id, channel, created_at) VALUES
+    (900301, 'email', '2026-06-03 10:00+00');
+SELECT tableoid::regclass AS part, channel, created_at, status, reasons FROM outbox_parted ORDER BY created_at;
+
+DROP TABLE outbox, outbox_plain, outbox_narrow, bad, typed, outbox_nullcat, outbox_parted;
+DROP DOMAIN outbox_state, outbox_id;
 DROP FUNCTION try_mapping(text[]);
 DELETE FROM omni.suppression_rule WHERE name = 'one_a_day';
 DELETE FROM omni.identity WHERE customer_id IN (900301, 3000000001);

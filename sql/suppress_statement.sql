@@ -28,10 +28,12 @@ CREATE TEMP VIEW m AS
 SELECT priority AS n, recipient, customer_id, channel, send_at, status, reasons
   FROM omni.message WHERE priority BETWEEN 9300 AND 9399 ORDER BY priority;
 
--- the rules, channels and blocked values a statement applies are those
--- its snapshot sees: a value the statement itself blocklists between two
--- messages to it applies from the next statement on, which remembers no
--- verdict of the one before
+-- the rules, channels and blocked values are configuration, read as they
+-- are when a message is decided (committed, or changed by this
+-- transaction), not as the statement's snapshot saw them: a value the
+-- statement itself blocklists between two messages to it applies to the
+-- second one already, and the next statement remembers no verdict of the
+-- one before
 INSERT INTO omni.message (priority, recipient_kind, recipient, channel, category, created_at)
 SELECT 9300 + pg_temp.between(n, 'INSERT INTO omni.blocklist (kind, value, reason) '
                                  'VALUES (''email'', ''mia@stmt.test'', ''test'')'),

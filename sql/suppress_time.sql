@@ -231,5 +231,39 @@ INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, chan
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT count(*) AS messages FROM m;
 
+-- rolling windows are reckoned in UTC whatever the session's TimeZone: a
+-- "1 day" cap around New York's spring-forward night is 24 hours from every
+-- session, and the same message gets the same decision
+INSERT INTO omni.customer (customer_id, time_zone) VALUES (900206, 'America/New_York');
+INSERT INTO omni.suppression_rule (name, kind, channels, max_messages, time_window)
+    VALUES ('one_push_a_day_900206', 'frequency_cap', '{push}', 1, '1 day');
+INSERT INTO omni.message (priority, customer_id, recipient_kind, recipient, channel, created_at)
+    VALUES (2401, 900206, 'email', 'ny@shop.test', 'push', '2024-03-09 12:00 America/New_York');
+SET TimeZone = 'America/New_York';
+SELECT status, reasons FROM omni.would_suppress(NULL, NULL, 'push', customer_id => 900206,
+    created_at => '2024-03-10 12:30 America/New_York');
+SET TimeZone = 'UTC';
+SELECT status, reasons FROM omni.would_suppress(NULL, NULL, 'push', customer_id => 900206,
+    created_at => '2024-03-10 12:30 America/New_York');
+-- 24 hours and a minute after it, from either session: it goes
+SET TimeZone = 'America/New_York';
+SELECT status, reasons FROM omni.would_suppress(NULL, NULL, 'push', customer_id => 900206,
+    created_at => '2024-03-10 13:01 America/New_York');
+SET TimeZone = 'UTC';
+SELECT status, reasons FROM omni.would_suppress(NULL, NULL, 'push', customer_id => 900206,
+    created_at => '2024-03-10 13:01 America/New_York');
+DELETE FROM omni.suppression_rule WHERE name = 'one_push_a_day_900206';
+
+-- a window longer than all of history reaches all of it (and is no error)
+INSERT INTO omni.suppression_rule (name, kind, channels, max_messages, time_window) VALUES
+    ('once_ever_900206', 'frequency_cap', '{push}', 1, '200000 years'),
+    ('once_in_ten_thousand_years_900206', 'frequency_cap', '{push}', 1, '10000 years 5 months');
+SELECT status, reasons FROM omni.would_suppress(NULL, NULL, 'push', customer_id => 900206,
+    created_at => '2026-01-01 00:00+00');
+SELECT status, reasons FROM omni.would_suppress(NULL, NULL, 'push', customer_id => 900206,
+    created_at => '1900-01-01 00:00+00');
+DELETE FROM omni.suppression_rule WHERE name LIKE '%\_900206';
+DELETE FROM omni.message WHERE priority = 2401;
+
 DELETE FROM omni.consent WHERE customer_id BETWEEN 900201 AND 900205;
-DELETE FROM omni.customer WHERE customer_id BETWEEN 900201 AND 900205;
+DELETE FROM omni.customer WHERE customer_id BETWEEN 900201 AND 900206;

@@ -39,6 +39,13 @@
 /*
  * Read the rules and the blocklist into mcxt.  Rules come sorted by
  * priority (most trusted first), then kind.
+ *
+ * They are read as committed now (and as this transaction changed them),
+ * not with the statement's or the transaction's snapshot: the copy is kept
+ * until the next change is announced, and a change committed after that
+ * snapshot was taken is announced only once, so a copy read with an older
+ * snapshot would stay stale.  Like the catalogs, configuration applies as
+ * soon as it is committed.
  */
 OmniRules *
 omni_rules_load(MemoryContext mcxt)
@@ -54,6 +61,7 @@ omni_rules_load(MemoryContext mcxt)
 	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
 	level = omni_pin_search_path();
+	PushActiveSnapshot(GetLatestSnapshot());
 
 	ret = SPI_execute("SELECT kind, priority, max_per_customer, normalizer, region "
 					  "FROM omni.identity_rule ORDER BY priority, kind", true, 0);
@@ -123,6 +131,7 @@ omni_rules_load(MemoryContext mcxt)
 		b->reason = SPI_getvalue(tup, desc, 4);
 	}
 	MemoryContextSwitchTo(old);
+	PopActiveSnapshot();
 	omni_unpin_search_path(level);
 	SPI_finish();
 	return rules;
@@ -135,7 +144,8 @@ omni_rules_load(MemoryContext mcxt)
  * the callback below then marks the copy stale, and the next call reads
  * the tables again.  Invalidations reach every backend at commit, and the
  * changing backend at once (and again if its transaction aborts), so a
- * change applies from the next statement on, everywhere.
+ * change applies to the next call after its commit, everywhere, and at
+ * once in the changing transaction.
  */
 static MemoryContext rules_cxt = NULL;
 static OmniRules *rules_cache = NULL;

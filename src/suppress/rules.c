@@ -24,10 +24,13 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "common/hashfn.h"
+#include "common/int.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -176,7 +179,9 @@ text_array_to_cstrings(Datum d, char ***out)
  * Load the enabled rules, the channels, and identity's identifier kinds and
  * blocked values into a fresh memory context.  config_valid is set first,
  * so an invalidation arriving while the tables are read marks the new copy
- * stale at once.
+ * stale at once.  The tables are read as committed now, not with the
+ * statement's snapshot (see omni_rules_load): a rule committed while a
+ * statement runs is announced once, and must be in the copy read then.
  */
 static void
 suppress_load_config(void)
@@ -209,6 +214,7 @@ suppress_load_config(void)
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		nestlevel = omni_pin_search_path();
+		PushActiveSnapshot(GetLatestSnapshot());
 		suppress_prepare(&plan_rules,
 						 "SELECT name, kind, channels, categories, max_messages, time_window,"
 						 " calendar_day, quiet_start, quiet_end, action, event, match_topic,"
@@ -294,6 +300,7 @@ suppress_load_config(void)
 		MemoryContextSwitchTo(old);
 
 		config.identity = omni_rules_load(cxt);
+		PopActiveSnapshot();
 		omni_unpin_search_path(nestlevel);
 		SPI_finish();
 	}
@@ -434,14 +441,18 @@ rule_applies(const SuppressRule *r, const SuppressMessage *msg)
  * Whether a past message counts toward a frequency cap: its channel is one
  * of the rule's, and its category is one of the rule's (no list: every
  * category but transactional, which counts only where a rule names it).
+ * A message of an outbox whose category is NULL was decided as marketing,
+ * and counts as marketing.
  */
 static bool
 rule_counts(const SuppressRule *r, const char *channel, const char *category)
 {
 	if (!name_in_list(channel, r->nchannels, r->channels))
 		return false;
+	if (category == NULL)
+		category = "marketing";
 	if (r->ncategories < 0)
-		return category == NULL || !is_transactional(category);
+		return !is_transactional(category);
 	return name_in_list(category, r->ncategories, r->categories);
 }
 
@@ -921,6 +932,7 @@ typedef struct SuppressContext
 	int64		identity_id;	/* the recipient's identifier */
 	bool		forgotten;		/* the recipient was erased */
 	SuppressConsent consent;	/* when a consent rule applies */
+	Snapshot	snap;			/* registered: what the rules read besides the history */
 } SuppressContext;
 
 /*
@@ -943,10 +955,19 @@ typedef struct SuppressContext
  * COMMITTED the latest version of the locked row is read) and followed.
  * Like a locking query, the reads take a new snapshot after a command
  * counter increment, so the messages this statement inserted before are
- * seen; the preview (lock = false) reads with the active snapshot.
+ * seen; the preview (lock = false) reads with the active snapshot.  At READ
+ * COMMITTED the lock may have waited for a merge or an erasure that
+ * committed after that snapshot was taken, so what is read after it
+ * (erasure, the absorbed customers, consent, and the touchpoints later)
+ * is read with a snapshot taken once the lock is held, as the re-check of
+ * a row a locking query waited for sees the committed change.  At
+ * REPEATABLE READ and above such a change is a serialization failure.
+ * The snapshot is left registered in ctx->snap for the caller, who
+ * unregisters it.
  *
- * Returns false when the recipient resolves to no customer; a customer id
- * that is not a customer is an error.
+ * Whether the recipient was erased is set in ctx->forgotten whatever the
+ * result.  Returns false when the recipient resolves to no customer; a
+ * customer id that is not a customer is an error.
  */
 static bool
 load_context(const SuppressMessage *msg, const char *normalized, bytea *hash,
@@ -974,6 +995,8 @@ load_context(const SuppressMessage *msg, const char *normalized, bytea *hash,
 												   &identity_customer);
 	if (!has_customer && !ctx->has_identity)
 	{
+		ctx->forgotten = hash != NULL && suppress_is_forgotten(stmtcxt, snap, hash);
+		ctx->snap = RegisterSnapshot(snap);
 		if (lock)
 			PopActiveSnapshot();
 		return false;
@@ -1011,10 +1034,16 @@ load_context(const SuppressMessage *msg, const char *normalized, bytea *hash,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("customer " INT64_FORMAT " was merged more than %d times in a row",
 						msg->customer_id, MAX_MERGE_HOPS)));
+	if (lock && !IsolationUsesXactSnapshot())
+	{
+		PopActiveSnapshot();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		snap = GetActiveSnapshot();
+	}
+	ctx->forgotten = hash != NULL && suppress_is_forgotten(stmtcxt, snap, hash);
 	if (found)
 	{
 		ctx->customer_id = id;
-		ctx->forgotten = hash != NULL && suppress_is_forgotten(stmtcxt, snap, hash);
 		ctx->nfamily = suppress_read_family(stmtcxt, snap, id, &ctx->family);
 		if (need_consent)
 			suppress_read_consent(stmtcxt, snap, ctx->family, ctx->nfamily,
@@ -1022,16 +1051,10 @@ load_context(const SuppressMessage *msg, const char *normalized, bytea *hash,
 								  is_transactional(msg->category) ? "transactional" : "marketing",
 								  msg->created_at, &ctx->consent);
 	}
+	ctx->snap = RegisterSnapshot(snap);
 	if (lock)
 		PopActiveSnapshot();
 	return found;
-}
-
-/* Whether an erased identifier had this keyed hash (the recipient resolved to no customer). */
-static bool
-is_forgotten(MemoryContext stmtcxt, bytea *hash)
-{
-	return suppress_is_forgotten(stmtcxt, GetActiveSnapshot(), hash);
 }
 
 /*
@@ -1132,8 +1155,8 @@ read_history(SuppressHistorySource *history, SuppressContext *ctx, TimestampTz s
  * range per event, not every touchpoint of the window.
  */
 static SuppressEventRow *
-read_events(int64 customer_id, List *events, TimestampTz since, TimestampTz until,
-			MemoryContext stmtcxt, int *nrows)
+read_events(Snapshot snap, int64 customer_id, List *events, TimestampTz since,
+			TimestampTz until, MemoryContext stmtcxt, int *nrows)
 {
 	ListCell   *lc;
 	SuppressEventRow *rows = NULL;
@@ -1141,34 +1164,89 @@ read_events(int64 customer_id, List *events, TimestampTz since, TimestampTz unti
 	int			size = 0;
 
 	foreach(lc, events)
-		suppress_read_events(stmtcxt, GetActiveSnapshot(), customer_id, (char *) lfirst(lc),
+		suppress_read_events(stmtcxt, snap, customer_id, (char *) lfirst(lc),
 							 since, until, &rows, &n, &size);
 	*nrows = n;
 	return rows;
+}
+
+/*
+ * t moved back (back = true) or forward by a window.  The arithmetic is
+ * that of UTC whatever the session's TimeZone: a day of a window is 24
+ * hours and a month a calendar month of UTC, so a decision never depends
+ * on the session that makes it (a rolling "1 day" across a daylight-saving
+ * change of the session's zone would otherwise be 23 or 25 hours).  A
+ * result beyond the range of timestamptz is -infinity or +infinity: a
+ * window longer than all of history reaches all of it.
+ */
+static TimestampTz
+shift_by_window(TimestampTz t, const Interval *window, bool back)
+{
+	int64		span;
+	int64		result;
+	Interval	neg;
+
+	/* the direction the window points in, for the ends of the range */
+	double		total = (double) window->month * DAYS_PER_MONTH * USECS_PER_DAY +
+		(double) window->day * USECS_PER_DAY + (double) window->time;
+	TimestampTz beyond = (back == (total >= 0)) ? DT_NOBEGIN : DT_NOEND;
+
+	if (TIMESTAMP_NOT_FINITE(t))
+		return t;
+	if (window->month == 0)
+	{
+		/* days and time: exact in microseconds */
+		if (pg_mul_s64_overflow((int64) window->day, USECS_PER_DAY, &span) ||
+			pg_add_s64_overflow(span, window->time, &span) ||
+			(back ? pg_sub_s64_overflow(t, span, &result)
+			 : pg_add_s64_overflow(t, span, &result)) ||
+			!IS_VALID_TIMESTAMP(result))
+			return beyond;
+		return result;
+	}
+
+	/*
+	 * Months: when even 31-day months keep every component's reach inside
+	 * the range, the calendar arithmetic cannot overflow.
+	 */
+	{
+		double		reach = fabs((double) window->month) * 31.0 * USECS_PER_DAY +
+			fabs((double) window->day) * USECS_PER_DAY + fabs((double) window->time);
+
+		if (back ? (double) t - reach < (double) MIN_TIMESTAMP + USECS_PER_DAY
+			: (double) t + reach > (double) END_TIMESTAMP - USECS_PER_DAY)
+			return beyond;
+	}
+	if (!back)
+		return DatumGetTimestamp(DirectFunctionCall2(timestamp_pl_interval,
+													 TimestampGetDatum(t),
+													 IntervalPGetDatum(window)));
+	neg.month = -window->month;
+	neg.day = -window->day;
+	neg.time = -window->time;
+	return DatumGetTimestamp(DirectFunctionCall2(timestamp_pl_interval,
+												 TimestampGetDatum(t),
+												 IntervalPGetDatum(&neg)));
 }
 
 /* t - window */
 static TimestampTz
 minus_interval(TimestampTz t, const Interval *window)
 {
-	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
-												   TimestampTzGetDatum(t),
-												   IntervalPGetDatum(window)));
+	return shift_by_window(t, window, true);
 }
 
 /* t + window */
 static TimestampTz
 plus_interval(TimestampTz t, const Interval *window)
 {
-	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
-												   TimestampTzGetDatum(t),
-												   IntervalPGetDatum(window)));
+	return shift_by_window(t, window, false);
 }
 
 /*
  * The windows of a rule around one message's time, each computed once per
- * message: interval arithmetic in the session's time zone and local
- * calendar days cost more than anything else the rules do in memory.
+ * message: interval arithmetic and local calendar days cost more than
+ * anything else the rules do in memory.
  */
 typedef struct RuleWindow
 {
@@ -1357,7 +1435,9 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 	{
 		MemoryContext old;
 
-		if (normalized != NULL && is_forgotten(stmtcxt, hash))
+		if (ctx.snap != NULL)
+			UnregisterSnapshot(ctx.snap);
+		if (normalized != NULL && ctx.forgotten)
 			add_reason(d, &sup_reasons, &sup_details, resultcxt, SUPPRESS_REASON_FORGOTTEN,
 					   psprintf("the %s was erased", msg->recipient_kind));
 		if (sup_reasons == NIL)
@@ -1522,7 +1602,7 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 
 			foreach(lc, events)
 				names = lappend(names, strVal(lfirst(lc)));
-			evs = read_events(customer_id, names, events_since, t, stmtcxt, &nevs);
+			evs = read_events(ctx.snap, customer_id, names, events_since, t, stmtcxt, &nevs);
 		}
 
 		for (int i = 0; i < cfg->nrules; i++)
@@ -1685,4 +1765,5 @@ suppress_decide(const SuppressMessage *msg, SuppressHistorySource *history,
 	}
 	else
 		d->status = SUPPRESS_QUEUED;
+	UnregisterSnapshot(ctx.snap);
 }

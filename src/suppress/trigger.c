@@ -25,6 +25,7 @@
 #include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/index.h"
+#include "catalog/partition.h"
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_operator_d.h"
 #include "catalog/namespace.h"
@@ -80,25 +81,33 @@ typedef enum FieldType
 	FT_TEXT_ARRAY
 } FieldType;
 
+/*
+ * The fields of a message.  The trigger writes the decision into the
+ * "written" ones; what a BEFORE trigger writes is not checked against a
+ * column's length limit or precision nor a domain's constraints, so their
+ * columns must be of the plain type (the table's own constraints are
+ * checked after the trigger).
+ */
 static const struct
 {
 	const char *name;
 	FieldType	type;
 	bool		required;
+	bool		written;
 }			outbox_fields[NUM_OUTBOX_FIELDS] =
 {
-	{"recipient_kind", FT_TEXT, false},
-	{"recipient", FT_TEXT, false},
-	{"customer_id", FT_ID, true},
-	{"channel", FT_TEXT, true},
-	{"campaign", FT_TEXT, false},
-	{"category", FT_TEXT, false},
-	{"topic", FT_TEXT, false},
-	{"created_at", FT_TIMESTAMPTZ, true},
-	{"send_at", FT_TIMESTAMPTZ, true},
-	{"status", FT_TEXT, true},
-	{"reasons", FT_TEXT_ARRAY, true},
-	{"decided_at", FT_TIMESTAMPTZ, false},
+	{"recipient_kind", FT_TEXT, false, false},
+	{"recipient", FT_TEXT, false, false},
+	{"customer_id", FT_ID, true, true},
+	{"channel", FT_TEXT, true, false},
+	{"campaign", FT_TEXT, false, false},
+	{"category", FT_TEXT, false, false},
+	{"topic", FT_TEXT, false, false},
+	{"created_at", FT_TIMESTAMPTZ, true, true},
+	{"send_at", FT_TIMESTAMPTZ, true, true},
+	{"status", FT_TEXT, true, true},
+	{"reasons", FT_TEXT_ARRAY, true, true},
+	{"decided_at", FT_TIMESTAMPTZ, false, true},
 };
 
 /* The checked mapping of one trigger, kept for the statement in fn_extra. */
@@ -301,7 +310,10 @@ mapped_column(OutboxMap *map, TupleDesc desc, int field)
  * column, time out) when it has one (omni.message does).  Without
  * such an index, a query is prepared once per backend and trigger, and
  * every message costs a scan of the table: the CREATE TRIGGER
- * documentation asks for the index.
+ * documentation asks for the index.  A partition counts the messages of
+ * the whole partitioned table (its root), with the query: a cap over all
+ * channels must see the messages of the other partitions, and the query
+ * reaches each partition through its own index.
  */
 static void
 history_source(OutboxMap *map, Relation rel)
@@ -313,6 +325,7 @@ history_source(OutboxMap *map, Relation rel)
 	HistoryPlan *hp;
 	Oid			types[2] = {INT8ARRAYOID, TIMESTAMPTZOID};
 	int			nestlevel;
+	Oid			counted = RelationGetRelid(rel);
 
 	h->heap = rel;
 	h->customer_is_int4 = map->atttype[FIELD_CUSTOMER_ID] == INT4OID;
@@ -322,11 +335,22 @@ history_source(OutboxMap *map, Relation rel)
 	h->created_at_att = map->attnum[FIELD_CREATED_AT];
 	h->send_at_att = map->attnum[FIELD_SEND_AT];
 	h->status_att = map->attnum[FIELD_STATUS];
-	h->indexoid = history_index(map, rel);
 	h->plan = NULL;
 	map->history_ready = true;
-	if (OidIsValid(h->indexoid))
-		return;
+	if (rel->rd_rel->relispartition)
+	{
+		List	   *ancestors = get_partition_ancestors(RelationGetRelid(rel));
+
+		counted = llast_oid(ancestors);
+		list_free(ancestors);
+		h->indexoid = InvalidOid;
+	}
+	else
+	{
+		h->indexoid = history_index(map, rel);
+		if (OidIsValid(h->indexoid))
+			return;
+	}
 
 #define COL(f) mapped_column(map, desc, f)
 
@@ -346,8 +370,8 @@ history_source(OutboxMap *map, Relation rel)
 	appendStringInfo(&q, "%s FROM %s WHERE %s = ANY ($1) AND %s > $2"
 					 " AND %s IN ('queued', 'delayed')",
 					 out_at.data,
-					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-												RelationGetRelationName(rel)),
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(counted)),
+												get_rel_name(counted)),
 					 COL(FIELD_CUSTOMER_ID), out_at.data, COL(FIELD_STATUS));
 #undef COL
 
@@ -491,6 +515,18 @@ build_outbox_map(Trigger *trigger, Relation rel, MemoryContext cxt)
 					 errmsg("column \"%s\" of relation \"%s\" is of type %s, but message field \"%s\" needs %s",
 							colname[f], relname, format_type_be(att->atttypid),
 							outbox_fields[f].name, field_type_name(outbox_fields[f].type))));
+		if (outbox_fields[f].written &&
+			(att->atttypid != getBaseType(att->atttypid) || att->atttypmod >= 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of relation \"%s\" is of type %s, but trigger \"%s\" writes message field \"%s\" into it",
+							colname[f], relname,
+							format_type_with_typemod(att->atttypid, att->atttypmod),
+							trigger->tgname, outbox_fields[f].name),
+					 errdetail("What a BEFORE trigger writes is not checked against a length limit, a precision or the constraints of a domain."),
+					 errhint("Make the column of type %s itself; a CHECK constraint of the table is checked after the trigger.",
+							 outbox_fields[f].type == FT_ID ? "bigint or integer"
+							 : field_type_name(outbox_fields[f].type))));
 		for (int g = 0; g < f; g++)
 			if (map->attnum[g] == attnum)
 				ereport(ERROR,

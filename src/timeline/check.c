@@ -18,7 +18,11 @@
  *
  * Locking: AccessShareLock on the table and the index, so concurrent
  * inserts, scans and VACUUM keep running; pages are read one at a time
- * under share locks.
+ * under share locks.  Segments are never removed (VACUUM rewrites them in
+ * place) but inserts add them while the check runs, so the walk must reach
+ * at least the segments counted on the data pages before it and at most
+ * those counted after it, and a chain is a cycle only when it is longer
+ * than every segment the index holds when that is counted again.
  *
  *-------------------------------------------------------------------------
  */
@@ -121,7 +125,12 @@ tl_check_key(TlCheckState *cs, int64 key, ItemPointerData p)
 
 		CHECK_FOR_INTERRUPTS();
 		if (++chain > cs->maxsegments)
-			TL_CORRUPT(cs, "The segment chain of key " INT64_FORMAT " has a cycle.", key);
+		{
+			/* segments inserted since they were counted may make it longer */
+			cs->maxsegments = tl_check_count_segments(cs);
+			if (chain > cs->maxsegments)
+				TL_CORRUPT(cs, "The segment chain of key " INT64_FORMAT " has a cycle.", key);
+		}
 		if (blkno == TL_METAPAGE_BLKNO ||
 			blkno >= RelationGetNumberOfBlocks(cs->index))
 			TL_CORRUPT(cs, "Key " INT64_FORMAT " points to block %u, outside the index.", key, blkno);
@@ -255,6 +264,8 @@ omni_timeline_check(PG_FUNCTION_ARGS)
 	TlCheckState cs;
 	TlMetaCache meta;
 	Snapshot	snapshot;
+	int64		segments_before;
+	int64		segments_after;
 	TableScanDesc scan;
 	IndexInfo  *indexInfo;
 	TupleDesc	tupdesc;
@@ -297,14 +308,15 @@ omni_timeline_check(PG_FUNCTION_ARGS)
 	cs.decoded = palloc(sizeof(TlEntry) * (PG_UINT16_MAX + 1));
 	meta = *tl_get_meta(index, true);	/* a copy: see tl_get_meta */
 	cs.keytype = meta.keytype;
-	cs.maxsegments = tl_check_count_segments(&cs);
+	segments_before = cs.maxsegments = tl_check_count_segments(&cs);
 
 	for (side = 0; side < 2; side++)
 		if (meta.root[side] != InvalidBlockNumber)
 			tl_check_dir(&cs, meta.root[side], meta.height[side], side, 0);
-	if (cs.nsegments != cs.maxsegments)
-		TL_CORRUPT(&cs, "The directory reaches " INT64_FORMAT " segments of the " INT64_FORMAT " on data pages.",
-				   cs.nsegments, cs.maxsegments);
+	segments_after = tl_check_count_segments(&cs);
+	if (cs.nsegments < segments_before || cs.nsegments > segments_after)
+		TL_CORRUPT(&cs, "The directory reaches " INT64_FORMAT " segments; the data pages held " INT64_FORMAT " before the walk and " INT64_FORMAT " after it.",
+				   cs.nsegments, segments_before, segments_after);
 
 	qsort(cs.entries, cs.nentries, sizeof(TlCheckEntry), tl_check_entry_cmp);
 	for (i = 1; i < cs.nentries; i++)

@@ -1,7 +1,9 @@
 # Real concurrency on a timeline index: pgbench clients insert (in time
-# order and late), scan newest-first across several keys checking the
-# order, delete and VACUUM, all at once; then omni.timeline_check passes
-# and the index answers exactly as a sequential scan.
+# order and late, under known and new keys), scan newest-first across
+# several keys checking the order, delete and VACUUM, and run
+# omni.timeline_check, all at once (the check must not take the segments
+# the inserts add meanwhile for corruption); then omni.timeline_check
+# passes and the index answers exactly as a sequential scan.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -46,7 +48,8 @@ $node->pgbench(
 	{
 		'001_insert@6' => q{
 			\set k random(0, 320)
-			INSERT INTO ev VALUES (:k, now(), 1), (:k + 1, now() - interval '1 day' * random(), 2);
+			\set n random(1000, 100000)
+			INSERT INTO ev VALUES (:k, now(), 1), (:k + 1, now() - interval '1 day' * random(), 2), (:n, now(), 3);
 		},
 		'002_scan@6' => q{
 			\set k random(0, 250)
@@ -55,6 +58,9 @@ $node->pgbench(
 		'003_vacuum@1' => q{
 			DELETE FROM ev WHERE v % 97 = 0 AND random() < 0.3;
 			VACUUM ev;
+		},
+		'004_check@1' => q{
+			SELECT keys > 0 FROM omni.timeline_check('ev_tl');
 		}
 	});
 

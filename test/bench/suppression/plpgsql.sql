@@ -6,6 +6,7 @@
  * run.sh checks that both triggers decide every message alike.  It reuses
  * the identity capability's SQL functions (try_normalize, identifier_hash,
  * blocked) for the recipient, and reads the rules once per message.
+ * Rolling windows are reckoned in UTC, as omni.suppress() does.
  * One difference, which the benchmark's rules and zones never meet: a quiet
  * window whose end, or a local day whose midnight, falls in a DST gap or
  * fold starts or ends where AT TIME ZONE puts that local time, not at the
@@ -192,8 +193,8 @@ BEGIN
             ELSE
                 SELECT count(*) INTO n FROM omni.message m
                  WHERE m.customer_id = ANY (family) AND m.status IN ('queued', 'delayed')
-                   AND coalesce(m.send_at, m.created_at) > send - r.time_window
-                   AND coalesce(m.send_at, m.created_at) < send + r.time_window
+                   AND coalesce(m.send_at, m.created_at) > ((send AT TIME ZONE 'UTC') - r.time_window) AT TIME ZONE 'UTC'
+                   AND coalesce(m.send_at, m.created_at) < ((send AT TIME ZONE 'UTC') + r.time_window) AT TIME ZONE 'UTC'
                    AND (r.channels IS NULL OR m.channel = ANY (r.channels))
                    AND CASE WHEN r.categories IS NULL THEN m.category <> 'transactional'
                             ELSE m.category = ANY (r.categories) END;
@@ -202,13 +203,13 @@ BEGIN
                     WITH h AS (
                         SELECT coalesce(m.send_at, m.created_at) AS created_at FROM omni.message m
                          WHERE m.customer_id = ANY (family) AND m.status IN ('queued', 'delayed')
-                           AND coalesce(m.send_at, m.created_at) > send - r.time_window
-                   AND coalesce(m.send_at, m.created_at) < send + r.time_window
+                           AND coalesce(m.send_at, m.created_at) > ((send AT TIME ZONE 'UTC') - r.time_window) AT TIME ZONE 'UTC'
+                   AND coalesce(m.send_at, m.created_at) < ((send AT TIME ZONE 'UTC') + r.time_window) AT TIME ZONE 'UTC'
                            AND (r.channels IS NULL OR m.channel = ANY (r.channels))
                            AND CASE WHEN r.categories IS NULL THEN m.category <> 'transactional'
                                     ELSE m.category = ANY (r.categories) END)
                     SELECT max((SELECT count(*) FROM h h2
-                                 WHERE h2.created_at >= st.s AND h2.created_at < st.s + r.time_window))
+                                 WHERE h2.created_at >= st.s AND h2.created_at < ((st.s AT TIME ZONE 'UTC') + r.time_window) AT TIME ZONE 'UTC'))
                       INTO n
                       FROM (SELECT h.created_at AS s FROM h WHERE h.created_at <= send UNION ALL SELECT send) st;
                 END IF;
@@ -220,8 +221,8 @@ BEGIN
             IF NEW.campaign IS NOT NULL AND EXISTS (
                 SELECT 1 FROM omni.message m
                  WHERE m.customer_id = ANY (family) AND m.status IN ('queued', 'delayed')
-                   AND coalesce(m.send_at, m.created_at) > send - r.time_window
-                   AND coalesce(m.send_at, m.created_at) < send + r.time_window
+                   AND coalesce(m.send_at, m.created_at) > ((send AT TIME ZONE 'UTC') - r.time_window) AT TIME ZONE 'UTC'
+                   AND coalesce(m.send_at, m.created_at) < ((send AT TIME ZONE 'UTC') + r.time_window) AT TIME ZONE 'UTC'
                    AND m.campaign = NEW.campaign) THEN
                 sup := sup || r.name;
             END IF;
@@ -229,7 +230,7 @@ BEGIN
             IF NOT (r.match_topic AND NEW.topic IS NULL) AND EXISTS (
                 SELECT 1 FROM omni.touchpoint tp
                  WHERE tp.customer_id = cust AND tp.event = r.event
-                   AND tp.ts > t - r.time_window AND tp.ts <= t
+                   AND tp.ts > ((t AT TIME ZONE 'UTC') - r.time_window) AT TIME ZONE 'UTC' AND tp.ts <= t
                    AND (NOT r.match_topic OR tp.topic = NEW.topic)) THEN
                 sup := sup || r.name;
             END IF;

@@ -28,7 +28,7 @@ SELECT r.name AS rule, r.max_messages,
                        AND b.category <> 'transactional'
                        AND (r.channels IS NULL OR b.channel = ANY (r.channels))
                        AND coalesce(b.send_at, b.created_at) >= coalesce(a.send_at, a.created_at)
-                       AND coalesce(b.send_at, b.created_at) < coalesce(a.send_at, a.created_at) + r.time_window)
+                       AND coalesce(b.send_at, b.created_at) < ((coalesce(a.send_at, a.created_at) AT TIME ZONE 'UTC') + r.time_window) AT TIME ZONE 'UTC')
                    > r.max_messages)
        END AS violations
   FROM omni.suppression_rule r
