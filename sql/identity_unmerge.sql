@@ -66,6 +66,52 @@ SELECT customer_id = :b AS bob, merged_into = :b AS into_bob, merged_into IS NUL
 SELECT omni.customer_of('email', 'carl@shop.org') = :b AS carl_with_bob, omni.customer_of('email', 'anna@shop.org') = :a AS anna_alone;
 SELECT count(*) AS identities FROM omni.identities(:c);
 
+-- A customer merged later, through an identifier that goes back with the
+-- absorbed side, follows its identifiers: undoing the first merge of a
+-- chain a-b, b-c points c's customer at b's, and the second merge can then
+-- be undone too; erasing c's customer erases c, not a.
+SET client_min_messages = warning;
+TRUNCATE omni.touchpoint, omni.identity_link, omni.merge_log, omni.identity, omni.link_staging, omni.customer CASCADE;
+RESET client_min_messages;
+SELECT omni.identify('cookie', 'ck_1') AS c1, omni.identify('cookie', 'ck_2') AS c2, omni.identify('cookie', 'ck_3') AS c3 \gset
+SELECT omni.customer_of('cookie', 'ck_1') AS k1, omni.customer_of('cookie', 'ck_2') AS k2, omni.customer_of('cookie', 'ck_3') AS k3 \gset
+SELECT omni.link('cookie', 'ck_1', 'cookie', 'ck_2', 'x', '2026-02-01') > 0;   -- k1 absorbs k2
+SELECT omni.link('cookie', 'ck_2', 'cookie', 'ck_3', 'x', '2026-02-02') > 0;   -- k1 absorbs k3, through ck_2
+SELECT omni.touch('cookie', 'ck_3', 'web', 'page_view', '2026-02-03') > 0;
+SELECT merge_id AS first FROM omni.merge_log WHERE absorbed = :k2 \gset
+SELECT merge_id AS second FROM omni.merge_log WHERE absorbed = :k3 \gset
+SELECT omni.unmerge(:first) AS given_back;
+SELECT customer_id = :k3 AS k3, merged_into = :k2 AS into_k2 FROM omni.customer WHERE customer_id = :k3;
+SELECT array_agg(value ORDER BY value) AS identities_of_k3 FROM omni.identities(:k3);
+SELECT omni.unmerge(:second) AS given_back;
+SELECT value, customer_id = :k1 AS k1, customer_id = :k2 AS k2, customer_id = :k3 AS k3
+  FROM omni.identity ORDER BY value;
+SELECT count(*) FILTER (WHERE merged_into IS NOT NULL) AS absorbed FROM omni.customer;
+SELECT t.customer_id = :k3 AS touchpoint_with_k3 FROM omni.touchpoint t;
+
+-- What the merge gave the survivor (attributes it lacked, a time zone when
+-- it had none) is taken back by the unmerge where it is unchanged, so
+-- erasing the absorbed customer afterwards leaves nothing of it behind.
+SET client_min_messages = warning;
+TRUNCATE omni.touchpoint, omni.identity_link, omni.merge_log, omni.identity, omni.link_staging, omni.customer CASCADE;
+RESET client_min_messages;
+SELECT omni.identify('cookie', 'ck_old') > 0, omni.identify('cookie', 'ck_new') > 0;
+SELECT omni.customer_of('cookie', 'ck_old') AS old, omni.customer_of('cookie', 'ck_new') AS new \gset
+UPDATE omni.customer SET attributes = '{"tier": "gold", "name": "Old"}' WHERE customer_id = :old;
+UPDATE omni.customer SET attributes = '{"name": "Bob Secret", "phone_type": "ios", "tier": "silver"}',
+                         time_zone = 'Europe/Paris' WHERE customer_id = :new;
+SELECT omni.link('cookie', 'ck_old', 'cookie', 'ck_new', 'x', '2026-03-01') > 0;
+SELECT attributes, time_zone FROM omni.customer WHERE customer_id = :old;
+SELECT carried FROM omni.merge_log;
+-- a value changed since the merge is the survivor's own now, and stays
+UPDATE omni.customer SET attributes = attributes || '{"phone_type": "android"}' WHERE customer_id = :old;
+SELECT merge_id AS m FROM omni.merge_log \gset
+SELECT omni.unmerge(:m) AS given_back;
+SELECT attributes, time_zone FROM omni.customer WHERE customer_id = :old;
+SELECT omni.forget(:new) AS erased;
+SELECT count(*) AS rows_with_its_data FROM omni.customer
+ WHERE attributes::text LIKE '%Bob%' OR attributes ->> 'phone_type' = 'ios' OR time_zone = 'Europe/Paris';
+
 -- Bad input.
 \set VERBOSITY sqlstate
 SELECT omni.unmerge(:m2);

@@ -2848,8 +2848,11 @@ resolve(Resolver *r, ResolveCounts *counts)
 		SPIPlanPtr	plan;
 		int64	   *moved = alloc_large(r->cxt, sizeof(int64) * Max(1, r->nexisting));
 
-		plan = SPI_prepare("WITH m AS (INSERT INTO omni.merge_log (survivor, absorbed, link_id, identities) "
-						   "VALUES ($1, $2, $3, $4) RETURNING survivor, absorbed), "
+		plan = SPI_prepare("WITH m AS (INSERT INTO omni.merge_log (survivor, absorbed, link_id, identities, carried) "
+						   "SELECT $1, $2, $3, $4, " OMNI_CARRIED_SQL("s", "x") " "
+						   "FROM omni.customer s, omni.customer x "
+						   "WHERE s.customer_id OPERATOR(pg_catalog.=) $1 AND x.customer_id OPERATOR(pg_catalog.=) $2 "
+						   "RETURNING survivor, absorbed), "
 						   "a AS (UPDATE omni.customer s SET attributes = x.attributes OPERATOR(pg_catalog.||) s.attributes, "
 						   "time_zone = COALESCE(s.time_zone, x.time_zone) FROM omni.customer x "
 						   "WHERE s.customer_id OPERATOR(pg_catalog.=) $1 AND x.customer_id OPERATOR(pg_catalog.=) $2) "

@@ -176,4 +176,20 @@ extern Datum omni_insert_row(const char *relname, int ncols, const char *const *
 
 #define OMNI_HASH_LEN 32		/* HMAC-SHA256 */
 
+/*
+ * What a merge carries from the absorbed customer (alias x) to the
+ * survivor as it was before (alias o): the attributes the survivor lacks
+ * and the time zone when it has none, as a jsonb object with the keys
+ * "attributes" and "time_zone" (only those that carry something), or NULL
+ * when it carries nothing.  Kept in omni.merge_log.carried, so that
+ * omni.unmerge can take it back.
+ */
+#define OMNI_CARRIED_SQL(o, x) \
+	"(SELECT CASE WHEN c OPERATOR(pg_catalog.=) '{}'::pg_catalog.jsonb THEN NULL ELSE c END " \
+	"FROM (SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('attributes', " \
+	"(SELECT CASE WHEN a OPERATOR(pg_catalog.=) '{}'::pg_catalog.jsonb THEN NULL ELSE a END " \
+	"FROM (SELECT " x ".attributes OPERATOR(pg_catalog.-) " \
+	"ARRAY(SELECT pg_catalog.jsonb_object_keys(" o ".attributes)) AS a) aa), " \
+	"'time_zone', CASE WHEN " o ".time_zone IS NULL THEN " x ".time_zone END)) AS c) cc)"
+
 #endif							/* OMNI_IDENTITY_H */

@@ -131,6 +131,29 @@ CREATE TABLE omni.blocklist (
 CREATE TRIGGER blocklist_seed_override BEFORE INSERT OR UPDATE ON omni.blocklist
     FOR EACH ROW EXECUTE FUNCTION omni.seed_override('kind', 'value', 'is_pattern');
 COMMENT ON TRIGGER blocklist_seed_override ON omni.blocklist IS 'Keeps a DBA''s changes to seeded entries through pg_dump';
+CREATE FUNCTION omni.blocklist_check() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.is_pattern THEN
+        BEGIN
+            -- compiled as the blocklist check compiles it: advanced, ignoring case, collation C
+            PERFORM '' COLLATE "C" ~* NEW.value;
+        EXCEPTION WHEN invalid_regular_expression THEN
+            RAISE EXCEPTION 'blocklist pattern "%" is not a valid regular expression', NEW.value
+                USING ERRCODE = 'invalid_regular_expression', DETAIL = SQLERRM,
+                      HINT = 'A pattern is a POSIX regular expression matched against the normalized value, ignoring case.';
+        END;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION omni.blocklist_check() IS
+    'Trigger of omni.blocklist: a pattern must compile, so that one bad entry cannot stop every link';
+CREATE TRIGGER blocklist_check BEFORE INSERT OR UPDATE ON omni.blocklist
+    FOR EACH ROW EXECUTE FUNCTION omni.blocklist_check();
+COMMENT ON TRIGGER blocklist_check ON omni.blocklist IS 'Refuses a pattern that is not a valid regular expression';
 CREATE TRIGGER blocklist_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON omni.blocklist
     FOR EACH STATEMENT EXECUTE FUNCTION omni.rules_changed();
 COMMENT ON TRIGGER blocklist_changed ON omni.blocklist IS 'Backends read the blocklist again after a change';
@@ -176,6 +199,7 @@ CREATE TABLE omni.merge_log (
     identities   bigint[] NOT NULL DEFAULT '{}',
     merged_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
     unmerged_at  timestamptz,
+    carried      jsonb,
     CHECK (survivor <> absorbed)
 );
 ALTER SEQUENCE omni.merge_log_merge_id_seq OWNED BY omni.merge_log.merge_id;
@@ -189,6 +213,8 @@ COMMENT ON COLUMN omni.merge_log.link_id IS 'Link that caused the merge';
 COMMENT ON COLUMN omni.merge_log.identities IS 'Identifiers that moved from the absorbed customer to the survivor';
 COMMENT ON COLUMN omni.merge_log.merged_at IS 'When the merge happened';
 COMMENT ON COLUMN omni.merge_log.unmerged_at IS 'When the merge was undone (NULL: still in effect)';
+COMMENT ON COLUMN omni.merge_log.carried IS
+    'What the survivor took from the absorbed customer: {"attributes": the ones it lacked, "time_zone": when it had none}; omni.unmerge takes back what is unchanged (NULL: nothing)';
 COMMENT ON INDEX omni.merge_log_survivor_idx IS 'Merges into a customer';
 COMMENT ON INDEX omni.merge_log_absorbed_idx IS 'Merges of a customer into another';
 

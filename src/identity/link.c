@@ -47,6 +47,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
+#include "utils/datum.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
@@ -82,6 +83,7 @@ typedef enum LinkQuery
 	Q_ADD_AND_LINK,
 	Q_MERGE,
 	Q_CARRY,
+	Q_CARRIED,
 	Q_SEEN,
 	Q_REPOINT_MERGE,
 	Q_REPOINT_UNMERGE,
@@ -212,11 +214,26 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 	 * Survivor $1 keeps its own attributes and time zone and gets those of
 	 * customer $2 it has not.
 	 */
+	/*
+	 * The survivor takes the attributes it lacks and, when it has none, the
+	 * time zone of the absorbed customer; returns what it took (NULL:
+	 * nothing), which the merge's log row keeps for omni.unmerge.
+	 */
 	[Q_CARRY] = {
 		"UPDATE omni.customer s SET attributes = x.attributes || s.attributes, "
 		"time_zone = COALESCE(s.time_zone, x.time_zone) "
-		"FROM omni.customer x WHERE s.customer_id = $1 AND x.customer_id = $2",
+		"FROM omni.customer x, (SELECT attributes, time_zone FROM omni.customer "
+		"WHERE customer_id = $1) o "
+		"WHERE s.customer_id = $1 AND x.customer_id = $2 "
+		"RETURNING " OMNI_CARRIED_SQL("o", "x"),
 		2, {INT8OID, INT8OID}
+	},
+	/* the log row of the merge just made keeps what Q_CARRY carried */
+	[Q_CARRIED] = {
+		"UPDATE omni.merge_log SET carried = $3 "
+		"WHERE merge_id = (SELECT max(merge_id) FROM omni.merge_log "
+		"WHERE absorbed = $2 AND survivor = $1 AND unmerged_at IS NULL)",
+		3, {INT8OID, INT8OID, JSONBOID}
 	},
 	/* both identifiers of a link (or one, twice) widen their first/last seen */
 	[Q_SEEN] = {
@@ -1349,11 +1366,22 @@ merge_customers(Ident *a, Ident *b, int64 link_id, bool carry, bool direct, Time
 	Ident	   *survivor = a->customer < b->customer ? a : b;
 	Ident	   *absorbed = survivor == a ? b : a;
 	Datum		v[6];
+	Datum		carried = (Datum) 0;
+	bool		carried_null = true;
 
 	v[0] = Int64GetDatum(survivor->customer);
 	v[1] = Int64GetDatum(absorbed->customer);
 	if (carry)
-		run(Q_CARRY, v, NULL, SPI_OK_UPDATE);
+	{
+		run(Q_CARRY, v, NULL, SPI_OK_UPDATE_RETURNING);
+		if (SPI_processed == 1)
+		{
+			carried = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+									&carried_null);
+			if (!carried_null)
+				carried = datumCopy(carried, false, -1);
+		}
+	}
 	v[2] = Int64GetDatum(link_id);
 	v[3] = Int64GetDatum(survivor->id);
 	v[4] = Int64GetDatum(absorbed->id);
@@ -1385,6 +1413,15 @@ merge_customers(Ident *a, Ident *b, int64 link_id, bool carry, bool direct, Time
 
 		omni_touchpoint_repoint(plan_of(omni_touchpoint_partitioned() ? Q_MOVE_MERGE : Q_REPOINT_MERGE), v);
 		omni_unpin_search_path(level);
+	}
+	if (!carried_null)
+	{
+		Datum		cv[3];
+
+		cv[0] = v[0];
+		cv[1] = v[1];
+		cv[2] = carried;
+		run(Q_CARRIED, cv, NULL, SPI_OK_UPDATE);
 	}
 }
 
@@ -2171,9 +2208,11 @@ PG_FUNCTION_INFO_V1(omni_unmerge);
  * the links that caused the merge, and they never merge anything again
  * (omni.resolve_all keeps them out as well).  Identifiers that joined the
  * customer later follow the side they are linked to.  The absorbed customer
- * becomes live again with its side, and customers that had been merged into
- * it before point at it again.  Returns the number of identifiers given back
- * to the absorbed customer.
+ * becomes live again with its side, and every other customer absorbed into
+ * the live one points at the side its own identifiers went to (those merged
+ * into the absorbed one before, and those merged later through one of its
+ * identifiers).  Returns the number of identifiers given back to the
+ * absorbed customer.
  */
 Datum
 omni_unmerge(PG_FUNCTION_ARGS)
@@ -2183,6 +2222,8 @@ omni_unmerge(PG_FUNCTION_ARGS)
 				absorbed,
 				link_id = 0,
 				root;
+	Datum		carried;
+	bool		carried_null;
 	bool		isnull;
 	Datum		v[4];
 	Oid			t[4] = {INT8OID, INT8OID, INT8OID, TEXTOID};
@@ -2204,7 +2245,7 @@ omni_unmerge(PG_FUNCTION_ARGS)
 
 	connect_spi();
 	v[0] = Int64GetDatum(merge_id);
-	ret = SPI_execute_with_args("SELECT survivor, absorbed, link_id, identities, unmerged_at "
+	ret = SPI_execute_with_args("SELECT survivor, absorbed, link_id, identities, unmerged_at, carried "
 								"FROM omni.merge_log WHERE merge_id = $1",
 								1, t, v, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
@@ -2222,6 +2263,9 @@ omni_unmerge(PG_FUNCTION_ARGS)
 						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5))));
 	survivor = result_int8(0, 1, NULL);
 	absorbed = result_int8(0, 2, NULL);
+	carried = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &carried_null);
+	if (!carried_null)
+		carried = datumCopy(carried, false, -1);
 	link_id = result_int8(0, 3, &isnull);
 	if (isnull)
 		link_id = 0;
@@ -2229,36 +2273,39 @@ omni_unmerge(PG_FUNCTION_ARGS)
 	deconstruct_array(moved_arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
 					  &moved_d, NULL, &nmoved_d);
 
-	/* lock the live customer holding the survivor, and the absorbed one */
-	root = survivor;
+	/*
+	 * Lock the live customer the absorbed one points at (where its
+	 * identifiers are: the merge's survivor, or the customer that absorbed
+	 * the survivor later, or the side an unmerge since gave them to), and
+	 * the absorbed one; read the pointer again under the locks.
+	 */
 	for (;;)
 	{
 		int64		now_root;
 
-		v[0] = Int64GetDatum(root);
-		ret = SPI_execute_with_args("SELECT COALESCE(merged_into, customer_id) FROM omni.customer "
-									"WHERE customer_id = $1", 1, t, v, NULL, false, 0);
+		v[0] = Int64GetDatum(absorbed);
+		ret = SPI_execute_with_args("SELECT merged_into FROM omni.customer WHERE customer_id = $1",
+									1, t, v, NULL, false, 0);
 		if (ret != SPI_OK_SELECT || SPI_processed == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("merge %lld cannot be undone: customer %lld was erased",
-							(long long) merge_id, (long long) survivor)));
-		now_root = result_int8(0, 1, NULL);
-		if (now_root == absorbed)
+							(long long) merge_id, (long long) absorbed)));
+		now_root = result_int8(0, 1, &isnull);
+		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("merge %lld cannot be undone: customer %lld is live again",
 							(long long) merge_id, (long long) absorbed)));
 		lock_customers(now_root, absorbed, NULL);
-		v[0] = Int64GetDatum(survivor);
-		ret = SPI_execute_with_args("SELECT COALESCE(merged_into, customer_id) FROM omni.customer "
-									"WHERE customer_id = $1", 1, t, v, NULL, false, 0);
-		if (ret == SPI_OK_SELECT && SPI_processed == 1 && result_int8(0, 1, NULL) == now_root)
+		ret = SPI_execute_with_args("SELECT merged_into FROM omni.customer WHERE customer_id = $1",
+									1, t, v, NULL, false, 0);
+		if (ret == SPI_OK_SELECT && SPI_processed == 1 &&
+			result_int8(0, 1, &isnull) == now_root && !isnull)
 		{
 			root = now_root;
 			break;
 		}
-		root = survivor;
 		CHECK_FOR_INTERRUPTS();
 	}
 
@@ -2386,20 +2433,65 @@ omni_unmerge(PG_FUNCTION_ARGS)
 	v[0] = Int64GetDatum(absorbed);
 	exec_int8("UPDATE omni.customer SET merged_into = NULL, merged_at = NULL WHERE customer_id = $1",
 			  1, t, v, SPI_OK_UPDATE);
-	/* customers merged (through any chain of merges in effect) into the absorbed one */
-	v[0] = Int64GetDatum(root);
-	v[1] = Int64GetDatum(absorbed);
-	exec_int8("WITH RECURSIVE chain (c, s) AS ("
-			  "  SELECT c.customer_id, (SELECT m.survivor FROM omni.merge_log m WHERE m.absorbed = c.customer_id"
-			  "         AND m.unmerged_at IS NULL ORDER BY m.merge_id DESC LIMIT 1)"
-			  "    FROM omni.customer c WHERE c.merged_into = $1"
-			  "  UNION ALL"
-			  "  SELECT ch.c, (SELECT m.survivor FROM omni.merge_log m WHERE m.absorbed = ch.s"
-			  "         AND m.unmerged_at IS NULL ORDER BY m.merge_id DESC LIMIT 1)"
-			  "    FROM chain ch WHERE ch.s IS NOT NULL AND ch.s <> $1 AND ch.s <> $2)"
-			  "UPDATE omni.customer SET merged_into = $2 "
-			  "WHERE customer_id IN (SELECT c FROM chain WHERE s = $2)",
-			  2, t, v, SPI_OK_UPDATE);
+	/* what the survivor took from the absorbed customer, where it is unchanged */
+	if (!carried_null)
+	{
+		Oid			ct[2] = {INT8OID, JSONBOID};
+		Datum		cv[2];
+
+		cv[0] = Int64GetDatum(survivor);
+		cv[1] = carried;
+		exec_int8("UPDATE omni.customer s SET attributes = s.attributes - "
+				  "ARRAY(SELECT e.key FROM jsonb_each($2 -> 'attributes') e "
+				  "WHERE s.attributes -> e.key = e.value), "
+				  "time_zone = CASE WHEN s.time_zone = $2 ->> 'time_zone' THEN NULL ELSE s.time_zone END "
+				  "WHERE s.customer_id = $1",
+				  2, ct, cv, SPI_OK_UPDATE);
+	}
+	/*
+	 * The other customers absorbed into the live one: each follows the
+	 * identifiers its own merge moved, to the side most of those still
+	 * with the customer went (ties stay).  That covers the customers merged
+	 * into the absorbed one before this merge and those merged later
+	 * through an identifier that goes back with it.  A customer whose merge
+	 * moved none of the customer's identifiers follows its chain of
+	 * survivors: it goes back when that chain reaches the absorbed one.
+	 */
+	{
+		Oid			rt[4] = {INT8OID, INT8OID, INT8ARRAYOID, INT8ARRAYOID};
+		Datum		rv[4];
+		Datum	   *d = palloc(sizeof(Datum) * Max(1, nids));
+
+		rv[0] = Int64GetDatum(root);
+		rv[1] = Int64GetDatum(absorbed);
+		for (i = 0; i < nback; i++)
+			d[i] = Int64GetDatum(back[i]);
+		rv[2] = PointerGetDatum(construct_array(d, nback, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		for (i = 0; i < nids; i++)
+			d[i] = Int64GetDatum(ids[i]);
+		rv[3] = PointerGetDatum(construct_array(d, nids, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		exec_int8("WITH RECURSIVE absorbed AS ("
+				  "  SELECT c.customer_id AS c,"
+				  "         (SELECT m.identities FROM omni.merge_log m WHERE m.absorbed = c.customer_id"
+				  "           AND m.unmerged_at IS NULL ORDER BY m.merge_id DESC LIMIT 1) AS moved"
+				  "    FROM omni.customer c WHERE c.merged_into = $1),"
+				  "sides AS ("
+				  "  SELECT a.c, count(*) FILTER (WHERE i = ANY ($3)) AS back,"
+				  "         count(*) FILTER (WHERE i = ANY ($4)) AS here"
+				  "    FROM absorbed a LEFT JOIN LATERAL pg_catalog.unnest(a.moved) i ON true GROUP BY a.c),"
+				  "chain (c, s) AS ("
+				  "  SELECT sd.c, (SELECT m.survivor FROM omni.merge_log m WHERE m.absorbed = sd.c"
+				  "         AND m.unmerged_at IS NULL ORDER BY m.merge_id DESC LIMIT 1)"
+				  "    FROM sides sd WHERE sd.here = 0"
+				  "  UNION ALL"
+				  "  SELECT ch.c, (SELECT m.survivor FROM omni.merge_log m WHERE m.absorbed = ch.s"
+				  "         AND m.unmerged_at IS NULL ORDER BY m.merge_id DESC LIMIT 1)"
+				  "    FROM chain ch WHERE ch.s IS NOT NULL AND ch.s <> $1 AND ch.s <> $2)"
+				  "UPDATE omni.customer SET merged_into = $2 "
+				  "WHERE customer_id IN (SELECT c FROM sides WHERE here > 0 AND back * 2 > here"
+				  "                      UNION SELECT c FROM chain WHERE s = $2)",
+				  4, rt, rv, SPI_OK_UPDATE);
+	}
 	SPI_finish();
 	PG_RETURN_INT64(nback);
 }

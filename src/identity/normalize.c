@@ -43,7 +43,7 @@ static USpoofChecker *omni_spoof = NULL;
 /* Provider rules applied to the mailbox name (local part) of an address. */
 #define MAILBOX_DROP_PLUS_TAG	0x01	/* "anna+news" -> "anna" */
 #define MAILBOX_DROP_DOTS		0x02	/* "a.n.na" -> "anna" */
-#define MAILBOX_DROP_DASH_TAG	0x04	/* "anna-shop" -> "anna" (last dash) */
+#define MAILBOX_DROP_DASH_TAG	0x04	/* "anna-shop" -> "anna" (from the first dash) */
 #define MAILBOX_DROP_SEPARATORS	0x08	/* drop '_' and '-' too */
 
 typedef struct MailProvider
@@ -58,7 +58,11 @@ typedef struct MailProvider
  * and "+tags" and treats googlemail.com as gmail.com; Microsoft (Outlook.com,
  * with its country domains) and Apple honour "+tags" but keep dots; Yahoo's
  * disposable addresses are "name-keyword", on its country domains too
- * (Yahoo Japan, yahoo.co.jp, is another company and not listed); Proton
+ * (Yahoo Japan, yahoo.co.jp, is another company and not listed): a Yahoo
+ * name has no dash, so everything from the first dash is the keyword, which
+ * may hold dashes itself (cutting at the last dash would leave a name that
+ * normalizes again to another one, and a stored address would then not
+ * find its own identifier); Proton
  * ignores "+tags", dots, underscores and dashes.  A domain not listed keeps
  * its local part as written (lower-cased): merging two mailboxes of a
  * provider whose rules are not known would be worse than keeping one
@@ -448,7 +452,7 @@ omni_normalize_email_soft(const char *in, int len, OmniNormError *err)
 		}
 		if (provider->rules & MAILBOX_DROP_DASH_TAG)
 		{
-			char	   *dash = strrchr(local, '-');
+			char	   *dash = strchr(local, '-');
 
 			if (dash && dash - local < end)
 				end = dash - local;
