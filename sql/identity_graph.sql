@@ -85,6 +85,13 @@ SELECT v, omni.blocked('cookie', v) IS NOT NULL AS blocked
                     'NaN', 'na', 'N/A', 'Unknown', 'unknowns', 'ck']) WITH ORDINALITY AS t(v, n)
  ORDER BY n;
 DELETE FROM omni.blocklist WHERE reason = 'kiosk test';
+-- a pattern that does not compile is refused when it is written, and links
+-- of every kind go on
+INSERT INTO omni.blocklist (kind, value, is_pattern, reason) VALUES ('cookie', '(', true, 'broken');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+UPDATE omni.blocklist SET value = '[a-' WHERE value = '^no-?reply@';
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT omni.link('email', 'pattern.check@shop.org', 'crm', 'PATTERN-CHECK') > 0 AS linked;
 -- every seeded entry, with the reason it gives (values normalized by their kind first)
 SELECT k, v, omni.blocked(k, v) AS reason
   FROM (VALUES ('cookie', 'null'), ('cookie', 'undefined'), ('device', 'None'), ('cookie', 'NaN'),
