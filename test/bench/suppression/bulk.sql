@@ -26,7 +26,7 @@ BEGIN
     TRUNCATE omni.message;
     ALTER TABLE omni.message DISABLE TRIGGER message_suppress;
     DROP TRIGGER IF EXISTS bench_plpgsql ON omni.message;
-    IF mode LIKE 'c%' THEN
+    IF mode = 'c' OR mode LIKE 'c\_%' THEN
         ALTER TABLE omni.message ENABLE TRIGGER message_suppress;
     ELSIF mode = 'plpgsql' THEN
         CREATE TRIGGER bench_plpgsql BEFORE INSERT ON omni.message
