@@ -159,6 +159,29 @@ SELECT customers = :c0 AS same_customers, identities = :i0 + 1 AS one_more_ident
   FROM omni.resolve_all();
 SELECT omni.customer_of('email', 'far@x.org') = omni.customer_of('cookie', 'ck2') AS far_joined;
 
+-- A tightened rule splits a customer that had absorbed another: the
+-- absorbed one then points at the part holding its identifiers, so erasing
+-- it by its old id erases its own identifiers, not the survivor's.
+SET client_min_messages = warning;
+TRUNCATE omni.touchpoint, omni.identity_link, omni.merge_log, omni.identity, omni.link_staging, omni.customer CASCADE;
+RESET client_min_messages;
+INSERT INTO omni.identity_rule (kind, priority, max_per_customer) VALUES ('acct', 2, NULL);
+SELECT omni.link('email', 'sam@split.org', 'acct', 'A1', 'x', '2026-01-01') > 0 AS linked;
+SELECT omni.link('email', 'xia@split.org', 'acct', 'A2', 'x', '2026-01-02') > 0 AS linked;
+SELECT omni.customer_of('email', 'sam@split.org') AS s, omni.customer_of('email', 'xia@split.org') AS x \gset
+SELECT omni.link('acct', 'A1', 'acct', 'A2', 'x', '2026-01-03') > 0 AS merged;
+SELECT merged_into = :s AS x_into_s FROM omni.customer WHERE customer_id = :x;
+UPDATE omni.identity_rule SET max_per_customer = 1 WHERE kind = 'acct';
+SET client_min_messages = warning;
+SELECT split_customers FROM omni.resolve_all();
+RESET client_min_messages;
+SELECT omni.customer_of('email', 'xia@split.org') AS n \gset
+SELECT :n <> :s AS split_off, merged_into = :n AS x_into_its_part FROM omni.customer WHERE customer_id = :x;
+SELECT array_agg(value ORDER BY value) AS identities_of_x FROM omni.identities(:x);
+SELECT omni.forget(:x) > 0 AS erased;
+SELECT value FROM omni.identity ORDER BY value;
+
 SET client_min_messages = warning;
 TRUNCATE omni.touchpoint, omni.identity_link, omni.merge_log, omni.identity, omni.link_staging, omni.customer CASCADE;
 SET client_min_messages = warning;
+DELETE FROM omni.identity_rule WHERE kind = 'acct';

@@ -2962,6 +2962,38 @@ resolve(Resolver *r, ResolveCounts *counts)
 	MemoryContextDelete(batch);
 }
 
+/*
+ * After a rule change split customers: every absorbed customer points at
+ * the live customer now holding most of the identifiers its merge moved
+ * (a tie keeps its pointer), so that omni.identities, omni.forget and its
+ * messages and consents follow its own identifiers to the part they went
+ * to, as omni.unmerge does.  Only runs when something was split.
+ */
+static void
+repoint_absorbed(void)
+{
+	if (SPI_execute("WITH x AS ("
+					"  SELECT c.customer_id AS c, c.merged_into AS cur,"
+					"         (SELECT m.identities FROM omni.merge_log m"
+					"           WHERE m.absorbed OPERATOR(pg_catalog.=) c.customer_id AND m.unmerged_at IS NULL"
+					"           ORDER BY m.merge_id DESC LIMIT 1) AS moved"
+					"    FROM omni.customer c WHERE c.merged_into IS NOT NULL),"
+					"votes AS ("
+					"  SELECT x.c, x.cur, i.customer_id AS live, pg_catalog.count(*) AS n"
+					"    FROM x CROSS JOIN LATERAL pg_catalog.unnest(x.moved) AS mv(id)"
+					"    JOIN omni.identity i ON i.identity_id OPERATOR(pg_catalog.=) mv.id"
+					"   GROUP BY x.c, x.cur, i.customer_id),"
+					"best AS ("
+					"  SELECT DISTINCT ON (v.c) v.c, v.cur, v.live FROM votes v"
+					"   ORDER BY v.c, v.n DESC, (v.live OPERATOR(pg_catalog.=) v.cur) DESC, v.live)"
+					"UPDATE omni.customer SET merged_into = best.live FROM best"
+					" WHERE customer_id OPERATOR(pg_catalog.=) best.c"
+					"   AND best.live OPERATOR(pg_catalog.<>) best.cur"
+					"   AND best.live OPERATOR(pg_catalog.<>) best.c",
+					false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not point absorbed customers at their identifiers");
+}
+
 PG_FUNCTION_INFO_V1(omni_resolve_all);
 /*
  * omni.resolve_all(): resolve the staged pairs and recompute every customer.
@@ -3001,6 +3033,8 @@ omni_resolve_all(PG_FUNCTION_ARGS)
 	r.rules = omni_rules_load(r.cxt);
 
 	resolve(&r, &counts);
+	if (counts.split_customers > 0)
+		repoint_absorbed();
 	PopActiveSnapshot();
 	SPI_finish();
 	MemoryContextDelete(r.cxt);
