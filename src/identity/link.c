@@ -47,7 +47,6 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
-#include "utils/datum.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
@@ -56,6 +55,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -212,12 +212,8 @@ static const LinkQueryDef link_queries[NUM_LINK_QUERIES] = {
 	},
 	/*
 	 * Survivor $1 keeps its own attributes and time zone and gets those of
-	 * customer $2 it has not.
-	 */
-	/*
-	 * The survivor takes the attributes it lacks and, when it has none, the
-	 * time zone of the absorbed customer; returns what it took (NULL:
-	 * nothing), which the merge's log row keeps for omni.unmerge.
+	 * customer $2 it has not; returns what it took (NULL: nothing), which
+	 * the merge's log row keeps for omni.unmerge.
 	 */
 	[Q_CARRY] = {
 		"UPDATE omni.customer s SET attributes = x.attributes || s.attributes, "

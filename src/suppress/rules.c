@@ -993,47 +993,42 @@ load_context(const SuppressMessage *msg, const char *normalized, bytea *hash,
 		ctx->has_identity = suppress_find_identity(stmtcxt, snap, msg->recipient_kind,
 												   normalized, hint, &ctx->identity_id,
 												   &identity_customer);
-	if (!has_customer && !ctx->has_identity)
+	/* the live customer, locked: the given one or the identifier's, through merges */
+	if (has_customer || ctx->has_identity)
 	{
-		ctx->forgotten = hash != NULL && suppress_is_forgotten(stmtcxt, snap, hash);
-		ctx->snap = RegisterSnapshot(snap);
-		if (lock)
-			PopActiveSnapshot();
-		return false;
-	}
-	if (!has_customer)
-		id = identity_customer;
-
-	for (hop = 0; hop <= MAX_MERGE_HOPS; hop++)
-	{
-		bool		merged;
-		int64		merged_into;
-
-		if (!suppress_read_customer(stmtcxt, snap, id, lock, &ctx->time_zone,
-									&merged, &merged_into))
+		if (!has_customer)
+			id = identity_customer;
+		for (hop = 0; hop <= MAX_MERGE_HOPS; hop++)
 		{
-			if (!has_customer)
-				break;
+			bool		merged;
+			int64		merged_into;
+
+			if (!suppress_read_customer(stmtcxt, snap, id, lock, &ctx->time_zone,
+										&merged, &merged_into))
+			{
+				if (!has_customer)
+					break;
+				ereport(ERROR,
+						(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+						 errmsg("customer " INT64_FORMAT " does not exist", id),
+						 errdetail("The message names customer " INT64_FORMAT ".", msg->customer_id)));
+			}
+			if (merged)
+			{
+				/* absorbed: decide for its survivor */
+				has_customer = true;
+				id = merged_into;
+				continue;
+			}
+			found = true;
+			break;
+		}
+		if (hop > MAX_MERGE_HOPS)
 			ereport(ERROR,
-					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-					 errmsg("customer " INT64_FORMAT " does not exist", id),
-					 errdetail("The message names customer " INT64_FORMAT ".", msg->customer_id)));
-		}
-		if (merged)
-		{
-			/* absorbed: decide for its survivor */
-			has_customer = true;
-			id = merged_into;
-			continue;
-		}
-		found = true;
-		break;
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("customer " INT64_FORMAT " was merged more than %d times in a row",
+							msg->customer_id, MAX_MERGE_HOPS)));
 	}
-	if (hop > MAX_MERGE_HOPS)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("customer " INT64_FORMAT " was merged more than %d times in a row",
-						msg->customer_id, MAX_MERGE_HOPS)));
 	if (lock && !IsolationUsesXactSnapshot())
 	{
 		PopActiveSnapshot();
