@@ -112,6 +112,30 @@ SELECT omni.forget(:new) AS erased;
 SELECT count(*) AS rows_with_its_data FROM omni.customer
  WHERE attributes::text LIKE '%Bob%' OR attributes ->> 'phone_type' = 'ios' OR time_zone = 'Europe/Paris';
 
+-- What was carried on by a later merge (the survivor was absorbed since) is
+-- taken back from the customer it went on to as well, and from that merge's
+-- log: erasing the customer it came from leaves it nowhere.
+SET client_min_messages = warning;
+TRUNCATE omni.touchpoint, omni.identity_link, omni.merge_log, omni.identity, omni.link_staging, omni.customer CASCADE;
+RESET client_min_messages;
+SELECT omni.identify('email', 'sam@chain.org') > 0, omni.identify('email', 'al@chain.org') > 0,
+       omni.identify('email', 'erin@chain.org') > 0;
+SELECT omni.customer_of('email', 'sam@chain.org') AS sam, omni.customer_of('email', 'al@chain.org') AS al,
+       omni.customer_of('email', 'erin@chain.org') AS erin \gset
+UPDATE omni.customer SET attributes = '{"work": "erin.work@chain.org"}', time_zone = 'Europe/Paris'
+ WHERE customer_id = :erin;
+SELECT omni.link('email', 'al@chain.org', 'email', 'erin@chain.org', 'x', '2026-04-01') > 0;   -- al absorbs erin
+SELECT omni.link('email', 'sam@chain.org', 'email', 'al@chain.org', 'x', '2026-04-02') > 0;    -- sam absorbs al
+SELECT attributes, time_zone FROM omni.customer WHERE customer_id = :sam;
+SELECT merge_id AS m1 FROM omni.merge_log WHERE absorbed = :erin \gset
+SELECT omni.unmerge(:m1) AS given_back;
+SELECT customer_id = :sam AS sam, attributes, time_zone FROM omni.customer WHERE customer_id IN (:sam, :al) ORDER BY customer_id;
+SELECT carried FROM omni.merge_log WHERE absorbed = :al;
+SELECT omni.forget(:erin) AS erased;
+SELECT count(*) AS rows_with_erins_data FROM omni.customer
+ WHERE attributes::text LIKE '%erin%' OR time_zone = 'Europe/Paris';
+SELECT count(*) AS log_rows_with_erins_data FROM omni.merge_log WHERE carried::text LIKE '%erin%';
+
 -- Bad input.
 \set VERBOSITY sqlstate
 SELECT omni.unmerge(:m2);

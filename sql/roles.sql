@@ -232,3 +232,17 @@ SELECT count(*) AS identities_left FROM omni.identity WHERE value ILIKE '%roles%
 SELECT count(*) AS hashes_left FROM omni.forgotten f
  WHERE f.hash IN (omni.identifier_hash('email', 'ann.roles@shop.test'), omni.identifier_hash('cookie', 'ck-roles-1'));
 SELECT count(*) AS roles_left FROM pg_roles WHERE rolname LIKE 'regress\_omni\_%';
+
+-- A role with no omni membership creates triggers of its own as before: the
+-- extension's event trigger finds omni.suppress() without a name lookup in
+-- schema omni, which that role may not use.
+CREATE ROLE regress_plain;
+CREATE SCHEMA regress_plain AUTHORIZATION regress_plain;
+SET ROLE regress_plain;
+CREATE TABLE regress_plain.t (a int);
+CREATE FUNCTION regress_plain.f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.a := NEW.a + 1; RETURN NEW; END $$;
+CREATE TRIGGER t_f BEFORE INSERT ON regress_plain.t FOR EACH ROW EXECUTE FUNCTION regress_plain.f();
+INSERT INTO regress_plain.t VALUES (1) RETURNING a;
+RESET ROLE;
+DROP SCHEMA regress_plain CASCADE;
+DROP ROLE regress_plain;

@@ -44,6 +44,22 @@ SELECT * FROM omni.would_suppress(NULL, NULL, NULL);
 -- a customer id that is not a customer
 INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel) VALUES (3009, 'email', 'x@shop.test', -42, 'email');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- a customer id and a recipient of another customer: refused, in the
+-- preview too; the same customer, given with its recipient, is fine
+SELECT omni.identify('email', 'other.person@shop.test') IS NOT NULL AS identified;
+SELECT omni.customer_of('email', 'other.person@shop.test') AS other \gset
+\set VERBOSITY sqlstate
+INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at)
+    VALUES (3010, 'email', 'zoe.martin@shop.test', :other, 'email', '2026-04-01 12:00+00');
+SELECT :'LAST_ERROR_MESSAGE' = format('email "zoe.martin@shop.test" belongs to customer %s, not to customer %s', :zoe, :other)
+       AS names_both;
+SELECT status FROM omni.would_suppress('email', 'zoe.martin@shop.test', 'email', customer_id => :other);
+\set VERBOSITY default
+INSERT INTO omni.message (priority, recipient_kind, recipient, customer_id, channel, created_at)
+    VALUES (3011, 'email', 'zoe.martin@shop.test', :zoe, 'email', '2026-04-01 12:00+00')
+    RETURNING customer_id = :zoe AS is_zoe, status;
+DELETE FROM omni.message WHERE priority = 3011;
+SELECT omni.forget(:other) AS other_erased;
 
 --
 -- Erasure: after omni.forget, every message to the erased identifiers is

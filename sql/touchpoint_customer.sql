@@ -96,6 +96,20 @@ INSERT INTO omni.touchpoint (identity_id, ts, channel, event) VALUES (-424242, '
 INSERT INTO omni.touchpoint (identity_id, ts, channel, event) VALUES (NULL, '2026-02-01', 'web', 'x');
 \set VERBOSITY default
 SELECT omni.touchpoint_customer();
+-- an identifier pointed by hand at an absorbed customer: an error at once
+-- (not a wait for a move that will not come)
+SELECT omni.link('email', 'hand.a@shop.org', 'cookie', 'ck_hand_a') > 0 AS linked;
+SELECT omni.link('email', 'hand.b@shop.org', 'cookie', 'ck_hand_b') > 0 AS linked;
+SELECT omni.link('cookie', 'ck_hand_a', 'cookie', 'ck_hand_b') > 0 AS merged;
+SELECT absorbed FROM omni.merge_log ORDER BY merge_id DESC LIMIT 1 \gset
+SELECT omni.touch('email', 'hand.c@shop.org', 'web', 'page_view') > 0 AS touched;
+UPDATE omni.identity SET customer_id = :absorbed WHERE value = 'hand.c@shop.org';
+SET statement_timeout = '10s';
+\set VERBOSITY sqlstate
+SELECT omni.touch('email', 'hand.c@shop.org', 'web', 'page_view', '2026-02-02');
+\set VERBOSITY default
+SELECT :'LAST_ERROR_MESSAGE' ~ '^identity \d+ belongs to customer \d+, which is not a live customer$' AS names_both;
+RESET statement_timeout;
 -- the trigger function on the wrong kind of trigger
 CREATE TEMP TABLE tp_bad (identity_id bigint, customer_id bigint);
 CREATE TRIGGER tp_bad AFTER INSERT ON tp_bad FOR EACH ROW EXECUTE FUNCTION omni.touchpoint_customer();

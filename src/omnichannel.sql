@@ -34,14 +34,16 @@ COMMENT ON FUNCTION omni.icu_version() IS
     'ICU version the omnichannel library was built with; normalization results depend on it';
 
 /*
- * Seeded configuration rows (channels, identifier kinds, blocked values) carry
- * builtin = true and are left out of pg_dump, because CREATE EXTENSION
- * recreates them.  A DBA's change to one of them must survive a dump and
- * restore all the same: changing a seeded row makes it the DBA's (builtin
- * becomes false, so pg_dump keeps it), and inserting a row whose natural key
- * is that of an untouched seeded row replaces the seeded row instead of
- * failing, which is what a restore does.  The trigger arguments name the
- * natural key columns.
+ * Seeded configuration rows (channels, identifier kinds, blocked values,
+ * suppression rules) carry builtin = true and are left out of pg_dump,
+ * because CREATE EXTENSION recreates them.  A DBA's change to one of them
+ * must survive a dump and restore all the same: changing a seeded row makes
+ * it the DBA's (builtin becomes false, so pg_dump keeps it), and inserting
+ * a row that stands for an untouched seeded row replaces the seeded row
+ * instead of failing, which is what a restore does.  A row stands for a
+ * seeded row when it has its primary key (a seeded row the DBA changed,
+ * its natural key included: it keeps its id) or, failing that, its natural
+ * key (named by the trigger arguments).
  */
 CREATE FUNCTION omni.seed_override() RETURNS trigger
 LANGUAGE plpgsql
@@ -50,7 +52,11 @@ AS $$
 DECLARE
     cols text;
     vals text;
+    allcols text;
+    allvals text;
     cond text;
+    pkcond text;
+    by_id boolean;
     replaced bigint;
 BEGIN
     IF TG_OP = 'UPDATE' THEN
@@ -60,15 +66,36 @@ BEGIN
     IF NEW.builtin THEN
         RETURN NEW;
     END IF;
-    SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum),
+    SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FILTER (WHERE a.attname <> ALL (TG_ARGV)),
+           string_agg('r.' || quote_ident(a.attname), ', ' ORDER BY a.attnum) FILTER (WHERE a.attname <> ALL (TG_ARGV)),
+           string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum),
            string_agg('r.' || quote_ident(a.attname), ', ' ORDER BY a.attnum)
-      INTO cols, vals
+      INTO cols, vals, allcols, allvals
       FROM pg_attribute a
-     WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped
-       AND a.attname <> ALL (TG_ARGV);
+     WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped;
     SELECT string_agg(format('t.%1$I IS NOT DISTINCT FROM r.%1$I', k), ' AND ')
       INTO cond
       FROM unnest(TG_ARGV) k;
+    SELECT string_agg(format('t.%1$I = r.%1$I', a.attname), ' AND ')
+      INTO pkcond
+      FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+     WHERE i.indrelid = TG_RELID AND i.indisprimary;
+
+    -- the seeded row with the same id: it takes every column, its natural key
+    -- included, and a seeded row that held that natural key gives way
+    EXECUTE format('SELECT EXISTS (SELECT FROM %s AS t, (SELECT ($1::%s).*) r WHERE t.builtin AND %s)',
+                   TG_RELID::regclass, TG_RELID::regclass, pkcond)
+       INTO by_id USING NEW;
+    IF by_id THEN
+        EXECUTE format('DELETE FROM %s AS t USING (SELECT ($1::%s).*) r WHERE t.builtin AND %s AND NOT (%s)',
+                       TG_RELID::regclass, TG_RELID::regclass, cond, pkcond)
+           USING NEW;
+        EXECUTE format('UPDATE %s AS t SET (%s) = (SELECT %s) FROM (SELECT ($1::%s).*) r WHERE t.builtin AND %s',
+                       TG_RELID::regclass, allcols, allvals, TG_RELID::regclass, pkcond)
+           USING NEW;
+        RETURN NULL;
+    END IF;
+    -- else the seeded row with the same natural key takes the other columns
     EXECUTE format('UPDATE %s AS t SET (%s) = (SELECT %s) FROM (SELECT ($1::%s).*) r WHERE t.builtin AND %s',
                    TG_RELID::regclass, cols, vals, TG_RELID::regclass, cond)
        USING NEW;

@@ -2193,6 +2193,73 @@ exec_int8(const char *sql, int nargs, Oid *types, Datum *v, int expect)
 		elog(ERROR, "unexpected result %s of \"%s\"", SPI_result_code_string(ret), sql);
 }
 
+/*
+ * Take back what a merge carried (omni.merge_log.carried: attributes and a
+ * time zone of the absorbed customer) from the customer that took it,
+ * where it is unchanged, and from every customer a later merge carried it
+ * on to: a survivor absorbed since passed it on to its own survivor, whose
+ * log row records it.  Those log rows forget it too, so that erasing the
+ * customer it came from leaves it nowhere.
+ */
+/* the most merges a carried value is followed through (a bound, not a limit met) */
+#define MAX_MERGE_CHAIN 100000
+
+static void
+take_back_carried(int64 holder, Datum taken)
+{
+	Oid			types[2] = {INT8OID, JSONBOID};
+	Datum		v[2];
+	int			hop;
+
+	for (hop = 0; hop <= MAX_MERGE_CHAIN; hop++)
+	{
+		int64		merge_id;
+		bool		isnull;
+		Datum		next;
+
+		CHECK_FOR_INTERRUPTS();
+		v[0] = Int64GetDatum(holder);
+		v[1] = taken;
+		exec_int8("UPDATE omni.customer s SET attributes = s.attributes - "
+				  "ARRAY(SELECT e.key FROM jsonb_each($2 -> 'attributes') e "
+				  "WHERE s.attributes -> e.key = e.value), "
+				  "time_zone = CASE WHEN s.time_zone = $2 ->> 'time_zone' THEN NULL ELSE s.time_zone END "
+				  "WHERE s.customer_id = $1",
+				  2, types, v, SPI_OK_UPDATE);
+		/* what of it the merge that absorbed the holder since carried on */
+		exec_int8("SELECT m.merge_id, m.survivor, jsonb_strip_nulls(jsonb_build_object("
+				  "'attributes', (SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each($2 -> 'attributes') e "
+				  "               WHERE m.carried -> 'attributes' -> e.key = e.value), "
+				  "'time_zone', CASE WHEN m.carried ->> 'time_zone' = $2 ->> 'time_zone' "
+				  "                  THEN m.carried -> 'time_zone' END)) "
+				  "FROM omni.merge_log m WHERE m.absorbed = $1 AND m.unmerged_at IS NULL "
+				  "ORDER BY m.merge_id DESC LIMIT 1",
+				  2, types, v, SPI_OK_SELECT);
+		if (SPI_processed == 0)
+			break;
+		merge_id = result_int8(0, 1, NULL);
+		holder = result_int8(0, 2, NULL);
+		next = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+		if (isnull)
+			break;
+		next = datumCopy(next, false, -1);
+		if (DatumGetBool(DirectFunctionCall2(jsonb_eq, next,
+											 DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))))
+			break;
+		/* that log row keeps the rest */
+		v[0] = Int64GetDatum(merge_id);
+		v[1] = next;
+		exec_int8("UPDATE omni.merge_log m SET carried = (SELECT CASE WHEN c = '{}' THEN NULL ELSE c END "
+				  "FROM (SELECT jsonb_strip_nulls(jsonb_build_object("
+				  "'attributes', (SELECT CASE WHEN a = '{}' THEN NULL ELSE a END FROM "
+				  "(SELECT (m.carried -> 'attributes') - ARRAY(SELECT jsonb_object_keys(COALESCE($2 -> 'attributes', '{}'))) AS a) aa), "
+				  "'time_zone', CASE WHEN $2 ? 'time_zone' THEN NULL ELSE m.carried -> 'time_zone' END)) AS c) cc) "
+				  "WHERE m.merge_id = $1",
+				  2, types, v, SPI_OK_UPDATE);
+		taken = next;
+	}
+}
+
 PG_FUNCTION_INFO_V1(omni_unmerge);
 /*
  * omni.unmerge(merge_id): split a customer back along one merge.
@@ -2429,21 +2496,9 @@ omni_unmerge(PG_FUNCTION_ARGS)
 	v[0] = Int64GetDatum(absorbed);
 	exec_int8("UPDATE omni.customer SET merged_into = NULL, merged_at = NULL WHERE customer_id = $1",
 			  1, t, v, SPI_OK_UPDATE);
-	/* what the survivor took from the absorbed customer, where it is unchanged */
+	/* what the survivor took from the absorbed customer, and later merges carried on */
 	if (!carried_null)
-	{
-		Oid			ct[2] = {INT8OID, JSONBOID};
-		Datum		cv[2];
-
-		cv[0] = Int64GetDatum(survivor);
-		cv[1] = carried;
-		exec_int8("UPDATE omni.customer s SET attributes = s.attributes - "
-				  "ARRAY(SELECT e.key FROM jsonb_each($2 -> 'attributes') e "
-				  "WHERE s.attributes -> e.key = e.value), "
-				  "time_zone = CASE WHEN s.time_zone = $2 ->> 'time_zone' THEN NULL ELSE s.time_zone END "
-				  "WHERE s.customer_id = $1",
-				  2, ct, cv, SPI_OK_UPDATE);
-	}
+		take_back_carried(survivor, carried);
 	/*
 	 * The other customers absorbed into the live one: each follows the
 	 * identifiers its own merge moved, to the side most of those still

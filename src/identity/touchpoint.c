@@ -294,16 +294,32 @@ omni_touchpoint_customer_of(int64 identity_id)
 	for (;;)
 	{
 		int64		again;
+		bool		live;
 
 		if (!identity_customer(identity, attnum, islot, identity_id, &customer_id))
 			ereport(ERROR,
 					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 					 errmsg("identity %lld does not exist", (long long) identity_id),
 					 errhint("Record touchpoints with omni.touch(kind, value, channel, event, ...), which creates the identifier.")));
-		if (lock_live_customer(customer, cslot, customer_id) &&
-			identity_customer(identity, attnum, islot, identity_id, &again) &&
+		live = lock_live_customer(customer, cslot, customer_id);
+		if (identity_customer(identity, attnum, islot, identity_id, &again) &&
 			again == customer_id)
-			break;
+		{
+			if (live)
+				break;
+
+			/*
+			 * Not moved by a merge or an unmerge that committed meanwhile:
+			 * the identity was pointed at an absorbed or missing customer
+			 * by hand, and waiting would not change that.
+			 */
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("identity %lld belongs to customer %lld, which is not a live customer",
+							(long long) identity_id, (long long) customer_id),
+					 errdetail("The customer was merged into another one (omni.customer.merged_into) or erased."),
+					 errhint("Point the identity at the live customer its customer was merged into.")));
+		}
 		CHECK_FOR_INTERRUPTS();
 	}
 	ExecDropSingleTupleTableSlot(islot);

@@ -1036,6 +1036,28 @@ load_context(const SuppressMessage *msg, const char *normalized, bytea *hash,
 		snap = GetActiveSnapshot();
 	}
 	ctx->forgotten = hash != NULL && suppress_is_forgotten(stmtcxt, snap, hash);
+	if (found && msg->has_customer && ctx->has_identity)
+	{
+		/*
+		 * A message naming both its customer and a recipient of another
+		 * customer would be decided against the wrong customer's consent,
+		 * caps and holdout: they must agree once both are followed to the
+		 * live customer (the identifier is read again, after the lock).
+		 */
+		int64		again_identity;
+		int64		again_customer = 0;
+
+		if (suppress_find_identity(stmtcxt, snap, msg->recipient_kind, normalized, NULL,
+								   &again_identity, &again_customer) &&
+			again_customer != id)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s \"%s\" belongs to customer " INT64_FORMAT ", not to customer " INT64_FORMAT,
+							msg->recipient_kind, normalized, again_customer, id),
+					 errdetail("The message names customer " INT64_FORMAT " and a recipient of another customer.",
+							   msg->customer_id),
+					 errhint("Leave customer_id NULL to decide the message for its recipient's customer.")));
+	}
 	if (found)
 	{
 		ctx->customer_id = id;

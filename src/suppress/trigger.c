@@ -28,6 +28,7 @@
 #include "catalog/partition.h"
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_operator_d.h"
+#include "catalog/pg_proc.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_index.h"
@@ -847,21 +848,37 @@ omni_suppress_trigger_check(PG_FUNCTION_ARGS)
 	uint64		n;
 	Oid		   *trigoids;
 	Oid		   *relids;
+	Oid			suppress_oid;
+	Oid			argtypes[1];
+	Datum		args[1];
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("omni.suppress_trigger_check() was not called by the event trigger manager")));
 
+	/*
+	 * omni.suppress() is found next to this function by the catalog, not by
+	 * its name: a name lookup would need USAGE on schema omni, which the
+	 * roles creating unrelated triggers elsewhere in the database lack.
+	 */
+	suppress_oid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+								   CStringGetDatum("suppress"),
+								   PointerGetDatum(buildoidvector(NULL, 0)),
+								   ObjectIdGetDatum(get_func_namespace(fcinfo->flinfo->fn_oid)));
+	if (!OidIsValid(suppress_oid))
+		elog(ERROR, "function omni.suppress() was not found");
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	/* not read-only: a fresh snapshot sees the pg_trigger rows just made */
-	if (SPI_execute("SELECT t.oid, t.tgrelid"
-					" FROM pg_catalog.pg_event_trigger_ddl_commands() c"
-					" JOIN pg_catalog.pg_trigger t ON t.oid = c.objid"
-					" WHERE c.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass"
-					"   AND t.tgfoid = 'omni.suppress()'::pg_catalog.regprocedure",
-					false, 0) != SPI_OK_SELECT)
+	argtypes[0] = OIDOID;
+	args[0] = ObjectIdGetDatum(suppress_oid);
+	if (SPI_execute_with_args("SELECT t.oid, t.tgrelid"
+							  " FROM pg_catalog.pg_event_trigger_ddl_commands() c"
+							  " JOIN pg_catalog.pg_trigger t ON t.oid OPERATOR(pg_catalog.=) c.objid"
+							  " WHERE c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass"
+							  "   AND t.tgfoid OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the triggers just created");
 	n = SPI_processed;
 	trigoids = palloc(sizeof(Oid) * Max(n, 1));

@@ -29,6 +29,9 @@ $node->safe_psql('src', q{
 	INSERT INTO omni.identity_rule (kind, priority, max_per_customer) VALUES ('passport', 2, 1);
 	INSERT INTO omni.blocklist (kind, value, reason) VALUES ('email', 'family@shared.example', 'shared');
 	INSERT INTO omni.suppression_rule (name, kind, max_messages, time_window) VALUES ('3 a day', 'frequency_cap', 3, '1 day');
+	-- seeded rows whose natural key the DBA changed keep their ids
+	UPDATE omni.suppression_rule SET name = 'tcpa_evening' WHERE name = 'tcpa_quiet_hours';
+	UPDATE omni.blocklist SET value = 'anonymous user' WHERE value = 'anonymous';
 	INSERT INTO omni.consent (customer_id, channel, status, source) SELECT min(customer_id), 'sms', 'opt_in', 'form' FROM omni.customer;
 	INSERT INTO omni.message (recipient_kind, recipient, customer_id, channel, campaign)
 	  SELECT 'email', value, customer_id, 'email', 'welcome' FROM omni.identity WHERE kind = 'email' ORDER BY identity_id LIMIT 5;
